@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initBackend, registerWasmConvGradients } from '../src/backend';
+
+type Pad = 'same' | 'valid';
+interface Case { x: number[]; f: number[]; stride: number; pad: Pad }
+
+/** Gradients of sum(conv2d(x, w) * r) w.r.t. x and w on the named backend, as plain arrays. */
+async function convGradients(backend: string, c: Case, seed: number): Promise<{ dx: Float32Array; dw: Float32Array }> {
+  await tf.setBackend(backend);
+  const x = tf.randomNormal(c.x, 0, 1, 'float32', seed) as tf.Tensor4D;
+  const w = tf.randomNormal(c.f, 0, 1, 'float32', seed + 1) as tf.Tensor4D;
+  const yShape = tf.conv2d(x, w, c.stride, c.pad).shape;
+  const r = tf.randomNormal(yShape, 0, 1, 'float32', seed + 2);
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r)));
+  const [dx, dw] = g([x, w]);
+  const out = { dx: (await dx.data()) as Float32Array, dw: (await dw.data()) as Float32Array };
+  tf.dispose([x, w, r, dx, dw]);
+  return out;
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+describe('wasm Conv2D gradients written as forward convolutions', function () {
+  before(async function () {
+    await initBackend({ backend: 'wasm', quiet: true });
+    registerWasmConvGradients();
+  });
+  after(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  const cases: Case[] = [];
+  for (const stride of [1, 2]) {
+    for (const pad of ['same', 'valid'] as Pad[]) {
+      cases.push({ x: [3, 9, 8, 4], f: [3, 3, 4, 5], stride, pad });
+      cases.push({ x: [2, 10, 11, 3], f: [2, 4, 3, 6], stride, pad });
+      cases.push({ x: [2, 7, 7, 2], f: [1, 1, 2, 3], stride, pad });
+    }
+  }
+  cases.push({ x: [2, 32, 32, 3], f: [3, 3, 3, 8], stride: 1, pad: 'same' });
+  cases.push({ x: [1, 8, 8, 4], f: [5, 5, 4, 2], stride: 3, pad: 'same' });
+
+  cases.forEach((c, i) => {
+    it(`matches the cpu backend for x${JSON.stringify(c.x)} f${JSON.stringify(c.f)} stride ${c.stride} '${c.pad}'`, async () => {
+      const reference = await convGradients('cpu', c, 100 + i);
+      const wasm = await convGradients('wasm', c, 100 + i);
+      expect(relativeError(wasm.dx, reference.dx), 'input gradient').to.be.below(1e-4);
+      expect(relativeError(wasm.dw, reference.dw), 'filter gradient').to.be.below(1e-4);
+    });
+  });
+
+  it('leaks no tensors across repeated gradient passes', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D;
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')));
+    const step = () => tf.dispose(g([x, w]));
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) step();
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose([x, w]);
+  });
+});
