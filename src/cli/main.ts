@@ -1,0 +1,27 @@
+/** The `gradcam` command: thin subcommands over the rooms; no logic of its own. */
+import { parseArgs } from './args';
+import { trainCommand } from './train';
+
+type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; switches: string[]; help: string }> = {
+  train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N]' },
+};
+
+export function usage(): string {
+  return ['usage: gradcam <command> [options]', ...Object.values(COMMANDS).map((c) => `  gradcam ${c.help}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`gradcam: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  return command.run(parseArgs(rest, command.switches));
+}

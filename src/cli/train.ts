@@ -1,0 +1,72 @@
+/** `gradcam train`: trains the CIFAR-10 network, exporting the folded model after every epoch. */
+import * as path from 'path';
+import { initBackend } from '../backend';
+import { readClassNames, readSplit } from '../data/cifar10';
+import { foldToLayersModel } from '../model/fold';
+import { saveModel, writeFileAtomic } from '../model/io';
+import { SHIPPED_CHECKPOINT_DIR, SHIPPED_MODEL_DIR } from '../model/shipped';
+import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
+import { numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
+import { resolveDataDir } from './data-dir';
+import { formatDuration, LineProgress } from './progress';
+
+export const TRAIN_OPTIONS = ['epochs', 'batch-size', 'lr', 'data', 'out', 'checkpoint', 'resume', 'limit', 'seed'] as const;
+
+export async function trainCommand(args: ParsedArgs): Promise<number> {
+  rejectUnknown(args, TRAIN_OPTIONS, 'train');
+  const backend = await initBackend();
+  const dataDir = await resolveDataDir(stringFlag(args, 'data'));
+  const out = path.resolve(stringFlag(args, 'out') ?? SHIPPED_MODEL_DIR);
+  const checkpointDir = path.resolve(stringFlag(args, 'checkpoint') ?? (out === SHIPPED_MODEL_DIR ? SHIPPED_CHECKPOINT_DIR : path.join(out, 'checkpoint')));
+  const limit = numberFlag(args, 'limit', 0);
+  const trainSet = readSplit(dataDir, 'train');
+  const testSet = readSplit(dataDir, 'test');
+  const classNames = readClassNames(dataDir);
+  const epochs = numberFlag(args, 'epochs', DEFAULT_TRAIN_OPTIONS.epochs);
+  console.error(`training on ${limit || trainSet.count} images from ${dataDir}; model -> ${out}; checkpoint -> ${checkpointDir}`);
+
+  let stop = false;
+  process.once('SIGINT', () => {
+    stop = true;
+    console.error('\nstopping after this batch; the last finished epoch is in the checkpoint (resume with --resume)');
+  });
+  const bar = new LineProgress();
+  const started = Date.now();
+  const result = await train(trainSet, testSet, {
+    epochs,
+    batchSize: numberFlag(args, 'batch-size', DEFAULT_TRAIN_OPTIONS.batchSize),
+    peakLearningRate: numberFlag(args, 'lr', DEFAULT_TRAIN_OPTIONS.peakLearningRate),
+    seed: numberFlag(args, 'seed', DEFAULT_TRAIN_OPTIONS.seed),
+    checkpointDir,
+    resume: switchFlag(args, 'resume'),
+    limitTrain: limit || undefined,
+    limitTest: limit ? Math.min(limit, testSet.count) : undefined,
+    shouldStop: () => stop,
+    onBatch: (p) => {
+      const eta = (p.imagesPerEpoch - p.imagesDone) / p.imagesPerSecond;
+      bar.update(
+        p.imagesDone / p.imagesPerEpoch,
+        `epoch ${p.epoch}/${p.totalEpochs} batch ${p.batch}/${p.batchesPerEpoch} loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}% ` +
+          `lr ${p.learningRate.toFixed(4)} ${p.imagesPerSecond.toFixed(0)} img/s ETA ${formatDuration(eta)}`,
+      );
+    },
+    onEpoch: async (r, params) => {
+      bar.done(
+        `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(3)} acc ${(100 * r.trainAccuracy).toFixed(1)}%, ` +
+          `test acc ${(100 * r.testAccuracy).toFixed(2)}%, ${r.imagesPerSecond.toFixed(0)} img/s, ${formatDuration(r.seconds)}`,
+      );
+      const model = foldToLayersModel(params);
+      await saveModel(model, out, {
+        classNames,
+        testAccuracy: r.testAccuracy,
+        epochs: r.epoch,
+        backend: backend.name,
+        trainedBy: 'gradcam train',
+      });
+      model.dispose();
+    },
+  }, backend.name);
+  writeFileAtomic(path.join(out, 'training-history.json'), JSON.stringify(result.state, null, 1));
+  console.error(`finished ${result.state.epoch}/${result.state.totalEpochs} epochs in ${formatDuration((Date.now() - started) / 1000)}`);
+  return stop ? 130 : 0;
+}
