@@ -1,4 +1,4 @@
-/** Where the CLI finds CIFAR-10: --data, else env GRADCAM_CIFAR10_DIR. */
+/** Where the CLI finds CIFAR-10: --data, else env GRADCAM_CIFAR10_DIR, else the cache (downloading if needed). */
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -8,4 +8,9 @@ export async function resolveDataDir(explicit: string | undefined): Promise<stri
     throw new Error(`CIFAR-10 binary folder not found (${dir ?? 'no --data and no GRADCAM_CIFAR10_DIR'}).`);
   }
   return dir;
+}
+
+export function describeDataLocation(): string {
+  const dir = process.env.GRADCAM_CIFAR10_DIR;
+  return dir ? `${dir} (GRADCAM_CIFAR10_DIR)` : 'not configured';
 }

@@ -1,10 +1,14 @@
 /** The `gradcam` command: thin subcommands over the rooms; no logic of its own. */
 import { parseArgs } from './args';
+import { evaluateCommand } from './evaluate';
+import { infoCommand } from './info';
 import { trainCommand } from './train';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; switches: string[]; help: string }> = {
+  info: { run: infoCommand, switches: [], help: 'info                      backend, versions, where data and model are found' },
+  evaluate: { run: evaluateCommand, switches: [], help: 'evaluate [--model DIR --data DIR --limit N --confusion-png FILE]' },
   train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N]' },
 };
 

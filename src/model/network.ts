@@ -57,6 +57,11 @@ export function localName(variable: tf.Variable): string {
   return variable.name.slice(variable.name.indexOf('/') + 1);
 }
 
+/** A variable whose initial-value tensor does not outlive it (tidy never disposes variables). */
+export function variableFrom(init: () => tf.Tensor, trainable: boolean, name: string): tf.Variable {
+  return tf.tidy(() => tf.variable(init(), trainable, name));
+}
+
 export function initNetwork(spec: ArchitectureSpec = CIFAR10_ARCHITECTURE, seed = 1): NetworkParams {
   const prefix = `net${++networksCreated}`;
   let inChannels = 3;
@@ -64,11 +69,11 @@ export function initNetwork(spec: ArchitectureSpec = CIFAR10_ARCHITECTURE, seed 
   const convs = spec.convs.map((c, i) => {
     const std = Math.sqrt(2 / (9 * inChannels));
     const block: ConvBlockParams = {
-      kernel: tf.variable(tf.randomNormal([3, 3, inChannels, c.filters], 0, std, 'float32', s++), true, `${prefix}/conv${i}/kernel`),
-      gamma: tf.variable(tf.ones([c.filters]), true, `${prefix}/conv${i}/gamma`),
-      beta: tf.variable(tf.zeros([c.filters]), true, `${prefix}/conv${i}/beta`),
-      movingMean: tf.variable(tf.zeros([c.filters]), false, `${prefix}/conv${i}/moving_mean`),
-      movingVariance: tf.variable(tf.ones([c.filters]), false, `${prefix}/conv${i}/moving_variance`),
+      kernel: variableFrom(() => tf.randomNormal([3, 3, inChannels, c.filters], 0, std, 'float32', s++), true, `${prefix}/conv${i}/kernel`),
+      gamma: variableFrom(() => tf.ones([c.filters]), true, `${prefix}/conv${i}/gamma`),
+      beta: variableFrom(() => tf.zeros([c.filters]), true, `${prefix}/conv${i}/beta`),
+      movingMean: variableFrom(() => tf.zeros([c.filters]), false, `${prefix}/conv${i}/moving_mean`),
+      movingVariance: variableFrom(() => tf.ones([c.filters]), false, `${prefix}/conv${i}/moving_variance`),
     };
     inChannels = c.filters;
     return block;
@@ -77,8 +82,8 @@ export function initNetwork(spec: ArchitectureSpec = CIFAR10_ARCHITECTURE, seed 
   return {
     spec,
     convs,
-    denseKernel: tf.variable(tf.randomUniform([inChannels, spec.classes], -limit, limit, 'float32', s++), true, `${prefix}/dense/kernel`),
-    denseBias: tf.variable(tf.zeros([spec.classes]), true, `${prefix}/dense/bias`),
+    denseKernel: variableFrom(() => tf.randomUniform([inChannels, spec.classes], -limit, limit, 'float32', s++), true, `${prefix}/dense/kernel`),
+    denseBias: variableFrom(() => tf.zeros([spec.classes]), true, `${prefix}/dense/bias`),
   };
 }
 

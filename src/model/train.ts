@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageSet, IMAGE_SIZE, NUM_CLASSES } from '../data/cifar10';
 import { gatherBatch, makeRandom, shuffledIndices } from '../data/augment';
 import { CheckpointState, EpochRecord, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { forward, initNetwork, namedVariables, NetworkParams, trainableVariables } from './network';
+import { forward, initNetwork, namedVariables, NetworkParams, trainableVariables, variableFrom } from './network';
 
 export interface TrainOptions {
   epochs: number;
@@ -89,7 +89,7 @@ export async function train(trainSet: ImageSet, testSet: ImageSet, options: Part
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   const params = initNetwork(undefined, o.seed);
   const weights = trainableVariables(params);
-  const velocities = weights.map((w) => tf.variable(tf.zerosLike(w), false, `${w.name}/velocity`));
+  const velocities = weights.map((w) => variableFrom(() => tf.zerosLike(w), false, `${w.name}/velocity`));
   const checkpointed = [...namedVariables(params), ...velocities];
 
   let state: CheckpointState = {

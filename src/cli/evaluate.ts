@@ -1,0 +1,38 @@
+/** `gradcam evaluate`: accuracy, per-class accuracy and confusion matrix of a model on the test set. */
+import * as path from 'path';
+import { initBackend } from '../backend';
+import { readClassNames, readSplit } from '../data/cifar10';
+import { evaluateModel, formatEvaluation } from '../model/evaluate';
+import { loadModel, readModelMetadata, writeFileAtomic } from '../model/io';
+import { SHIPPED_MODEL_DIR } from '../model/shipped';
+import { confusionMatrixPng } from '../render/confusion';
+import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
+import { resolveDataDir } from './data-dir';
+import { LineProgress } from './progress';
+
+export const EVALUATE_OPTIONS = ['model', 'data', 'limit', 'confusion-png'] as const;
+
+export async function evaluateCommand(args: ParsedArgs): Promise<number> {
+  rejectUnknown(args, EVALUATE_OPTIONS, 'evaluate');
+  await initBackend();
+  const modelDir = path.resolve(stringFlag(args, 'model') ?? SHIPPED_MODEL_DIR);
+  const model = await loadModel(modelDir);
+  const meta = readModelMetadata(modelDir);
+  const dataDir = await resolveDataDir(stringFlag(args, 'data'));
+  const test = readSplit(dataDir, 'test');
+  const classNames = Array.isArray(meta.classNames) ? (meta.classNames as string[]) : readClassNames(dataDir);
+  const bar = new LineProgress();
+  const result = evaluateModel(model, test, {
+    limit: numberFlag(args, 'limit', test.count),
+    onProgress: (done, total) => bar.update(done / total, `evaluating ${done}/${total}`),
+  });
+  bar.done(`model ${modelDir}${meta.epochs ? ` (${meta.epochs} epochs, ${meta.trainedBy ?? 'unknown trainer'})` : ''}`);
+  console.log(formatEvaluation(result, classNames));
+  const png = stringFlag(args, 'confusion-png');
+  if (png) {
+    writeFileAtomic(png, confusionMatrixPng(result.confusion, classNames, `${path.basename(modelDir)}: ${(100 * result.accuracy).toFixed(2)}% test accuracy`));
+    console.log(`confusion matrix written to ${png}`);
+  }
+  model.dispose();
+  return 0;
+}

@@ -1,0 +1,59 @@
+/** Accuracy, per-class accuracy and the confusion matrix of any classifier LayersModel on a set. */
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_SIZE, ImageSet, NUM_CLASSES } from '../data/cifar10';
+import { gatherBatch } from '../data/augment';
+
+export interface Evaluation {
+  count: number;
+  accuracy: number;
+  perClassAccuracy: number[];
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+  /** Predicted class per image, for picking examples (e.g. misclassified ones). */
+  predictions: Int32Array;
+  imagesPerSecond: number;
+}
+
+export function evaluateModel(
+  model: tf.LayersModel,
+  set: ImageSet,
+  options: { limit?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Evaluation {
+  const n = Math.min(options.limit ?? set.count, set.count);
+  const batchSize = options.batchSize ?? 200;
+  const predictions = new Int32Array(n);
+  const started = Date.now();
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    const idx = Array.from({ length: end - start }, (_, i) => start + i);
+    const pred = tf.tidy(() => {
+      const x = tf.tensor4d(gatherBatch(set.images, idx, undefined), [idx.length, IMAGE_SIZE, IMAGE_SIZE, 3]);
+      return tf.argMax(model.predict(x) as tf.Tensor2D, 1).dataSync() as Int32Array;
+    });
+    predictions.set(pred, start);
+    options.onProgress?.(end, n);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const confusion = Array.from({ length: NUM_CLASSES }, () => new Array<number>(NUM_CLASSES).fill(0));
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    confusion[set.labels[i]][predictions[i]]++;
+    if (set.labels[i] === predictions[i]) correct++;
+  }
+  const perClassAccuracy = confusion.map((row, c) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total ? row[c] / total : NaN;
+  });
+  return { count: n, accuracy: correct / n, perClassAccuracy, confusion, predictions, imagesPerSecond: n / Math.max(seconds, 1e-3) };
+}
+
+/** A plain-text report: overall and per-class accuracy, then the confusion matrix. */
+export function formatEvaluation(e: Evaluation, classNames: readonly string[]): string {
+  const lines = [`accuracy ${(100 * e.accuracy).toFixed(2)}% on ${e.count} test images (${e.imagesPerSecond.toFixed(0)} img/s)`, ''];
+  const w = Math.max(...classNames.map((c) => c.length));
+  lines.push(`${'true \\ predicted'.padEnd(w + 2)}${classNames.map((c) => c.slice(0, 5).padStart(6)).join('')}   acc`);
+  e.confusion.forEach((row, t) => {
+    lines.push(`${classNames[t].padEnd(w + 2)}${row.map((v) => String(v).padStart(6)).join('')}  ${(100 * e.perClassAccuracy[t]).toFixed(1).padStart(5)}%`);
+  });
+  return lines.join('\n');
+}
