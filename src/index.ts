@@ -1,0 +1,27 @@
+/**
+ * gradcam-ts: the public entry point (what notebooks and users import).
+ * Kept small: a few functions with typed options; the rooms behind it are internal.
+ */
+export { initBackend, describeBackend } from './backend';
+export type { BackendInfo, BackendName, InitBackendOptions } from './backend';
+export { CLASS_NAMES, readSplit, readClassNames, imageAt, CorruptDataError } from './data/cifar10';
+export type { ImageSet, Split } from './data/cifar10';
+export { loadModel, saveModel, ModelNotFoundError, readModelMetadata } from './model/io';
+export { SHIPPED_MODEL_DIR } from './model/shipped';
+export { evaluateModel, formatEvaluation } from './model/evaluate';
+export type { Evaluation } from './model/evaluate';
+export { train, DEFAULT_TRAIN_OPTIONS } from './model/train';
+export type { TrainOptions, BatchProgress, TrainResult } from './model/train';
+export { foldToLayersModel } from './model/fold';
+export { confusionMatrixPng } from './render/confusion';
+
+import { initBackend } from './backend';
+import { loadModel } from './model/io';
+import { SHIPPED_MODEL_DIR } from './model/shipped';
+import type { LayersModel } from '@tensorflow/tfjs';
+
+/** The trained CIFAR-10 model shipped with the package (backend initialised first). */
+export async function loadShippedModel(): Promise<LayersModel> {
+  await initBackend();
+  return loadModel(SHIPPED_MODEL_DIR);
+}
