@@ -1,0 +1,117 @@
+/**
+ * Training and inference speed of the shipped architecture on every available backend, against
+ * the same network in PyTorch on CPU measured in the same run. Prints ratios; asserts nothing.
+ *   npx tsx bench/train.ts [--seconds 15] [--backends wasm,cpu] [--batches 64,128]
+ * Also prints the process's peak RSS and tf.memory().numTensors before/after a short epoch.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { BackendName, initBackend, registerWasmConvGradients } from '../src/backend';
+import { IMAGE_BYTES } from '../src/data/cifar10';
+import { foldToLayersModel } from '../src/model/fold';
+import { disposeNetwork, initNetwork } from '../src/model/network';
+import { train } from '../src/model/train';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const seconds = Number(arg('seconds', '15'));
+const batches = arg('batches', '64,128').split(',').map(Number);
+
+function syntheticSet(n: number) {
+  const images = new Uint8Array(n * IMAGE_BYTES);
+  for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;
+  return { images, labels: Uint8Array.from({ length: n }, (_, i) => i % 10), count: n };
+}
+
+/** Images/s of steady-state training: whole epochs of a few batches after one warm-up epoch. */
+async function trainingSpeed(batch: number): Promise<number> {
+  const steps = 3;
+  const set = syntheticSet(batch * steps);
+  let ips = 0;
+  const started = Date.now();
+  for (let epoch = 0; epoch < 100 && (epoch < 2 || Date.now() - started < seconds * 1000); epoch++) {
+    const r = await train(set, set, { epochs: 1, batchSize: batch, limitTest: 1 });
+    if (epoch > 0) ips = r.state.history[0].imagesPerSecond;
+    disposeNetwork(r.params);
+  }
+  return ips;
+}
+
+function inferenceSpeed(batch: number): number {
+  const params = initNetwork();
+  const model = foldToLayersModel(params);
+  const x = tf.randomUniform([batch, 32, 32, 3], 0, 255);
+  tf.dispose(model.predict(x));
+  let n = 0;
+  const started = Date.now();
+  while (n < 3 || Date.now() - started < (seconds * 1000) / 2) {
+    (model.predict(x) as tf.Tensor).dataSync();
+    n++;
+  }
+  const ips = (n * batch) / ((Date.now() - started) / 1000);
+  tf.dispose(x);
+  model.dispose();
+  disposeNetwork(params);
+  return ips;
+}
+
+interface TorchFigures { train_images_per_second: number; infer_images_per_second: number; threads: number; torch: string }
+
+function torchPeer(batch: number): TorchFigures | string {
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) return 'skipped: /usr/bin/python3 not found';
+  const r = spawnSync(python, [path.join(__dirname, 'torch_peer.py'), String(batch), String(seconds)], { encoding: 'utf8' });
+  if (r.status !== 0) return `skipped: PyTorch peer failed (${(r.stderr || '').trim().split('\n').pop()}); install python3-torch`;
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchFigures;
+}
+
+async function memoryCheck(): Promise<void> {
+  await tf.setBackend(available[0]);
+  const set = syntheticSet(50000); // the full training set's size, in memory as the trainer holds it
+  const before = tf.memory().numTensors;
+  const r = await train(set, set, { epochs: 1, batchSize: 64, limitTrain: 64 * 20, limitTest: 200 });
+  disposeNetwork(r.params);
+  const after = tf.memory().numTensors;
+  const peak = process.resourceUsage().maxRSS / 1024;
+  console.log(`\nmemory: numTensors before an epoch ${before}, after ${after} (${after === before ? 'no growth' : 'GROWTH'}); peak RSS ${peak.toFixed(0)} MB (limit 3072 MB)`);
+}
+
+const available: BackendName[] = [];
+
+(async () => {
+  await initBackend({ quiet: true });
+  const wanted = arg('backends', 'tensorflow,wasm,cpu').split(',') as BackendName[];
+  for (const name of wanted) {
+    try {
+      if (name === 'tensorflow') require('@tensorflow/tfjs-node');
+      if (await tf.setBackend(name)) available.push(name);
+    } catch {
+      console.log(`${name}: not available`);
+    }
+  }
+  registerWasmConvGradients();
+  console.log(`backends measured: ${available.join(', ')}; ${seconds}s per figure`);
+  for (const batch of batches) {
+    const peer = torchPeer(batch);
+    const peerText = typeof peer === 'string' ? peer : `torch ${peer.torch} (${peer.threads} threads): train ${peer.train_images_per_second.toFixed(0)} img/s, inference ${peer.infer_images_per_second.toFixed(0)} img/s`;
+    console.log(`\nbatch ${batch}: ${peerText}`);
+    for (const name of available) {
+      await tf.setBackend(name);
+      // The pure-JS cpu backend trains at ~2 img/s: one inference figure is enough to place it.
+      const trainIps = name === 'cpu' ? NaN : await trainingSpeed(batch);
+      const inferIps = inferenceSpeed(batch);
+      const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
+      console.log(
+        `  ${name.padEnd(10)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, typeof peer === 'string' ? undefined : peer.train_images_per_second)}), ` +
+          `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, typeof peer === 'string' ? undefined : peer.infer_images_per_second)})`,
+      );
+    }
+  }
+  await memoryCheck();
+})();
