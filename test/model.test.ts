@@ -14,9 +14,13 @@ import { IMAGE_BYTES } from '../src/data/cifar10';
 
 const TINY: ArchitectureSpec = { convs: [{ filters: 4, poolAfter: true }, { filters: 6, poolAfter: false }], classes: 10 };
 
+const tempDirs: string[] = [];
 function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
+after(() => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
