@@ -4,7 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, registerWasmConvGradients } from '../src/backend';
 
 type Pad = 'same' | 'valid';
-interface Case { x: number[]; f: number[]; stride: number; pad: Pad }
+type Shape4 = [number, number, number, number];
+interface Case { x: Shape4; f: Shape4; stride: number; pad: Pad }
 
 /** Gradients of sum(conv2d(x, w) * r) w.r.t. x and w on the named backend, as plain arrays. */
 async function convGradients(backend: string, c: Case, seed: number): Promise<{ dx: Float32Array; dw: Float32Array }> {
