@@ -1,0 +1,72 @@
+/**
+ * The Grad-CAM widget's synced state: the one contract between the kernel side (src/kernel) and
+ * the browser (widget/). Both import this file; nothing else crosses the comm.
+ *
+ * Arrays travel as binary buffers (ipywidgets `buffer_paths`), never as JSON number lists: every
+ * field typed `Bytes` below is a little-endian typed array's bytes. All classes' maps arrive once,
+ * so switching class in the browser needs no kernel round trip.
+ */
+
+export const WIDGET_MODULE = 'gradcam-ts-widget';
+export const WIDGET_MODULE_VERSION = '0.1.0';
+export const GRADCAM_MODEL_NAME = 'GradCamModel';
+export const GRADCAM_VIEW_NAME = 'GradCamView';
+
+/** Raw bytes of a typed array (DataView in the browser, Uint8Array/Buffer on the kernel side). */
+export type Bytes = ArrayBufferView;
+
+export type ColormapName = 'jet' | 'viridis' | 'turbo';
+export const COLORMAPS: readonly ColormapName[] = ['jet', 'viridis', 'turbo'];
+
+/** Methods whose maps are shipped; the widget offers exactly the keys present in `maps`. */
+export type MethodName = 'gradcam' | 'guided-gradcam' | 'counterfactual' | 'gradcam++' | 'scorecam' | 'guided-backprop';
+
+export interface ImageEntry {
+  /** Caption, e.g. "test #1234". */
+  title: string;
+  /** Index into class_names, or -1 when the true class is unknown. */
+  true_class: number;
+  /** Input size (the model's, e.g. 32x32). */
+  height: number;
+  width: number;
+  /** uint8 RGB, row-major HWC, height*width*3. */
+  pixels: Bytes;
+  /** float32 [C]: softmax probabilities and the logits they came from. */
+  probs: Bytes;
+  logits: Bytes;
+  /** Layer-resolution size and channel count of the target layer. */
+  map_height: number;
+  map_width: number;
+  channels: number;
+  /**
+   * Per method, float32 [C, height, width] in [0,1], already upsampled bilinearly to the input
+   * size; for 'guided-gradcam'/'guided-backprop' float32 [C, height, width, 3] in [0,1].
+   */
+  maps: Partial<Record<MethodName, Bytes>>;
+  /** float32 [C, K]: alpha_k^c of Grad-CAM for every class. */
+  alphas: Bytes;
+  /** float32 [map_height, map_width, K]: the activations A^k, for the per-channel hover view. */
+  activations: Bytes;
+}
+
+export interface GradCamState {
+  class_names: string[];
+  layer: string;
+  images: ImageEntry[];
+  /** One selected class per image (the predicted class initially). Synced back to the kernel. */
+  selected_class: number[];
+  method: MethodName;
+  colormap: ColormapName;
+  /** Heatmap opacity over the image, 0..1. */
+  opacity: number;
+}
+
+/** Where the binary fields sit in the state, as ipywidgets buffer_paths. */
+export function gradCamBufferPaths(state: Pick<GradCamState, 'images'>): (string | number)[][] {
+  const paths: (string | number)[][] = [];
+  state.images.forEach((img, i) => {
+    for (const key of ['pixels', 'probs', 'logits', 'alphas', 'activations'] as const) paths.push(['images', i, key]);
+    for (const method of Object.keys(img.maps)) paths.push(['images', i, 'maps', method]);
+  });
+  return paths;
+}
