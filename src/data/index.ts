@@ -1,0 +1,11 @@
+/** The data room's public surface: CIFAR-10 lookup, download, verification, and the progress bar. */
+export { CIFAR10_SHA1, sha1File, verifyChecksums, ChecksumMismatchError } from './checksums';
+export { downloadFile, TruncatedDownloadError, HttpStatusError } from './download';
+export type { DownloadOptions, DownloadProgress, DownloadResult } from './download';
+export { extractCifar10, CIFAR10_FOLDER } from './extract';
+export type { ExtractOptions } from './extract';
+export { extractTar, ArchiveError } from './tar';
+export { locateCifar10, defaultCacheDir, DatasetNotFoundError, CIFAR10_URL } from './locate';
+export type { LocateOptions } from './locate';
+export { ProgressBar, formatBytes, formatSeconds } from './progress';
+export type { ProgressBarOptions, ProgressStream } from './progress';
