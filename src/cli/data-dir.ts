@@ -1,16 +1,16 @@
 /** Where the CLI finds CIFAR-10: --data, else env GRADCAM_CIFAR10_DIR, else the cache (downloading if needed). */
-import * as fs from 'fs';
-import * as path from 'path';
+import { defaultCacheDir, locateCifar10 } from '../data';
 
-export async function resolveDataDir(explicit: string | undefined): Promise<string> {
-  const dir = explicit ?? process.env.GRADCAM_CIFAR10_DIR;
-  if (!dir || !fs.existsSync(path.join(dir, 'test_batch.bin'))) {
-    throw new Error(`CIFAR-10 binary folder not found (${dir ?? 'no --data and no GRADCAM_CIFAR10_DIR'}).`);
-  }
-  return dir;
+export function resolveDataDir(explicit: string | undefined): Promise<string> {
+  return locateCifar10({ dir: explicit, log: (m) => console.error(m) });
 }
 
-export function describeDataLocation(): string {
-  const dir = process.env.GRADCAM_CIFAR10_DIR;
-  return dir ? `${dir} (GRADCAM_CIFAR10_DIR)` : 'not configured';
+/** The folder that would be used, without downloading anything. */
+export async function describeDataLocation(): Promise<string> {
+  try {
+    const dir = await locateCifar10({ download: false });
+    return `${dir}${process.env.GRADCAM_CIFAR10_DIR ? ' (GRADCAM_CIFAR10_DIR)' : ' (cache)'}`;
+  } catch {
+    return `not found yet: the first command that needs it downloads it into ${defaultCacheDir()} (or set GRADCAM_CIFAR10_DIR)`;
+  }
 }

@@ -8,7 +8,7 @@ import { SHIPPED_MODEL_DIR } from '../model/shipped';
 import { confusionMatrixPng } from '../render/confusion';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { resolveDataDir } from './data-dir';
-import { LineProgress } from './progress';
+import { ProgressBar } from '../data';
 
 export const EVALUATE_OPTIONS = ['model', 'data', 'limit', 'confusion-png'] as const;
 
@@ -21,12 +21,11 @@ export async function evaluateCommand(args: ParsedArgs): Promise<number> {
   const dataDir = await resolveDataDir(stringFlag(args, 'data'));
   const test = readSplit(dataDir, 'test');
   const classNames = Array.isArray(meta.classNames) ? (meta.classNames as string[]) : readClassNames(dataDir);
-  const bar = new LineProgress();
-  const result = evaluateModel(model, test, {
-    limit: numberFlag(args, 'limit', test.count),
-    onProgress: (done, total) => bar.update(done / total, `evaluating ${done}/${total}`),
-  });
-  bar.done(`model ${modelDir}${meta.epochs ? ` (${meta.epochs} epochs, ${meta.trainedBy ?? 'unknown trainer'})` : ''}`);
+  const limit = numberFlag(args, 'limit', test.count);
+  const bar = new ProgressBar({ total: Math.min(limit, test.count), label: 'evaluating', unit: 'img' });
+  const result = evaluateModel(model, test, { limit, onProgress: (done) => bar.update(done) });
+  bar.finish();
+  console.log(`model ${modelDir}${meta.epochs ? ` (${meta.epochs} epochs, ${meta.trainedBy ?? 'unknown trainer'})` : ''}`);
   console.log(formatEvaluation(result, classNames));
   const png = stringFlag(args, 'confusion-png');
   if (png) {

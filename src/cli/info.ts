@@ -14,7 +14,7 @@ export async function infoCommand(args: ParsedArgs): Promise<number> {
   const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string };
   console.log(`gradcam-ts ${pkg.version}, Node ${process.version}, TensorFlow.js ${tf.version.tfjs}`);
   console.log(describeBackend(backend).replace(/^gradcam-ts: /, 'backend: '));
-  console.log(`data: ${describeDataLocation()}`);
+  console.log(`data: ${await describeDataLocation()}`);
   const hasModel = fs.existsSync(path.join(SHIPPED_MODEL_DIR, 'model.json'));
   const meta = hasModel ? readModelMetadata(SHIPPED_MODEL_DIR) : {};
   console.log(`shipped model: ${hasModel ? `${SHIPPED_MODEL_DIR} (test accuracy ${((meta.testAccuracy as number) * 100).toFixed(2)}% after ${meta.epochs} epochs)` : 'missing'}`);

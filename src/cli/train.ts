@@ -8,7 +8,7 @@ import { SHIPPED_CHECKPOINT_DIR, SHIPPED_MODEL_DIR } from '../model/shipped';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 import { resolveDataDir } from './data-dir';
-import { formatDuration, LineProgress } from './progress';
+import { formatSeconds, ProgressBar } from '../data';
 
 export const TRAIN_OPTIONS = ['epochs', 'batch-size', 'lr', 'data', 'out', 'checkpoint', 'resume', 'limit', 'seed'] as const;
 
@@ -30,7 +30,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     stop = true;
     console.error('\nstopping after this batch; the last finished epoch is in the checkpoint (resume with --resume)');
   });
-  const bar = new LineProgress();
+  let bar: ProgressBar | undefined;
   const started = Date.now();
   const result = await train(trainSet, testSet, {
     epochs,
@@ -43,17 +43,15 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     limitTest: limit ? Math.min(limit, testSet.count) : undefined,
     shouldStop: () => stop,
     onBatch: (p) => {
-      const eta = (p.imagesPerEpoch - p.imagesDone) / p.imagesPerSecond;
-      bar.update(
-        p.imagesDone / p.imagesPerEpoch,
-        `epoch ${p.epoch}/${p.totalEpochs} batch ${p.batch}/${p.batchesPerEpoch} loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}% ` +
-          `lr ${p.learningRate.toFixed(4)} ${p.imagesPerSecond.toFixed(0)} img/s ETA ${formatDuration(eta)}`,
-      );
+      bar ??= new ProgressBar({ total: p.imagesPerEpoch, label: `epoch ${p.epoch}/${p.totalEpochs}`, unit: 'img' });
+      bar.update(p.imagesDone, `loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}% lr ${p.learningRate.toFixed(4)}`);
     },
     onEpoch: async (r, params) => {
-      bar.done(
+      bar?.finish();
+      bar = undefined;
+      console.error(
         `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(3)} acc ${(100 * r.trainAccuracy).toFixed(1)}%, ` +
-          `test acc ${(100 * r.testAccuracy).toFixed(2)}%, ${r.imagesPerSecond.toFixed(0)} img/s, ${formatDuration(r.seconds)}`,
+          `test acc ${(100 * r.testAccuracy).toFixed(2)}%, ${r.imagesPerSecond.toFixed(0)} img/s, ${formatSeconds(r.seconds)}`,
       );
       const model = foldToLayersModel(params);
       await saveModel(model, out, {
@@ -67,6 +65,6 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     },
   }, backend.name);
   writeFileAtomic(path.join(out, 'training-history.json'), JSON.stringify(result.state, null, 1));
-  console.error(`finished ${result.state.epoch}/${result.state.totalEpochs} epochs in ${formatDuration((Date.now() - started) / 1000)}`);
+  console.error(`finished ${result.state.epoch}/${result.state.totalEpochs} epochs in ${formatSeconds((Date.now() - started) / 1000)}`);
   return stop ? 130 : 0;
 }
