@@ -30,7 +30,7 @@ export interface LocateOptions {
 export class DatasetNotFoundError extends Error {
   constructor(readonly looked: string, reason: string) {
     super(
-      `CIFAR-10 not found: ${reason}. To get it, either run \`gradcam info\` / \`gradcam train\` without --data so it downloads ` +
+      `CIFAR-10 not found: ${reason}. To get it, either run \`gradcam evaluate\` or \`gradcam train\` without --data so it downloads ` +
         `${CIFAR10_URL} into the cache (GRADCAM_CACHE_DIR, default ~/.cache/gradcam-ts), or download and unpack that archive ` +
         `yourself and point --data or the GRADCAM_CIFAR10_DIR environment variable at its ${CIFAR10_FOLDER} folder.`,
     );
