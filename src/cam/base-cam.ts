@@ -1,0 +1,189 @@
+/**
+ * The Grad-CAM family's mechanics, shaped like pytorch-grad-cam's BaseCAM: split the model at
+ * the target layer, run the trunk once, differentiate only the head for every requested class
+ * at once (the trunk's activations tiled per class), build maps, upsample, normalise, and
+ * optionally add guided backprop from one scoped-guided pass that also yields the trunk values.
+ * A method only says how to weight the channels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CLASS_NAMES } from '../data/cifar10';
+import { ImageBatch, toBatch } from './input';
+import { ModelSplit, splitModel, TrunkValues } from './split';
+import { planRows, TargetSpec } from './targets';
+import { CamMethodName, ClassExplanation, Explanation, ImageExplanation } from './types';
+
+/** Normalisation floor: an all-zero map stays zero instead of becoming 0/0. */
+export const MAP_EPSILON = 1e-7;
+
+export interface CamInputs {
+  /** A per row [R,h,w,K] (a row is one (image, class) pair). */
+  activations: tf.Tensor4D;
+  /** dy^c/dA per row [R,h,w,K]; only for methods that use gradients. */
+  gradients?: tf.Tensor4D;
+  classes: Int32Array;
+  /** The input image of each row [R,H,W,C]. */
+  images: tf.Tensor4D;
+  /** Pre-softmax score of `classes[i]` for each of `images`, [n] (for gradient-free methods). */
+  score(images: tf.Tensor4D, classes: Int32Array): tf.Tensor1D;
+}
+
+export interface CamOptions {
+  /** Target layer name; default: the last layer with a 4-D output. */
+  layer?: string;
+  /** Names for the classes; default CIFAR-10's when the model has 10 outputs. */
+  classNames?: readonly string[];
+}
+
+export interface ExplainOptions {
+  /** Class index, class name, 'predicted' (default), 'all', or one target per image. */
+  target?: TargetSpec;
+  /** Also compute guided backprop and Guided Grad-CAM. */
+  guided?: boolean;
+}
+
+function gatherTrunk(t: TrunkValues, rows: tf.Tensor1D | undefined): TrunkValues {
+  if (!rows) return t;
+  return { activations: tf.gather(t.activations, rows), side: t.side.map((s) => tf.gather(s, rows)) };
+}
+
+function oneHotRows(classes: Int32Array, numClasses: number): tf.Tensor2D {
+  return tf.oneHot(tf.tensor1d(classes, 'int32'), numClasses).toFloat() as tf.Tensor2D;
+}
+
+export abstract class BaseCAM {
+  abstract readonly method: CamMethodName;
+  /** Gradient-free methods (Score-CAM) set this to false and skip the head's gradient. */
+  protected readonly usesGradients: boolean = true;
+  readonly split: ModelSplit;
+  readonly classNames?: readonly string[];
+
+  constructor(readonly model: tf.LayersModel, options: CamOptions = {}) {
+    this.split = splitModel(model, options.layer);
+    this.classNames = options.classNames ?? (this.split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
+    if (this.classNames && this.classNames.length !== this.split.numClasses) {
+      throw new Error(`Got ${this.classNames.length} class names for a model with ${this.split.numClasses} outputs.`);
+    }
+  }
+
+  /** Channel weights alpha [R,K] for each row. */
+  protected abstract channelWeights(inputs: CamInputs): tf.Tensor2D;
+
+  explain(images: ImageBatch, options: ExplainOptions = {}): Explanation {
+    const { split } = this;
+    const numClasses = split.numClasses;
+    const [H, W, C] = split.inputShape;
+    const [h, w, K] = split.layerShape;
+    const kept: tf.Tensor[] = [];
+    const keep = <T extends tf.Tensor>(t: T): T => {
+      kept.push(tf.keep(t));
+      return t;
+    };
+    let result: Explanation | undefined;
+    try {
+      tf.tidy(() => {
+        const x = toBatch(images, split.inputShape);
+        const N = x.shape[0];
+        const plan = planRows(options.target ?? 'predicted', N, numClasses, this.classNames);
+        const R = plan.rowImage.length;
+        const rowIndex = R === N ? undefined : tf.tensor1d(plan.rowImage, 'int32');
+        const xRows = rowIndex ? tf.gather(x, rowIndex) : x;
+        let classes = new Int32Array(0);
+        let scores: tf.Tensor2D | undefined;
+        let trunk: TrunkValues;
+        let guided: tf.Tensor4D | undefined;
+        if (options.guided) {
+          // One taped pass with guided ReLUs gives the input gradient and the trunk values.
+          let t: TrunkValues | undefined;
+          guided = tf.grad((xr: tf.Tensor) => {
+            const out = split.full(xr as tf.Tensor4D, true);
+            t = { activations: keep(out.trunk.activations), side: out.trunk.side.map(keep) };
+            scores = keep(out.scores);
+            classes = plan.classes(out.scores.dataSync() as Float32Array);
+            return tf.sum(tf.mul(out.scores, oneHotRows(classes, numClasses)));
+          })(xRows) as tf.Tensor4D;
+          trunk = t as TrunkValues;
+        } else {
+          trunk = gatherTrunk(split.trunk(x), rowIndex);
+        }
+        let gradients: tf.Tensor4D | undefined;
+        if (this.usesGradients) {
+          gradients = tf.grad((a: tf.Tensor) => {
+            const s = split.head({ activations: a as tf.Tensor4D, side: trunk.side });
+            if (!scores) {
+              scores = keep(s);
+              classes = plan.classes(s.dataSync() as Float32Array);
+            }
+            return tf.sum(tf.mul(s, oneHotRows(classes, numClasses)));
+          })(trunk.activations) as tf.Tensor4D;
+        } else if (!scores) {
+          scores = split.head(trunk);
+          classes = plan.classes(scores.dataSync() as Float32Array);
+        }
+        const weights = this.channelWeights({
+          activations: trunk.activations,
+          gradients,
+          classes,
+          images: xRows,
+          score: (imgs, cls) => tf.sum(tf.mul(split.full(imgs, false).scores, oneHotRows(cls, numClasses)), 1) as tf.Tensor1D,
+        });
+        const maps = tf.relu(tf.sum(tf.mul(trunk.activations, tf.reshape(weights, [R, 1, 1, K])), 3)) as tf.Tensor3D;
+        const up = tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [H, W], false, true);
+        const heat = tf.div(up, tf.add(tf.max(up, [1, 2, 3], true), MAP_EPSILON)) as tf.Tensor4D;
+        const ggc = guided ? tf.mul(guided, heat) : undefined;
+        const logits = (scores as tf.Tensor2D).dataSync() as Float32Array;
+        const probs = tf.softmax(scores as tf.Tensor2D).dataSync() as Float32Array;
+        const data = {
+          A: trunk.activations.dataSync() as Float32Array,
+          weights: weights.dataSync() as Float32Array,
+          maps: maps.dataSync() as Float32Array,
+          heat: heat.dataSync() as Float32Array,
+          guided: guided?.dataSync() as Float32Array | undefined,
+          ggc: ggc?.dataSync() as Float32Array | undefined,
+        };
+        const hw = h * w;
+        const HW = H * W;
+        const imagesOut: ImageExplanation[] = [];
+        for (let r = 0; r < R; r++) {
+          const i = plan.rowImage[r];
+          if (!imagesOut[i]) {
+            const lg = logits.slice(r * numClasses, (r + 1) * numClasses);
+            imagesOut[i] = {
+              logits: lg,
+              probabilities: probs.slice(r * numClasses, (r + 1) * numClasses),
+              predicted: lg.indexOf(Math.max(...lg)),
+              activations: data.A.slice(r * hw * K, (r + 1) * hw * K),
+              classes: [],
+            };
+          }
+          const c = classes[r];
+          const entry: ClassExplanation = {
+            classIndex: c,
+            className: this.classNames?.[c],
+            score: logits[r * numClasses + c],
+            probability: probs[r * numClasses + c],
+            weights: data.weights.slice(r * K, (r + 1) * K),
+            map: data.maps.slice(r * hw, (r + 1) * hw),
+            heatmap: data.heat.slice(r * HW, (r + 1) * HW),
+          };
+          if (data.guided && data.ggc) {
+            entry.guided = data.guided.slice(r * HW * C, (r + 1) * HW * C);
+            entry.guidedGradCam = data.ggc.slice(r * HW * C, (r + 1) * HW * C);
+          }
+          imagesOut[i].classes.push(entry);
+        }
+        result = {
+          method: this.method,
+          layer: split.layerName,
+          scoreSource: split.scoreSource,
+          inputShape: split.inputShape,
+          layerShape: split.layerShape,
+          classNames: this.classNames,
+          images: imagesOut,
+        };
+      });
+    } finally {
+      tf.dispose(kept);
+    }
+    return result as Explanation;
+  }
+}

@@ -1,0 +1,38 @@
+/** The one-call entry point: pick a method by name, explain a batch. */
+import * as tf from '@tensorflow/tfjs';
+import { BaseCAM, CamOptions, ExplainOptions } from './base-cam';
+import { CounterfactualCAM } from './counterfactual';
+import { GradCAM } from './grad-cam';
+import { GradCAMPlusPlus } from './grad-cam-plus-plus';
+import { ImageBatch } from './input';
+import { ScoreCAM } from './score-cam';
+import { CamMethodName, Explanation } from './types';
+
+export const CAM_METHODS: Record<CamMethodName, new (model: tf.LayersModel, options?: CamOptions) => BaseCAM> = {
+  gradcam: GradCAM,
+  'gradcam++': GradCAMPlusPlus,
+  scorecam: ScoreCAM,
+  counterfactual: CounterfactualCAM,
+};
+
+export interface ExplainCallOptions extends CamOptions, ExplainOptions {
+  /** Default 'gradcam'. */
+  method?: CamMethodName;
+}
+
+export function createCam(model: tf.LayersModel, options: CamOptions & { method?: CamMethodName } = {}): BaseCAM {
+  const method = options.method ?? 'gradcam';
+  const Method = CAM_METHODS[method];
+  if (!Method) {
+    throw new Error(`Unknown method '${method}'; use one of ${Object.keys(CAM_METHODS).join(', ')}.`);
+  }
+  return new Method(model, options);
+}
+
+/**
+ * Explains `images` (a [N,H,W,C] tensor or an array of images, raw pixel values as the model
+ * expects them). Example: `explain(model, [imageAt(test, 7)], { target: 'all', guided: true })`.
+ */
+export function explain(model: tf.LayersModel, images: ImageBatch, options: ExplainCallOptions = {}): Explanation {
+  return createCam(model, options).explain(images, options);
+}

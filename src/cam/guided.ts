@@ -1,0 +1,45 @@
+/**
+ * Guided backprop on its own (Springenberg et al.): the input gradient of y^c where every ReLU
+ * passes back only positive gradient through positive input. The rule lives in a re-run of the
+ * model's own layers (see graph.ts); the model and tfjs's global Relu gradient stay untouched.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CLASS_NAMES } from '../data/cifar10';
+import { ImageBatch, toBatch } from './input';
+import { splitModel } from './split';
+import { planRows, TargetSpec } from './targets';
+
+export interface GuidedBackpropOptions {
+  target?: TargetSpec;
+  classNames?: readonly string[];
+}
+
+export interface GuidedBackpropResult {
+  /** Per (image, class) row: image index, class, and the gradient [H,W,C]. */
+  rows: { image: number; classIndex: number; gradient: Float32Array }[];
+  inputShape: [number, number, number];
+}
+
+export function guidedBackprop(model: tf.LayersModel, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
+  // Any 4-D layer will do: guided backprop only needs the full pass, not the split.
+  const split = splitModel(model);
+  const names = options.classNames ?? (split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
+  const size = split.inputShape[0] * split.inputShape[1] * split.inputShape[2];
+  return tf.tidy(() => {
+    const x = toBatch(images, split.inputShape);
+    const plan = planRows(options.target ?? 'predicted', x.shape[0], split.numClasses, names);
+    const xRows = plan.rowImage.length === x.shape[0] ? x : tf.gather(x, tf.tensor1d(plan.rowImage, 'int32'));
+    let classes = new Int32Array(0);
+    const grad = tf.grad((xr: tf.Tensor) => {
+      const { scores } = split.full(xr as tf.Tensor4D, true);
+      classes = plan.classes(scores.dataSync() as Float32Array);
+      const oneHot = tf.oneHot(tf.tensor1d(classes, 'int32'), split.numClasses).toFloat();
+      return tf.sum(tf.mul(scores, oneHot));
+    })(xRows);
+    const data = grad.dataSync() as Float32Array;
+    return {
+      rows: Array.from(plan.rowImage, (image, r) => ({ image, classIndex: classes[r], gradient: data.slice(r * size, (r + 1) * size) })),
+      inputShape: split.inputShape,
+    };
+  });
+}

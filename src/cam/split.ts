@@ -1,0 +1,149 @@
+/**
+ * Splits a model at the target layer A into a trunk (input -> A) and a head (A -> class scores),
+ * so the trunk runs once per image and only the head is differentiated per class.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
+
+export type ScoreSource = 'logits' | 'pre-softmax (removed final softmax)';
+
+/** Trunk tensors the head needs: A plus anything from before A that skips over it. */
+export interface TrunkValues {
+  activations: tf.Tensor4D;
+  side: tf.Tensor[];
+}
+
+export interface ModelSplit {
+  layerName: string;
+  scoreSource: ScoreSource;
+  /** [H, W, C] of one input image. */
+  inputShape: [number, number, number];
+  /** [h, w, K] of A for one image. */
+  layerShape: [number, number, number];
+  numClasses: number;
+  trunk(x: tf.Tensor4D): TrunkValues;
+  /** Pre-softmax class scores [N, classes] from trunk values. */
+  head(trunk: TrunkValues): tf.Tensor2D;
+  /** One pass input -> scores that also yields the trunk values (guided: scoped guided ReLUs). */
+  full(x: tf.Tensor4D, guided: boolean): { trunk: TrunkValues; scores: tf.Tensor2D };
+}
+
+function shapeOf(layer: Layer): (number | null)[] | undefined {
+  const shape = layer.outputShape;
+  if (Array.isArray(shape[0])) return undefined; // a multi-output layer
+  return shape as (number | null)[];
+}
+
+/** Layers whose output is a 4-D feature map [N,h,w,K] (the possible Grad-CAM layers), in order. */
+export function candidateLayers(model: tf.LayersModel): Layer[] {
+  return model.layers.filter((l) => l.getClassName() !== 'InputLayer' && shapeOf(l)?.length === 4);
+}
+
+function describeCandidates(model: tf.LayersModel): string {
+  const names = candidateLayers(model).map((l) => `'${l.name}'`);
+  return names.length ? `Layers with a 4-D output: ${names.join(', ')}.` : 'The model has no layer with a 4-D output.';
+}
+
+export function resolveLayer(model: tf.LayersModel, name?: string): Layer {
+  if (name === undefined) {
+    const candidates = candidateLayers(model);
+    if (!candidates.length) {
+      throw new Error(
+        `Model '${model.name}' has no convolutional layer (no layer with a 4-D output [N,h,w,K]); ` +
+          'Grad-CAM needs a feature map to explain. Layers: ' +
+          model.layers.map((l) => `'${l.name}' (${l.getClassName()})`).join(', ') + '.',
+      );
+    }
+    return candidates[candidates.length - 1];
+  }
+  const layer = model.layers.find((l) => l.name === name);
+  if (!layer) throw new Error(`Model '${model.name}' has no layer named '${name}'. ${describeCandidates(model)}`);
+  const shape = shapeOf(layer);
+  if (shape?.length !== 4) {
+    throw new Error(
+      `Layer '${name}' outputs shape ${JSON.stringify(layer.outputShape)}, not a 4-D feature map [N,h,w,K]. ${describeCandidates(model)}`,
+    );
+  }
+  return layer;
+}
+
+/** The score tensor and whether a final softmax had to be removed to reach it. */
+function scoreOutput(model: tf.LayersModel): { score: SymbolicTensor; linear: Set<Layer>; source: ScoreSource } {
+  const out = model.outputs[0];
+  const layer = out.sourceLayer;
+  if (activationOf(layer) !== 'softmax') return { score: out, linear: new Set(), source: 'logits' };
+  const cls = layer.getClassName();
+  if (cls !== 'Dense' && cls !== 'Softmax' && cls !== 'Activation') {
+    throw new Error(`The model ends in a softmax fused into a ${cls} layer ('${layer.name}'); only Dense, Softmax and Activation are supported.`);
+  }
+  return { score: out, linear: new Set([layer]), source: 'pre-softmax (removed final softmax)' };
+}
+
+export function splitModel(model: tf.LayersModel, layerName?: string): ModelSplit {
+  if (model.inputs.length !== 1 || model.outputs.length < 1) {
+    throw new Error(`Model '${model.name}' has ${model.inputs.length} inputs; Grad-CAM here supports single-input image models.`);
+  }
+  const input = model.inputs[0];
+  if (input.shape.length !== 4) {
+    throw new Error(`Model '${model.name}' takes input of shape ${JSON.stringify(input.shape)}; expected images [N,H,W,C].`);
+  }
+  const layer = resolveLayer(model, layerName);
+  let A: SymbolicTensor;
+  try {
+    A = layer.output as SymbolicTensor;
+  } catch {
+    throw new Error(`Layer '${layer.name}' is used more than once in the model, so its output is ambiguous; pick another layer. ${describeCandidates(model)}`);
+  }
+  const { score, linear, source } = scoreOutput(model);
+
+  // Which symbolic tensors depend on A; the head's other inputs come from the trunk.
+  const dependsMemo = new Map<number, boolean>();
+  const dependsOnA = (st: SymbolicTensor): boolean => {
+    let d = dependsMemo.get(st.id);
+    if (d === undefined) {
+      d = st.id === A.id || st.inputs.some(dependsOnA);
+      dependsMemo.set(st.id, d);
+    }
+    return d;
+  };
+  if (!dependsOnA(score)) throw new Error(`Layer '${layer.name}' does not feed the model's output; choose a layer on the path to it.`);
+  const side: SymbolicTensor[] = [];
+  const seen = new Set<number>();
+  const collect = (st: SymbolicTensor): void => {
+    if (seen.has(st.id) || st.id === A.id) return;
+    seen.add(st.id);
+    if (!dependsOnA(st)) side.push(st);
+    else st.inputs.forEach(collect);
+  };
+  collect(score);
+
+  const [, H, W, C] = input.shape;
+  const [, h, w, K] = A.shape;
+  const scoreShape = score.shape;
+  const numClasses = scoreShape[scoreShape.length - 1];
+  if (H == null || W == null || C == null || h == null || w == null || K == null || numClasses == null) {
+    throw new Error(`Model '${model.name}' needs fixed input and layer sizes (input ${JSON.stringify(input.shape)}, '${layer.name}' ${JSON.stringify(A.shape)}).`);
+  }
+  const feedsFor = (t: TrunkValues): Map<number, tf.Tensor> =>
+    new Map<number, tf.Tensor>([[A.id, t.activations], ...side.map((s, i): [number, tf.Tensor] => [s.id, t.side[i]])]);
+
+  return {
+    layerName: layer.name,
+    scoreSource: source,
+    inputShape: [H, W, C],
+    layerShape: [h, w, K],
+    numClasses,
+    trunk(x) {
+      const [a, ...rest] = runGraph([A, ...side], new Map([[input.id, x]]), { linear });
+      return { activations: a as tf.Tensor4D, side: rest };
+    },
+    head(t) {
+      return runGraph([score], feedsFor(t), { linear })[0] as tf.Tensor2D;
+    },
+    full(x, guided) {
+      const [a, ...rest] = runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided });
+      const scores = rest.pop() as tf.Tensor2D;
+      return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
+    },
+  };
+}

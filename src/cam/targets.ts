@@ -1,0 +1,60 @@
+/**
+ * Which classes to explain. Rows are (image, class) pairs laid out image-major; the layout
+ * depends only on the kind of target, so it is known before any score is: 'all' gives every
+ * class of each image, anything else one row per image whose class may await the prediction.
+ */
+
+/** A class index, a class name, or the model's top class. */
+export type ClassTarget = number | string;
+/** One target for every image, 'all' classes, or one target per image. */
+export type TargetSpec = ClassTarget | 'predicted' | 'all' | ClassTarget[];
+
+export interface RowPlan {
+  /** Image index of each row. */
+  rowImage: Int32Array;
+  /** Class of each row, given every row's scores (rows x classes, row-major). */
+  classes(scores: Float32Array): Int32Array;
+}
+
+function classIndex(target: ClassTarget, numClasses: number, classNames: readonly string[] | undefined): number | 'predicted' {
+  if (typeof target === 'number') {
+    if (!Number.isInteger(target) || target < 0 || target >= numClasses) {
+      throw new RangeError(`Class index ${target} is out of range: the model has ${numClasses} classes (0..${numClasses - 1}).`);
+    }
+    return target;
+  }
+  const wanted = target.trim().toLowerCase();
+  if (wanted === 'predicted' || wanted === 'pred') return 'predicted';
+  const byName = classNames ? classNames.findIndex((n) => n.toLowerCase() === wanted) : -1;
+  if (byName >= 0) return byName;
+  if (/^\d+$/.test(wanted)) return classIndex(Number(wanted), numClasses, classNames);
+  throw new Error(
+    `Unknown class '${target}'. Use a class index 0..${numClasses - 1}, 'predicted', 'all'` +
+      (classNames ? `, or one of: ${classNames.join(', ')}.` : ' (the model has no class names; pass options.classNames to use names).'),
+  );
+}
+
+function argMax(scores: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let c = 1; c < n; c++) if (scores[offset + c] > scores[offset + best]) best = c;
+  return best;
+}
+
+export function planRows(spec: TargetSpec, numImages: number, numClasses: number, classNames?: readonly string[]): RowPlan {
+  if (spec === 'all') {
+    const rowImage = new Int32Array(numImages * numClasses).map((_, r) => Math.floor(r / numClasses));
+    return { rowImage, classes: () => new Int32Array(numImages * numClasses).map((_, r) => r % numClasses) };
+  }
+  if (Array.isArray(spec) && spec.length !== numImages) {
+    throw new Error(`Got ${spec.length} targets for ${numImages} images; give one target per image, or a single target for all.`);
+  }
+  const perImage = (Array.isArray(spec) ? spec : new Array<ClassTarget>(numImages).fill(spec)).map((t) => {
+    if (t === 'all') throw new Error("'all' cannot be mixed with per-image targets; use target: 'all' for the whole batch.");
+    return classIndex(t, numClasses, classNames);
+  });
+  const rowImage = new Int32Array(numImages).map((_, i) => i);
+  return {
+    rowImage,
+    classes: (scores) => Int32Array.from(perImage, (t, i) => (t === 'predicted' ? argMax(scores, i * numClasses, numClasses) : t)),
+  };
+}

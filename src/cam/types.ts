@@ -1,0 +1,44 @@
+/** What an explanation returns: plain typed arrays (every tensor is disposed before return). */
+import type { ScoreSource } from './split';
+
+export type CamMethodName = 'gradcam' | 'gradcam++' | 'scorecam' | 'counterfactual';
+
+/** One explained class of one image. */
+export interface ClassExplanation {
+  classIndex: number;
+  className?: string;
+  /** Pre-softmax score y^c and its softmax probability. */
+  score: number;
+  probability: number;
+  /** Channel weights alpha_k^c, length K. */
+  weights: Float32Array;
+  /** L^c = ReLU(sum_k alpha_k A^k) at layer resolution [h,w], unnormalised. */
+  map: Float32Array;
+  /** L^c upsampled bilinearly to the input size [H,W] and scaled to [0,1] (zeros if L^c is zero). */
+  heatmap: Float32Array;
+  /** Guided backprop for this class, d y^c / d input with guided ReLUs, [H,W,C] (if requested). */
+  guided?: Float32Array;
+  /** Guided Grad-CAM: guided x heatmap, [H,W,C] (if requested). */
+  guidedGradCam?: Float32Array;
+}
+
+export interface ImageExplanation {
+  logits: Float32Array;
+  probabilities: Float32Array;
+  predicted: number;
+  /** The target layer's activations A for this image, [h,w,K] in HWC order. */
+  activations: Float32Array;
+  /** One entry per explained class (one, or all classes for target 'all'). */
+  classes: ClassExplanation[];
+}
+
+export interface Explanation {
+  method: CamMethodName;
+  layer: string;
+  scoreSource: ScoreSource;
+  /** [H,W,C] of the input, [h,w,K] of the layer. */
+  inputShape: [number, number, number];
+  layerShape: [number, number, number];
+  classNames?: readonly string[];
+  images: ImageExplanation[];
+}
