@@ -130,6 +130,7 @@ export function serveBytes(body: Buffer, opts: ServeOptions = {}): Handler {
       res.end(rest);
       return;
     }
-    res.write(rest.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
+    // A FIN (socket.end), not a reset: a reset may make the client's kernel discard bytes it already received.
+    res.write(rest.subarray(0, cut), () => res.socket?.end());
   };
 }

@@ -106,6 +106,33 @@ describe('CIFAR-10 fetch: resumable download', () => {
     expect(fs.existsSync(`${dest}.part`)).to.equal(false);
   });
 
+  it('a server that stalls mid-body hits the idle timeout as a TruncatedDownloadError, keeping the .part', async () => {
+    server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, 1000)); // ...and never another byte
+    });
+    const dest = path.join(dir, 'f.bin');
+    const err = await rejection(downloadFile(`${server.url}/f.bin`, dest, { idleTimeoutMs: 300 }));
+    expect(err).to.be.instanceOf(TruncatedDownloadError);
+    expect(err.message).to.include('no data for 0.3 s');
+    expect(fs.readFileSync(`${dest}.part`).equals(body.subarray(0, 1000))).to.equal(true);
+  });
+
+  it('an abort signal stops the download with the abort reason, keeping the .part for later', async () => {
+    server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, 1000));
+    });
+    const dest = path.join(dir, 'f.bin');
+    const controller = new AbortController();
+    const err = await rejection(
+      downloadFile(`${server.url}/f.bin`, dest, { signal: controller.signal, onProgress: (p) => p.bytes >= 1000 && controller.abort() }),
+    );
+    expect(err.name).to.equal('AbortError');
+    expect(fs.existsSync(dest)).to.equal(false);
+    expect(fs.statSync(`${dest}.part`).size).to.equal(1000);
+  });
+
   it('starts over when the server ignores Range, replacing the stale .part bytes', async () => {
     server = await startServer(serveBytes(body, { ignoreRange: true }));
     const dest = path.join(dir, 'f.bin');
@@ -210,7 +237,7 @@ describe('CIFAR-10 fetch: extraction, verification and lookup', () => {
       .to.include('data_batch_3.bin')
       .and.include('0'.repeat(40))
       .and.include(fixture.sha1['data_batch_3.bin'])
-      .and.include(`delete the cache folder ${cache}`);
+      .and.include(`delete the folder ${cache} and run again`);
     expect(fs.existsSync(path.join(cache, 'cifar-10-batches-bin'))).to.equal(false);
     expect(fs.readdirSync(cache).filter((n) => n.startsWith('.extract-'))).to.deep.equal([]);
   });

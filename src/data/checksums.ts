@@ -29,7 +29,7 @@ export class ChecksumMismatchError extends Error {
   ) {
     super(
       `${file}: SHA-1 ${got} does not match the official ${expected}; the download is corrupt. ` +
-        `Fix: delete the cache folder ${cacheDir} and run again to download a fresh copy.`,
+        `Fix: delete the folder ${cacheDir} and run again to download a fresh copy.`,
     );
     this.name = 'ChecksumMismatchError';
   }

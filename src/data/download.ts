@@ -116,37 +116,77 @@ function get(url: string, start: number, opts: DownloadOptions): Promise<http.In
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { 'user-agent': 'gradcam-ts' };
     if (start > 0) headers.range = `bytes=${start}-`;
-    const req = client.get(parsed, { headers, signal: opts.signal }, resolve);
-    req.setTimeout(opts.idleTimeoutMs ?? 60000, () => req.destroy(new Error(`no data for ${(opts.idleTimeoutMs ?? 60000) / 1000} s`)));
+    let response: http.IncomingMessage | undefined;
+    const req = client.get(parsed, { headers, signal: opts.signal }, (res) => resolve((response = res)));
+    const idleMs = opts.idleTimeoutMs ?? 60000;
+    req.setTimeout(idleMs, () => {
+      // Fail the response first so the reader reports the timeout rather than a bare "aborted".
+      const err = new Error(`no data for ${idleMs / 1000} s`);
+      response?.destroy(err);
+      req.destroy(err);
+    });
     req.on('error', reject);
   });
 }
 
-/** Writes the body after `offset` bytes of the .part (truncating anything beyond); every received byte reaches disk. */
+/**
+ * Writes the body after `offset` bytes of the .part (truncating anything beyond). Listens at once in
+ * flowing mode: a response destroyed by a dropped connection discards what it had buffered, and
+ * with a read loop started after the file opens, a short body could be lost whole.
+ */
 async function receive(
   res: http.IncomingMessage, part: string, offset: number, total: number | undefined, url: string, opts: DownloadOptions,
 ): Promise<number> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: string | undefined;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  res.on('data', (chunk: Buffer) => {
+    queue.push(chunk);
+    if (queue.length > 64) res.pause(); // the disk is behind: let TCP hold the rest
+    notify();
+  });
+  res.on('error', (err: Error) => {
+    failure ??= err.message;
+    notify();
+  });
+  res.on('end', () => {
+    ended = true;
+    notify();
+  });
+  res.on('close', () => {
+    ended = true;
+    notify();
+  });
+
   const fh = await fs.promises.open(part, offset > 0 ? 'r+' : 'w');
   let bytes = offset;
-  let failure: string | undefined;
   try {
     await fh.truncate(offset);
     opts.onProgress?.({ url, bytes, total, resumedFrom: offset });
-    try {
-      for await (const chunk of res) {
-        const buf = chunk as Buffer;
-        await fh.write(buf, 0, buf.length, bytes);
-        bytes += buf.length;
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk) {
+        await fh.write(chunk, 0, chunk.length, bytes);
+        bytes += chunk.length;
         opts.onProgress?.({ url, bytes, total, resumedFrom: offset });
+        if (queue.length < 16 && res.isPaused()) res.resume();
+      } else if (ended || failure !== undefined) {
+        break;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
       }
-    } catch (err) {
-      if (opts.signal?.aborted) throw err;
-      failure = err instanceof Error ? err.message : String(err);
     }
     await fh.sync();
   } finally {
     await fh.close();
   }
+  if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error(`download of ${url} aborted`);
   if (failure !== undefined || (total !== undefined && bytes !== total) || !res.complete) {
     throw new TruncatedDownloadError(url, part, bytes, total, failure);
   }
