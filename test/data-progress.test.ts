@@ -39,6 +39,16 @@ describe('progress bar', () => {
     expect(out.text.split('\n')).to.have.length(2);
   });
 
+  it('leaves work done before a resume out of the rate', async () => {
+    const out = new Capture(false);
+    const bar = new ProgressBar({ total: 1000, initial: 900, unit: 'img', stream: out });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    bar.update(1000);
+    // 100 new images in about 0.25 s: about 400 img/s; counting the 900 resumed ones would claim about 4,000.
+    const rate = Number(/ ([\d.]+) img\/s/.exec(out.text)?.[1]);
+    expect(rate).to.be.within(50, 420);
+  });
+
   it('formats byte counts in binary units', () => {
     expect(formatBytes(512)).to.equal('512 B');
     expect(formatBytes(1536)).to.equal('1.5 KiB');

@@ -102,7 +102,7 @@ function lazyBar(): { onProgress: (p: DownloadProgress) => void; finish: () => v
   let bar: ProgressBar | undefined;
   return {
     onProgress: (p) => {
-      bar ??= new ProgressBar({ total: p.total, label: 'CIFAR-10', unit: 'B' });
+      bar ??= new ProgressBar({ total: p.total, label: 'CIFAR-10', unit: 'B', initial: p.resumedFrom });
       bar.update(p.bytes);
     },
     finish: () => bar?.finish(),

@@ -13,6 +13,8 @@ export interface ProgressBarOptions {
   label?: string;
   /** 'B' formats counts as bytes (KiB, MiB); anything else is printed after the count ('img', 'batch'). */
   unit?: string;
+  /** Work already done before this run (a resumed download, a resumed epoch): shown, but left out of the rate. */
+  initial?: number;
   stream?: ProgressStream;
   /** Minimum time between terminal redraws, so per-chunk updates cost nothing. */
   redrawMs?: number;
@@ -29,7 +31,8 @@ export class ProgressBar {
   private readonly start = Date.now();
   private lastDraw = 0;
   private lastDecile = -1;
-  private done = 0;
+  private readonly initial: number;
+  private done: number;
 
   constructor(opts: ProgressBarOptions = {}) {
     this.total = opts.total && opts.total > 0 ? opts.total : 0;
@@ -37,6 +40,8 @@ export class ProgressBar {
     this.unit = opts.unit ?? '';
     this.stream = opts.stream ?? process.stderr;
     this.redrawMs = opts.redrawMs ?? 100;
+    this.initial = opts.initial ?? 0;
+    this.done = this.initial;
   }
 
   update(done: number, extraText = ''): void {
@@ -66,7 +71,7 @@ export class ProgressBar {
 
   private line(extraText: string, final = false): string {
     const seconds = (Date.now() - this.start) / 1000;
-    const rate = seconds > 0 ? this.done / seconds : 0;
+    const rate = seconds > 0 ? (this.done - this.initial) / seconds : 0;
     const parts: string[] = [];
     if (this.label) parts.push(this.label);
     if (this.total) {
