@@ -9,3 +9,9 @@ export { locateCifar10, defaultCacheDir, DatasetNotFoundError, CIFAR10_URL } fro
 export type { LocateOptions } from './locate';
 export { ProgressBar, formatBytes, formatSeconds } from './progress';
 export type { ProgressBarOptions, ProgressStream } from './progress';
+export {
+  CLASS_NAMES, NUM_CLASSES, IMAGE_SIZE, IMAGE_BYTES, RECORD_BYTES, CorruptDataError,
+  parseBatch, readBatchFile, readSplit, readClassNames, imageAt, concatSets, encodeBatch,
+} from './cifar10';
+export type { ImageSet, Split } from './cifar10';
+export { makeRandom, shuffledIndices, cropAndFlip, gatherBatch } from './augment';
