@@ -41,9 +41,19 @@ export interface ExplainOptions {
   guided?: boolean;
 }
 
-function gatherTrunk(t: TrunkValues, rows: tf.Tensor1D | undefined): TrunkValues {
-  if (!rows) return t;
-  return { activations: tf.gather(t.activations, rows), side: t.side.map((s) => tf.gather(s, rows)) };
+/**
+ * Each batch entry repeated `times` times in a row (image-major rows). A concat of reshaped
+ * views: on tfjs-wasm this is ~10x faster than gather, tile or broadcastTo.
+ */
+export function repeatEach<T extends tf.Tensor>(t: T, times: number): T {
+  if (times === 1) return t;
+  const [n, ...rest] = t.shape;
+  const flat = tf.reshape(t, [n, 1, -1]);
+  return tf.reshape(tf.concat(new Array<tf.Tensor>(times).fill(flat), 1), [n * times, ...rest]) as T;
+}
+
+function repeatTrunk(t: TrunkValues, times: number): TrunkValues {
+  return { activations: repeatEach(t.activations, times), side: t.side.map((s) => repeatEach(s, times)) };
 }
 
 function oneHotRows(classes: Int32Array, numClasses: number): tf.Tensor2D {
@@ -85,11 +95,12 @@ export abstract class BaseCAM {
         const N = x.shape[0];
         const plan = planRows(options.target ?? 'predicted', N, numClasses, this.classNames);
         const R = plan.rowImage.length;
-        const rowIndex = R === N ? undefined : tf.tensor1d(plan.rowImage, 'int32');
-        const xRows = rowIndex ? tf.gather(x, rowIndex) : x;
+        const perRow = R / N; // rows are image-major: 1 per image, or every class
+        const xRows = repeatEach(x, perRow);
         let classes = new Int32Array(0);
         let scores: tf.Tensor2D | undefined;
         let trunk: TrunkValues;
+        let perImage: tf.Tensor4D; // A once per image (rows may repeat an image)
         let guided: tf.Tensor4D | undefined;
         if (options.guided) {
           // One taped pass with guided ReLUs gives the input gradient and the trunk values.
@@ -102,8 +113,11 @@ export abstract class BaseCAM {
             return tf.sum(tf.mul(out.scores, oneHotRows(classes, numClasses)));
           })(xRows) as tf.Tensor4D;
           trunk = t as TrunkValues;
+          perImage = perRow === 1 ? trunk.activations : tf.gather(trunk.activations, tf.range(0, R, perRow, 'int32'));
         } else {
-          trunk = gatherTrunk(split.trunk(x), rowIndex);
+          const once = split.trunk(x);
+          perImage = once.activations;
+          trunk = repeatTrunk(once, perRow);
         }
         let gradients: tf.Tensor4D | undefined;
         if (this.usesGradients) {
@@ -126,14 +140,16 @@ export abstract class BaseCAM {
           images: xRows,
           score: (imgs, cls) => tf.sum(tf.mul(split.full(imgs, false).scores, oneHotRows(cls, numClasses)), 1) as tf.Tensor1D,
         });
-        const maps = tf.relu(tf.sum(tf.mul(trunk.activations, tf.reshape(weights, [R, 1, 1, K])), 3)) as tf.Tensor3D;
+        // sum_k w_k A^k for every row as one batched matMul on each image's A (no tiled A).
+        const weighted = tf.matMul(tf.reshape(perImage, [N, h * w, K]), tf.reshape(weights, [N, perRow, K]), false, true); // [N,hw,perRow]
+        const maps = tf.reshape(tf.relu(tf.transpose(weighted, [0, 2, 1])), [R, h, w]) as tf.Tensor3D;
         const up = tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [H, W], false, true);
         const heat = tf.div(up, tf.add(tf.max(up, [1, 2, 3], true), MAP_EPSILON)) as tf.Tensor4D;
         const ggc = guided ? tf.mul(guided, heat) : undefined;
         const logits = (scores as tf.Tensor2D).dataSync() as Float32Array;
         const probs = tf.softmax(scores as tf.Tensor2D).dataSync() as Float32Array;
         const data = {
-          A: trunk.activations.dataSync() as Float32Array,
+          A: perImage.dataSync() as Float32Array,
           weights: weights.dataSync() as Float32Array,
           maps: maps.dataSync() as Float32Array,
           heat: heat.dataSync() as Float32Array,
@@ -151,7 +167,7 @@ export abstract class BaseCAM {
               logits: lg,
               probabilities: probs.slice(r * numClasses, (r + 1) * numClasses),
               predicted: lg.indexOf(Math.max(...lg)),
-              activations: data.A.slice(r * hw * K, (r + 1) * hw * K),
+              activations: data.A.slice(i * hw * K, (i + 1) * hw * K),
               classes: [],
             };
           }
