@@ -25,3 +25,10 @@ export async function loadShippedModel(): Promise<LayersModel> {
   await initBackend();
   return loadModel(SHIPPED_MODEL_DIR);
 }
+
+export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
+export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
+export { renderFigure, writeFigure, figureRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
+export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
+export { readExamples, EXAMPLES_DIR } from './render/examples';
+export type { Example, ExampleEntry, ExampleRole } from './render/examples';

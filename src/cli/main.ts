@@ -1,14 +1,22 @@
 /** The `gradcam` command: thin subcommands over the rooms; no logic of its own. */
 import { parseArgs } from './args';
+import { demoCommand } from './demo';
 import { evaluateCommand } from './evaluate';
+import { explainCommand } from './explain';
+import { exportExamplesCommand } from './export-examples';
+import { figuresCommand } from './figures';
 import { infoCommand } from './info';
 import { trainCommand } from './train';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; switches: string[]; help: string }> = {
+  demo: { run: demoCommand, switches: [], help: 'demo [--out DIR]            figures from the shipped model and examples, then evaluation if the data is here' },
   info: { run: infoCommand, switches: [], help: 'info                      backend, versions, where data and model are found' },
   evaluate: { run: evaluateCommand, switches: [], help: 'evaluate [--model DIR --data DIR --limit N --confusion-png FILE]' },
+  explain: { run: explainCommand, switches: [], help: 'explain <image.png|jpg | --cifar-test N> [--class NAME|N|pred|all] [--layer NAME] [--method gradcam|gradcam++|scorecam|guided|counterfactual] [--model DIR] [--colormap jet|viridis|turbo] [--opacity X] --out FILE.png' },
+  figures: { run: figuresCommand, switches: [], help: 'figures [--out DIR --model DIR]   the deer, ship and misclassified figures from the shipped examples' },
+  'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
   train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N]' },
 };
 
