@@ -1,0 +1,91 @@
+/**
+ * ipywidgets' binary-buffer convention: typed arrays anywhere in a state travel as separate
+ * message buffers, and `buffer_paths` says where each one goes back ([key, index, ...]).
+ * Removed object keys are deleted, removed list items become null (what the front end expects).
+ */
+import type { JSONObject, JSONValue } from './wire';
+import { toBuffer } from './wire';
+
+/** A synced value: JSON, or bytes, nested in lists and objects. */
+export type WidgetValue = JSONValue | ArrayBufferView | WidgetValue[] | { [key: string]: WidgetValue };
+export type WidgetState = { [key: string]: WidgetValue };
+export type BufferPath = (string | number)[];
+
+export interface SplitState {
+  state: JSONObject;
+  buffer_paths: BufferPath[];
+  buffers: Buffer[];
+}
+
+export function isBytes(v: unknown): v is ArrayBufferView {
+  return ArrayBuffer.isView(v);
+}
+
+/** Split `state` into JSON and buffers; the input is not modified. */
+export function removeBuffers(state: WidgetState): SplitState {
+  const buffer_paths: BufferPath[] = [];
+  const buffers: Buffer[] = [];
+  const walk = (v: WidgetValue, path: BufferPath): JSONValue | undefined => {
+    if (isBytes(v)) {
+      buffer_paths.push(path);
+      buffers.push(toBuffer(v));
+      return undefined;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]) ?? null);
+    if (v !== null && typeof v === 'object') {
+      const out: JSONObject = {};
+      for (const [k, x] of Object.entries(v)) {
+        const j = walk(x, [...path, k]);
+        if (j !== undefined) out[k] = j;
+      }
+      return out;
+    }
+    return v;
+  };
+  return { state: walk(state, []) as JSONObject, buffer_paths, buffers };
+}
+
+/** Put `buffers` back into `state` (in place) at `paths`; rejects paths that do not fit. */
+export function putBuffers(state: JSONObject, paths: readonly BufferPath[], buffers: readonly Buffer[]): WidgetState {
+  if (paths.length > buffers.length) {
+    throw new Error(`buffer_paths names ${paths.length} buffers but the message carries ${buffers.length}`);
+  }
+  const root = state as WidgetState;
+  paths.forEach((path, n) => {
+    if (!Array.isArray(path) || path.length === 0) throw new Error(`buffer_paths[${n}] must be a non-empty list of keys, got ${JSON.stringify(path)}`);
+    let obj: WidgetValue = root;
+    for (let i = 0; i < path.length - 1; i++) {
+      const next: WidgetValue | undefined = child(obj, path[i]);
+      if (next === undefined || next === null || typeof next !== 'object' || isBytes(next)) {
+        throw new Error(`buffer_paths[${n}] = ${JSON.stringify(path)} leads through a missing or non-container value at ${JSON.stringify(path[i])}`);
+      }
+      obj = next;
+    }
+    const last = path[path.length - 1];
+    if (Array.isArray(obj)) obj[Number(last)] = buffers[n];
+    else (obj as { [key: string]: WidgetValue })[String(last)] = buffers[n];
+  });
+  return root;
+}
+
+function child(obj: WidgetValue, key: string | number): WidgetValue | undefined {
+  if (Array.isArray(obj)) return obj[Number(key)];
+  if (obj !== null && typeof obj === 'object' && !isBytes(obj)) return (obj as { [key: string]: WidgetValue })[String(key)];
+  return undefined;
+}
+
+/** Deep equality for synced values (bytes compared byte by byte). */
+export function sameValue(a: WidgetValue | undefined, b: WidgetValue | undefined): boolean {
+  if (a === b) return true;
+  if (isBytes(a) || isBytes(b)) return isBytes(a) && isBytes(b) && toBuffer(a).equals(toBuffer(b));
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    const bo = b as { [key: string]: WidgetValue };
+    return ka.length === kb.length && ka.every((k) => k in bo && sameValue((a as { [key: string]: WidgetValue })[k], bo[k]));
+  }
+  return false;
+}

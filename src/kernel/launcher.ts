@@ -1,0 +1,49 @@
+/**
+ * The gradcam-ts Jupyter kernel: tslab's TypeScript kernel, extended with Jupyter comms and the
+ * ipywidgets-8 protocol. The kernelspec runs `node dist/kernel/launcher.js {connection_file}`.
+ *
+ * It starts tslab the way `tslab kernel --config-path FILE` does, except that it never hands
+ * over to a tslab found in the notebook's folder (tslab's "find local" step): that copy would
+ * not carry our patch.
+ */
+import { patchTslab, kernelLog, TslabPatchError } from './tslab-patch';
+import type { TslabModules } from './tslab-patch';
+
+interface TslabMain {
+  startKernel(opts: { configPath: string; enableFindLocal: boolean; jsKernel: boolean; globalVersion: string }): void;
+}
+
+/** `launcher.js FILE`, `--config-path FILE` or `--config-path=FILE`. */
+export function connectionFileFrom(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--config-path') return argv[i + 1];
+    if (a.startsWith('--config-path=')) return a.slice('--config-path='.length);
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+export function launch(argv: readonly string[]): void {
+  const configPath = connectionFileFrom(argv);
+  if (!configPath) {
+    throw new Error('usage: node dist/kernel/launcher.js <connection_file>  (Jupyter passes {connection_file})');
+  }
+  const version = (require('tslab/package.json') as { version: string }).version;
+  const mods: TslabModules = { version, jupyter: require('tslab/dist/jupyter') as TslabModules['jupyter'] };
+  const main = require('tslab/dist/main') as Partial<TslabMain>;
+  if (typeof main.startKernel !== 'function') throw new TslabPatchError(version, 'dist/main.js exports no startKernel');
+  const runtime = patchTslab(mods);
+  runtime.install();
+  kernelLog(`starting (tslab ${version}, node ${process.version}, cwd ${process.cwd()})`);
+  main.startKernel({ configPath, enableFindLocal: false, jsKernel: false, globalVersion: version });
+}
+
+if (require.main === module) {
+  try {
+    launch(process.argv.slice(2));
+  } catch (e) {
+    kernelLog((e as Error).message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The kernel-wide state a notebook's widgets attach to: the comm manager, the live widgets and
+ * the display channel. It lives on a global symbol, not in a module variable, so a second copy
+ * of this package (e.g. a notebook's own node_modules/gradcam-ts) still finds the one the
+ * launcher installed.
+ */
+import { CommManager } from './comm';
+import type { KernelTransport } from './comm';
+import type { SplitState } from './buffers';
+import { removeBuffers } from './buffers';
+import type { JSONObject, JSONValue } from './wire';
+
+/** A display bundle: mime type -> data (strings, or JSON for json mime types). */
+export type MimeBundle = { [mime: string]: JSONValue };
+
+/** What the control comm needs of each live widget. */
+export interface WidgetHandle {
+  readonly id: string;
+  readonly modelName: string;
+  readonly modelModule: string;
+  readonly modelModuleVersion: string;
+  fullState(): SplitState;
+}
+
+export const CONTROL_TARGET = 'jupyter.widget.control';
+const RUNTIME_KEY = Symbol.for('gradcam-ts.kernel.runtime');
+
+export class KernelRuntime {
+  readonly comms: CommManager;
+  readonly widgets = new Map<string, WidgetHandle>();
+
+  constructor(private readonly transport: KernelTransport) {
+    this.comms = new CommManager(transport);
+    this.comms.registerTarget(CONTROL_TARGET, (comm) => {
+      comm.onMsg((msg) => {
+        if (msg.data.method !== 'request_states') {
+          this.comms.log(`${CONTROL_TARGET}: unknown method ${JSON.stringify(msg.data.method)}; ignored`);
+          return;
+        }
+        // ipywidgets 8's answer: every model's full state in one message, buffer paths
+        // prefixed with [model_id, "state"].
+        const states: JSONObject = {};
+        const buffer_paths: (string | number)[][] = [];
+        const buffers: Buffer[] = [];
+        for (const w of this.widgets.values()) {
+          const s = w.fullState();
+          states[w.id] = { model_name: w.modelName, model_module: w.modelModule, model_module_version: w.modelModuleVersion, state: s.state };
+          s.buffer_paths.forEach((p, i) => {
+            buffer_paths.push([w.id, 'state', ...p]);
+            buffers.push(s.buffers[i]);
+          });
+        }
+        comm.send({ method: 'update_states', states, buffer_paths }, { buffers });
+      });
+    });
+  }
+
+  /** Show a bundle in the cell being run (or the cell an async callback came from). */
+  display(data: MimeBundle, metadata: JSONObject = {}): void {
+    this.transport.publish('display_data', { data, metadata, transient: {} }, { parent: this.comms.currentParent() });
+  }
+
+  /** Make this the process's runtime (the launcher does this once). */
+  install(): void {
+    (globalThis as { [RUNTIME_KEY]?: KernelRuntime })[RUNTIME_KEY] = this;
+  }
+}
+
+
+/** The runtime of the gradcam-ts kernel this process runs, if any. */
+export function kernelRuntime(): KernelRuntime | undefined {
+  return (globalThis as { [RUNTIME_KEY]?: KernelRuntime })[RUNTIME_KEY];
+}
+
+/** Like kernelRuntime(), but a clear error when not inside our kernel. */
+export function requireRuntime(): KernelRuntime {
+  const rt = kernelRuntime();
+  if (!rt) {
+    throw new Error(
+      'gradcam-ts widgets need the "TypeScript (gradcam-ts)" Jupyter kernel, and this process is not running it. ' +
+        'Install it with `gradcam install-kernel --user`, then pick "TypeScript (gradcam-ts)" as the notebook kernel.',
+    );
+  }
+  return rt;
+}
