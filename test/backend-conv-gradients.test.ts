@@ -60,6 +60,32 @@ describe('wasm Conv2D gradients written as forward convolutions', function () {
     });
   });
 
+  it('covers the fused Conv2D+bias+ReLU that tfjs-layers runs (its gradient calls the kernels directly)', async () => {
+    const grads = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 8) as tf.Tensor4D;
+      const b = tf.randomNormal([4], 0, 1, 'float32', 9);
+      const g = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, bias: c, strides: 2, pad: 'same', activation: 'relu' }))));
+      const out = await Promise.all(g([x, w, b]).map((t) => t.data() as Promise<Float32Array>));
+      return out;
+    };
+    const reference = await grads('cpu');
+    const wasm = await grads('wasm');
+    reference.forEach((r, i) => expect(relativeError(wasm[i], r), `gradient ${i}`).to.be.below(1e-4));
+  });
+
+  it('runs conv2dTranspose (a forward use of Conv2DBackpropInput) like the cpu backend', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.randomNormal([2, 5, 5, 6], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 4, 6], 0, 1, 'float32', 4) as tf.Tensor4D;
+      return (await tf.conv2dTranspose(x, w, [2, 10, 10, 4], 2, 'same').data()) as Float32Array;
+    };
+    expect(relativeError(await run('wasm'), await run('cpu'))).to.be.below(1e-4);
+  });
+
   it('leaks no tensors across repeated gradient passes', async () => {
     await tf.setBackend('wasm');
     const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
