@@ -144,7 +144,10 @@ export abstract class BaseCAM {
         const weighted = tf.matMul(tf.reshape(perImage, [N, h * w, K]), tf.reshape(weights, [N, perRow, K]), false, true); // [N,hw,perRow]
         const maps = tf.reshape(tf.relu(tf.transpose(weighted, [0, 2, 1])), [R, h, w]) as tf.Tensor3D;
         const up = tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [H, W], false, true);
-        const heat = tf.div(up, tf.add(tf.max(up, [1, 2, 3], true), MAP_EPSILON)) as tf.Tensor4D;
+        // Scale each map to peak at exactly 1; a map whose peak is below epsilon (all-zero after the
+        // ReLU) stays zero instead of amplifying noise or dividing by zero.
+        const peak = tf.max(up, [1, 2, 3], true);
+        const heat = tf.where(tf.greater(peak, MAP_EPSILON), tf.div(up, tf.maximum(peak, MAP_EPSILON)), tf.zerosLike(up)) as tf.Tensor4D;
         const ggc = guided ? tf.mul(guided, heat) : undefined;
         const logits = (scores as tf.Tensor2D).dataSync() as Float32Array;
         const probs = tf.softmax(scores as tf.Tensor2D).dataSync() as Float32Array;

@@ -44,33 +44,6 @@ function denseLinear(layer: Layer, x: tf.Tensor): tf.Tensor {
   return bias ? tf.add(z, bias) : z;
 }
 
-interface Conv2DConfig {
-  strides: [number, number];
-  padding: 'same' | 'valid';
-  dataFormat: 'channelsLast' | 'channelsFirst';
-  dilationRate: [number, number];
-}
-
-/**
- * A linear-activation Conv2D runs as tfjs's fused conv, whose gradient always computes the
- * filter gradient with Conv2DBackpropFilter, a kernel tfjs-backend-wasm lacks. Where that kernel
- * is missing, such a layer (common in converted Keras nets: Conv2D -> BatchNorm -> ReLU) runs as
- * plain conv2d + bias instead, whose gradient src/backend already provides. Input gradients
- * never need the filter gradient, so this changes speed, not results.
- */
-function needsPlainConv(layer: Layer): boolean {
-  if (layer.getClassName() !== 'Conv2D' || activationOf(layer) !== 'linear') return false;
-  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) return false;
-  return (layer.getConfig() as unknown as Conv2DConfig).dataFormat === 'channelsLast';
-}
-
-function plainConv2d(layer: Layer, x: tf.Tensor): tf.Tensor {
-  const config = layer.getConfig() as unknown as Conv2DConfig;
-  const [kernel, bias] = layer.getWeights();
-  const y = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, config.strides, config.padding, 'NHWC', config.dilationRate);
-  return bias ? tf.add(y, bias) : y;
-}
-
 export interface RunOptions {
   /** Add the guided-backprop gate after every ReLU. */
   guided?: boolean;
@@ -101,8 +74,6 @@ export function runGraph(wanted: SymbolicTensor[], feeds: Map<number, tf.Tensor>
         outs = [denseLinear(layer, ins[0])];
       } else if (options.linear?.has(layer)) {
         outs = [ins[0]]; // a Softmax or Activation('softmax') layer: its input is the logits
-      } else if (needsPlainConv(layer)) {
-        outs = [plainConv2d(layer, ins[0])];
       } else {
         const out = layer.apply(ins.length === 1 ? ins[0] : ins, { ...st.callArgs, training: false }) as tf.Tensor | tf.Tensor[];
         outs = Array.isArray(out) ? out : [out];
