@@ -1,0 +1,103 @@
+/**
+ * Writes the "TypeScript (gradcam-ts)" kernelspec. Its argv holds absolute paths (this node and
+ * our launcher), so Jupyter can start it with nothing on PATH.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+
+export const KERNEL_NAME = 'gradcam-ts';
+export const KERNEL_DISPLAY_NAME = 'TypeScript (gradcam-ts)';
+
+export interface InstallKernelOptions {
+  /** Per-user kernels (~/.local/share/jupyter/kernels on Linux). The default. */
+  user?: boolean;
+  /** The kernels of the Python environment Jupyter runs in (its sys.prefix). */
+  sysPrefix?: boolean;
+  /** DIR/share/jupyter/kernels. */
+  prefix?: string;
+}
+
+/** The per-user Jupyter data dir, as jupyter_core computes it. */
+function userDataDir(): string {
+  if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Jupyter');
+  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? os.homedir(), 'jupyter');
+  return path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'jupyter');
+}
+
+/** The Python that runs `jupyter` (its shebang), else python3 on PATH. */
+function jupyterPythons(): string[] {
+  const found: string[] = [];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const exe = path.join(dir, 'jupyter');
+    try {
+      const first = fs.readFileSync(exe, 'utf8').split('\n', 1)[0];
+      if (first.startsWith('#!')) found.push(first.slice(2).trim().split(/\s+/)[0]);
+      break;
+    } catch {
+      // not in this dir
+    }
+  }
+  return [...found, 'python3', 'python'];
+}
+
+function sysPrefix(): string {
+  for (const py of jupyterPythons()) {
+    const r = spawnSync(py, ['-c', 'import sys; print(sys.prefix)'], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim() !== '') return r.stdout.trim();
+  }
+  return '/usr/local';
+}
+
+/** Where the kernelspec folder goes for these options. */
+export function kernelsDir(opts: InstallKernelOptions = {}): string {
+  const chosen = [opts.user ? '--user' : '', opts.sysPrefix ? '--sys-prefix' : '', opts.prefix !== undefined ? '--prefix' : ''].filter(Boolean);
+  if (chosen.length > 1) throw new Error(`install-kernel: pick one of --user, --sys-prefix or --prefix DIR (got ${chosen.join(' and ')})`);
+  if (opts.prefix !== undefined) {
+    if (opts.prefix.trim() === '') throw new Error('install-kernel: --prefix needs a folder, e.g. --prefix /opt/jupyter');
+    return path.join(path.resolve(opts.prefix), 'share', 'jupyter', 'kernels');
+  }
+  if (opts.sysPrefix) return path.join(sysPrefix(), 'share', 'jupyter', 'kernels');
+  return path.join(userDataDir(), 'kernels');
+}
+
+/** The launcher this package runs as the kernel (compiled; build first). */
+export function launcherPath(): string {
+  return path.resolve(__dirname, '..', 'kernel', 'launcher.js');
+}
+
+export function kernelSpec(): { argv: string[]; display_name: string; language: string; interrupt_mode: string; metadata: Record<string, unknown> } {
+  return {
+    argv: [process.execPath, launcherPath(), '{connection_file}'],
+    display_name: KERNEL_DISPLAY_NAME,
+    language: 'typescript',
+    interrupt_mode: 'signal',
+    metadata: { 'gradcam-ts': { launcher: launcherPath() } },
+  };
+}
+
+/** Install (or replace) the kernelspec; returns its folder. */
+export async function installKernel(opts: InstallKernelOptions = {}): Promise<string> {
+  const launcher = launcherPath();
+  if (!fs.existsSync(launcher)) throw new Error(`install-kernel: ${launcher} is missing; build first with \`npm run build\``);
+  const parent = kernelsDir(opts);
+  const dir = path.join(parent, KERNEL_NAME);
+  await fs.promises.mkdir(parent, { recursive: true });
+  // Build the folder beside its final place, then swap it in, so Jupyter never sees half a spec.
+  const tmp = await fs.promises.mkdtemp(path.join(parent, `.${KERNEL_NAME}-`));
+  try {
+    await fs.promises.writeFile(path.join(tmp, 'kernel.json'), JSON.stringify(kernelSpec(), null, 2) + '\n');
+    await fs.promises.chmod(tmp, 0o755);
+    const old = `${dir}.old-${process.pid}`;
+    const had = fs.existsSync(dir);
+    if (had) await fs.promises.rename(dir, old);
+    await fs.promises.rename(tmp, dir);
+    if (had) await fs.promises.rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
+}
