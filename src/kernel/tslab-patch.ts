@@ -100,6 +100,21 @@ export function kernelLog(line: string): void {
   }
 }
 
+/**
+ * ename/evalue/traceback for a failed cell from what tslab printed: the first "SomeError: text"
+ * line of a thrown error, else a TypeScript diagnostic ("line:col - message").
+ */
+export function errorFromStderr(stderr: string): { ename: string; evalue: string; traceback: string[] } {
+  const traceback = stderr.split('\n').filter((l) => l.trim() !== '');
+  for (const line of traceback) {
+    const m = /^(?:Uncaught )?((?:[A-Za-z_$][\w$]*)?(?:Error|Exception)): ?(.*)$/.exec(line.trim());
+    if (m) return { ename: m[1], evalue: m[2], traceback };
+  }
+  const diag = traceback.find((l) => /^(?:\S+ )?\d+:\d+ - /.test(l));
+  if (diag) return { ename: 'TypeScriptError', evalue: diag.replace(/^(?:\S+ )?\d+:\d+ - /, ''), traceback };
+  return { ename: 'Error', evalue: traceback[traceback.length - 1] ?? 'the cell failed', traceback };
+}
+
 /** Check every member we rely on, then patch; returns the runtime notebooks attach to. */
 export function patchTslab(mods: TslabModules): KernelRuntime {
   const server = mods.jupyter?.ZmqServer?.prototype;
@@ -252,13 +267,10 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
     const result = await originalExecute.call(this, req, capture, writeDisplayData);
     if (result.status === 'ok') return result;
     // tslab prints the error to stderr; an error reply must also name it (ename/evalue/traceback).
-    const lines = stderr.split('\n').filter((l) => l.trim() !== '');
-    return {
-      ...result,
-      ename: result.status === 'abort' ? 'Aborted' : 'Error',
-      evalue: result.status === 'abort' ? 'an earlier cell failed, so this one did not run' : (lines[0] ?? 'the cell failed'),
-      traceback: lines,
-    };
+    if (result.status === 'abort') {
+      return { ...result, ename: 'Aborted', evalue: 'an earlier cell failed, so this one did not run', traceback: [] };
+    }
+    return { ...result, ...errorFromStderr(stderr) };
   };
 
   return runtime;
