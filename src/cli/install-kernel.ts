@@ -63,9 +63,9 @@ export function kernelsDir(opts: InstallKernelOptions = {}): string {
   return path.join(userDataDir(), 'kernels');
 }
 
-/** The launcher this package runs as the kernel (compiled; build first). */
+/** The compiled launcher (dist/, also when this file runs from src/ under tsx); build first. */
 export function launcherPath(): string {
-  return path.resolve(__dirname, '..', 'kernel', 'launcher.js');
+  return path.resolve(__dirname, '..', '..', 'dist', 'kernel', 'launcher.js');
 }
 
 export function kernelSpec(): { argv: string[]; display_name: string; language: string; interrupt_mode: string; metadata: Record<string, unknown> } {
