@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { inspect } from 'util';
 import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
 import { KernelRuntime } from '../src/kernel/runtime';
 import { WidgetModel } from '../src/kernel/widget';
@@ -356,5 +357,13 @@ describe('kernel launcher, tslab patch guard and install', () => {
     expect(kernelsDir({ sysPrefix: true })).to.match(/\/share\/jupyter\/kernels$/);
     expect(() => kernelsDir({ user: true, prefix: '/x' })).to.throw(/pick one of --user, --sys-prefix or --prefix/);
     expect(() => kernelsDir({ prefix: ' ' })).to.throw(/--prefix needs a folder/);
+  });
+});
+
+describe('kernel widget printing', () => {
+  it('prints as its text fallback (what tslab shows for a cell ending with a widget)', () => {
+    const rt = new KernelRuntime(new Recorder());
+    const w = new WidgetModel(SPEC, { a: 1 }, { runtime: rt });
+    expect(inspect(w)).to.equal(`M(model_id='${w.id}')`);
   });
 });

@@ -4,6 +4,7 @@
  * `request_state` / `custom`, and display as a widget-view mime bundle with text (and, for
  * subclasses that provide one, PNG) fallbacks for front ends without the widget.
  */
+import { inspect } from 'util';
 import type { Comm, CommMessage, ParentHeader } from './comm';
 import type { BufferPath, SplitState, WidgetState } from './buffers';
 import { putBuffers, removeBuffers, sameValue } from './buffers';
@@ -182,6 +183,11 @@ export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetH
     };
     if (fb.png) bundle['image/png'] = Buffer.from(fb.png.buffer, fb.png.byteOffset, fb.png.byteLength).toString('base64');
     return bundle;
+  }
+
+  /** What tslab prints when a cell ends with the widget: its text, not its internals. */
+  [inspect.custom](): string {
+    return String(this.mimeBundle()['text/plain']);
   }
 
   /** Show the widget in the running cell. */
