@@ -14,7 +14,8 @@ import { putBuffers, removeBuffers, sameValue } from '../src/kernel/buffers';
 import { TslabPatchError, errorFromStderr, patchTslab } from '../src/kernel/tslab-patch';
 import type { TslabModules } from '../src/kernel/tslab-patch';
 import { connectionFileFrom } from '../src/kernel/launcher';
-import { KERNEL_DISPLAY_NAME, installKernel, kernelsDir } from '../src/cli/install-kernel';
+import { KERNEL_DISPLAY_NAME, installKernel, installKernelCommand, kernelsDir } from '../src/cli/install-kernel';
+import { parseArgs } from '../src/cli/args';
 import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
 
 interface Sent {
@@ -365,5 +366,27 @@ describe('kernel widget printing', () => {
     const rt = new KernelRuntime(new Recorder());
     const w = new WidgetModel(SPEC, { a: 1 }, { runtime: rt });
     expect(inspect(w)).to.equal(`M(model_id='${w.id}')`);
+  });
+});
+
+describe('gradcam install-kernel command', () => {
+  it('parses --prefix and --sys-prefix/--user and rejects unknown options', async () => {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-kcmd-'));
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (s: string) => lines.push(s);
+    try {
+      expect(await installKernelCommand(parseArgs(['--prefix', prefix], ['user', 'sys-prefix']))).to.equal(0);
+    } finally {
+      console.log = log;
+    }
+    expect(fs.existsSync(path.join(prefix, 'share/jupyter/kernels/gradcam-ts/kernel.json'))).to.equal(true);
+    expect(lines[0]).to.include(prefix);
+    fs.rmSync(prefix, { recursive: true, force: true });
+    let err: Error | undefined;
+    await installKernelCommand(parseArgs(['--prefx', '/x'], ['user', 'sys-prefix'])).catch((e: Error) => (err = e));
+    expect(err?.message).to.match(/unknown option --prefx/);
+    await installKernelCommand(parseArgs(['--user', '--sys-prefix'], ['user', 'sys-prefix'])).catch((e: Error) => (err = e));
+    expect(err?.message).to.match(/pick one of/);
   });
 });

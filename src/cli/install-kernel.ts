@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
+import { ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 
 export const KERNEL_NAME = 'gradcam-ts';
 export const KERNEL_DISPLAY_NAME = 'TypeScript (gradcam-ts)';
@@ -100,4 +101,13 @@ export async function installKernel(opts: InstallKernelOptions = {}): Promise<st
     throw e;
   }
   return dir;
+}
+
+/** `gradcam install-kernel [--user | --sys-prefix | --prefix DIR]`. */
+export async function installKernelCommand(args: ParsedArgs): Promise<number> {
+  rejectUnknown(args, ['user', 'sys-prefix', 'prefix'], 'install-kernel');
+  const dir = await installKernel({ user: switchFlag(args, 'user'), sysPrefix: switchFlag(args, 'sys-prefix'), prefix: stringFlag(args, 'prefix') });
+  console.log(`Installed kernelspec "${KERNEL_DISPLAY_NAME}" in ${dir}`);
+  console.log(`In JupyterLab pick it from Kernel > Change Kernel..., or from the Launcher's "${KERNEL_DISPLAY_NAME}" tile.`);
+  return 0;
 }
