@@ -6,6 +6,7 @@ import { explainCommand } from './explain';
 import { exportExamplesCommand } from './export-examples';
 import { figuresCommand } from './figures';
 import { infoCommand } from './info';
+import { installKernelCommand } from './install-kernel';
 import { trainCommand } from './train';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   explain: { run: explainCommand, switches: [], help: 'explain <image.png|jpg | --cifar-test N> [--class NAME|N|pred|all] [--layer NAME] [--method gradcam|gradcam++|scorecam|guided|counterfactual] [--model DIR] [--colormap jet|viridis|turbo] [--opacity X] --out FILE.png' },
   figures: { run: figuresCommand, switches: [], help: 'figures [--out DIR --model DIR]   the deer, ship and misclassified figures from the shipped examples' },
   'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
+  'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
   train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N]' },
 };
 
