@@ -32,3 +32,9 @@ export { renderFigure, writeFigure, figureRows, applyColormap, overlay, heatmapI
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
 export { readExamples, EXAMPLES_DIR } from './render/examples';
 export type { Example, ExampleEntry, ExampleRole } from './render/examples';
+
+export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './kernel/gradcam-widget';
+export type { ShowGradCamOptions } from './kernel/gradcam-widget';
+export type { GradCamState, ImageEntry, MethodName } from './kernel/gradcam-schema';
+export { WidgetModel, openComm, registerCommTarget, displayBundle } from './kernel';
+export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './kernel';

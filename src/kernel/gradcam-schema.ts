@@ -21,7 +21,7 @@ export const COLORMAPS: readonly ColormapName[] = ['jet', 'viridis', 'turbo'];
 /** Methods whose maps are shipped; the widget offers exactly the keys present in `maps`. */
 export type MethodName = 'gradcam' | 'guided-gradcam' | 'counterfactual' | 'gradcam++' | 'scorecam' | 'guided-backprop';
 
-export interface ImageEntry {
+export type ImageEntry = {
   /** Caption, e.g. "test #1234". */
   title: string;
   /** Index into class_names, or -1 when the true class is unknown. */
@@ -42,14 +42,15 @@ export interface ImageEntry {
    * Per method, float32 [C, height, width] in [0,1], already upsampled bilinearly to the input
    * size; for 'guided-gradcam'/'guided-backprop' float32 [C, height, width, 3] in [0,1].
    */
-  maps: Partial<Record<MethodName, Bytes>>;
+  maps: { [method: string]: Bytes };
   /** float32 [C, K]: alpha_k^c of Grad-CAM for every class. */
   alphas: Bytes;
   /** float32 [map_height, map_width, K]: the activations A^k, for the per-channel hover view. */
   activations: Bytes;
-}
+};
 
-export interface GradCamState {
+// Type aliases (not interfaces) so the state is assignable to the widget layer's WidgetState.
+export type GradCamState = {
   class_names: string[];
   layer: string;
   images: ImageEntry[];
@@ -59,7 +60,7 @@ export interface GradCamState {
   colormap: ColormapName;
   /** Heatmap opacity over the image, 0..1. */
   opacity: number;
-}
+};
 
 /** Where the binary fields sit in the state, as ipywidgets buffer_paths. */
 export function gradCamBufferPaths(state: Pick<GradCamState, 'images'>): (string | number)[][] {

@@ -1,0 +1,110 @@
+/** The Grad-CAM widget's kernel side over a recording transport: state layout, buffers, display, sync. */
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend';
+import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
+import { KernelRuntime } from '../src/kernel/runtime';
+import { GradCamWidget, showGradCam } from '../src/kernel/gradcam-widget';
+import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
+import { loadModel } from '../src/model/io';
+import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
+import { readExamples } from '../src/render/examples';
+import { decodeImage } from '../src/render';
+
+interface Published { msgType: string; content: JSONObject; buffers: Buffer[] }
+
+class Recorder implements KernelTransport {
+  sent: Published[] = [];
+  publish(msgType: string, content: JSONObject, o: PublishOptions): void {
+    this.sent.push({ msgType, content, buffers: o.buffers ?? [] });
+  }
+  reply(): void {}
+  log(): void {}
+}
+
+function frontendUpdate(commId: string, state: JSONObject): JupyterMessage {
+  const header: MessageHeader = { msg_id: `fe-${Math.random()}`, msg_type: 'comm_msg', session: 's', username: 'u', date: '', version: '5.3' };
+  return { identities: [], header, parent_header: {}, metadata: {}, content: { comm_id: commId, data: { method: 'update', state, buffer_paths: [] } }, buffers: [] };
+}
+
+describe('showGradCam (kernel side of the widget)', function () {
+  let model: tf.LayersModel;
+  let t: Recorder;
+  let runtime: KernelRuntime;
+  let examples: Awaited<ReturnType<typeof readExamples>>;
+
+  before(async () => {
+    await initBackend({ quiet: true });
+    model = await loadModel(SHIPPED_MODEL_DIR);
+    examples = (await readExamples()).filter((e) => e.role === 'deer' || e.role === 'ship').slice(0, 2);
+  });
+  beforeEach(() => {
+    t = new Recorder();
+    runtime = new KernelRuntime(t);
+  });
+  after(() => model.dispose());
+
+  const show = (extra = {}): Promise<GradCamWidget> =>
+    showGradCam(model, examples.map((e) => e.pixels), {
+      trueLabels: examples.map((e) => e.label), titles: examples.map((e) => `test #${e.testIndex}`), widget: { runtime }, ...extra,
+    });
+
+  it('opens one widget comm carrying every class map as binary buffers, not JSON numbers', async () => {
+    const w = await show();
+    const open = t.sent.find((s) => s.msgType === 'comm_open') as Published;
+    const data = open.content.data as JSONObject;
+    const state = data.state as JSONObject;
+    expect(state._model_name).to.equal('GradCamModel');
+    expect(state._view_module).to.equal('gradcam-ts-widget');
+    expect(JSON.stringify(state).length, 'JSON part of the state').to.be.below(4000);
+    const paths = (data.buffer_paths as (string | number)[][]).map((p) => p.join('/'));
+    expect(paths).to.include.members(['images/0/pixels', 'images/1/maps/gradcam', 'images/0/maps/guided-gradcam', 'images/0/alphas', 'images/1/activations']);
+    const byPath = new Map(paths.map((p, i) => [p, open.buffers[i]]));
+    expect(byPath.get('images/0/pixels')?.byteLength).to.equal(32 * 32 * 3);
+    expect(byPath.get('images/0/maps/gradcam')?.byteLength).to.equal(10 * 32 * 32 * 4);
+    expect(byPath.get('images/0/maps/guided-gradcam')?.byteLength).to.equal(10 * 32 * 32 * 3 * 4);
+    expect(byPath.get('images/0/alphas')?.byteLength).to.equal(10 * 128 * 4);
+    expect(byPath.get('images/0/activations')?.byteLength).to.equal(8 * 8 * 128 * 4);
+    // The shipped pixels travel unchanged, and the initial selection is the predicted class.
+    expect(Buffer.from(byPath.get('images/1/pixels') as Buffer).equals(Buffer.from(examples[1].pixels))).to.equal(true);
+    const probs = new Float32Array(new Uint8Array(byPath.get('images/0/probs') as Buffer).slice().buffer);
+    expect(probs.reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-4);
+    expect(w.selectedClass[0]).to.equal(probs.indexOf(Math.max(...probs)));
+    w.close();
+  });
+
+  it('displays the widget view with a PNG of its current state and a text fallback', async () => {
+    const w = await show();
+    const display = t.sent.find((s) => s.msgType === 'display_data') as Published;
+    const bundle = display.content.data as JSONObject;
+    expect((bundle['application/vnd.jupyter.widget-view+json'] as JSONObject).model_id).to.equal(w.id);
+    expect(String(bundle['text/plain'])).to.match(/GradCamWidget[\s\S]*test #/);
+    const png = await decodeImage(Buffer.from(String(bundle['image/png']), 'base64'));
+    expect(png.height).to.be.above(2 * 128); // one figure row per image
+    w.close();
+  });
+
+  it('hears the class the user picked in the browser, and can set one from kernel code', async () => {
+    const w = await show();
+    const heard: number[][] = [];
+    w.on('change:selected_class', (v) => heard.push(v));
+    const picked = w.waitFor('change:selected_class');
+    runtime.comms.handle(frontendUpdate(w.id, { selected_class: [7, w.selectedClass[1]] }));
+    expect(await picked).to.deep.equal([7, w.selectedClass[1]]);
+    expect(heard).to.deep.equal([[7, w.selectedClass[1]]]);
+    w.selectClass(2, 1);
+    const update = t.sent.filter((s) => s.msgType === 'comm_msg').pop() as Published;
+    expect(((update.content.data as JSONObject).state as JSONObject).selected_class).to.deep.equal([7, 2]);
+    w.close();
+  });
+
+  it('rejects a method it was not asked to compute, and leaks no tensors', async () => {
+    let error: Error | undefined;
+    await show({ method: 'scorecam' }).catch((e: Error) => (error = e));
+    expect(error?.message).to.match(/'scorecam' is not among the computed methods/);
+    (await show()).close();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) (await show()).close();
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+});
