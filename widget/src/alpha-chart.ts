@@ -1,0 +1,143 @@
+/**
+ * The alpha_k^c bar chart of one image's selected class (d3): channels sorted by weight,
+ * positive and negative in two colours, the strongest few labelled. Bars are joined by channel
+ * index, so a class switch moves each channel's bar to its new rank in a short transition.
+ * Hovering a bar reports its channel (the view then shows A^k over the image).
+ */
+import { select, type Selection } from 'd3-selection';
+import { scaleBand, scaleLinear } from 'd3-scale';
+import 'd3-transition';
+import type { AlphaBar } from './derive';
+
+export interface AlphaChartOptions {
+  height?: number;
+  /** How many of the strongest channels (by |alpha|) get their index written on them. */
+  labelCount?: number;
+  onHover: (bar: AlphaBar | null) => void;
+}
+
+const MARGIN = { top: 14, right: 6, bottom: 14, left: 6 };
+const DURATION = 160;
+
+export class AlphaChart {
+  readonly node: SVGSVGElement;
+  private readonly svg: Selection<SVGSVGElement, unknown, null, undefined>;
+  private readonly x = scaleBand<number>().paddingInner(0.15);
+  private readonly y = scaleLinear();
+  private readonly height: number;
+  private readonly labelCount: number;
+  private width = 300;
+  private bars: AlphaBar[] = [];
+  private hovered: number | null = null;
+
+  constructor(private readonly options: AlphaChartOptions) {
+    this.height = options.height ?? 120;
+    this.labelCount = options.labelCount ?? 4;
+    this.svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+      .attr('class', 'gc-alpha-chart')
+      .attr('height', this.height);
+    this.node = this.svg.node() as SVGSVGElement;
+    this.svg.append('line').attr('class', 'gc-zero');
+    this.svg.append('g').attr('class', 'gc-bars');
+    this.svg.append('g').attr('class', 'gc-labels');
+    this.svg.append('g').attr('class', 'gc-hits');
+    this.svg.append('text').attr('class', 'gc-axis-max').attr('x', MARGIN.left).attr('y', 10);
+    this.svg.append('text').attr('class', 'gc-axis-min').attr('x', MARGIN.left).attr('y', this.height - 3);
+    this.svg.on('mouseleave', () => this.hover(null));
+  }
+
+  /** New data (another class, or the first draw). */
+  update(bars: AlphaBar[]): void {
+    this.bars = bars;
+    this.draw(true);
+  }
+
+  /** The container's width changed. */
+  resize(width: number): void {
+    if (width <= 0 || Math.abs(width - this.width) < 1) return;
+    this.width = width;
+    this.draw(false);
+  }
+
+  /** Mark the hovered channel (also set from outside, e.g. cleared on class switch). */
+  highlight(channel: number | null): void {
+    this.hovered = channel;
+    this.svg.select('.gc-bars').selectAll<SVGRectElement, AlphaBar>('rect').classed('gc-hover', (d) => d.channel === channel);
+  }
+
+  private hover(bar: AlphaBar | null): void {
+    this.highlight(bar ? bar.channel : null);
+    this.options.onHover(bar);
+  }
+
+  private draw(animate: boolean): void {
+    const { x, y, bars } = this;
+    const innerBottom = this.height - MARGIN.bottom;
+    let lo = 0;
+    let hi = 0;
+    for (const b of bars) {
+      lo = Math.min(lo, b.value);
+      hi = Math.max(hi, b.value);
+    }
+    if (lo === hi) hi = 1;
+    this.svg.attr('width', this.width).attr('viewBox', `0 0 ${this.width} ${this.height}`);
+    x.domain(bars.map((b) => b.channel)).range([MARGIN.left, this.width - MARGIN.right]);
+    y.domain([lo, hi]).range([innerBottom, MARGIN.top]);
+    const zero = y(0);
+    const bw = Math.max(1, x.bandwidth());
+    const duration = animate ? DURATION : 0;
+
+    this.svg.select('.gc-zero').attr('x1', MARGIN.left).attr('x2', this.width - MARGIN.right).attr('y1', zero).attr('y2', zero);
+    this.svg.select('.gc-axis-max').text(`max ${format(hi)}`);
+    this.svg.select('.gc-axis-min').text(lo < 0 ? `min ${format(lo)}` : '');
+
+    const barY = (d: AlphaBar): number => Math.min(zero, y(d.value));
+    const barH = (d: AlphaBar): number => Math.max(0.5, Math.abs(y(d.value) - zero));
+    this.svg
+      .select('.gc-bars')
+      .selectAll<SVGRectElement, AlphaBar>('rect')
+      .data(bars, (d) => d.channel)
+      .join((enter) => enter.append('rect').attr('y', zero).attr('height', 0))
+      .attr('class', (d) => (d.value >= 0 ? 'gc-pos' : 'gc-neg'))
+      .classed('gc-hover', (d) => d.channel === this.hovered)
+      .attr('data-channel', (d) => d.channel)
+      .attr('width', bw)
+      .transition()
+      .duration(duration)
+      .attr('x', (d) => x(d.channel) ?? 0)
+      .attr('y', barY)
+      .attr('height', barH);
+
+    const labelled = bars.filter((b) => b.strength < this.labelCount);
+    this.svg
+      .select('.gc-labels')
+      .selectAll<SVGTextElement, AlphaBar>('text')
+      .data(labelled, (d) => d.channel)
+      .join((enter) => enter.append('text').attr('opacity', 0))
+      .text((d) => String(d.channel))
+      .attr('text-anchor', (d) => ((x(d.channel) ?? 0) < this.width / 2 ? 'start' : 'end'))
+      .transition()
+      .duration(duration)
+      .attr('opacity', 1)
+      .attr('x', (d) => (x(d.channel) ?? 0) + bw / 2)
+      .attr('y', (d) => (d.value >= 0 ? barY(d) - 2 : barY(d) + barH(d) + 9));
+
+    // Hit areas span the full height, so thin bars are easy to hover; no transition (exact).
+    this.svg
+      .select('.gc-hits')
+      .selectAll<SVGRectElement, AlphaBar>('rect')
+      .data(bars, (d) => d.channel)
+      .join('rect')
+      .attr('data-channel', (d) => d.channel)
+      .attr('x', (d) => (x(d.channel) ?? 0) - (x.step() - bw) / 2)
+      .attr('width', x.step())
+      .attr('y', 0)
+      .attr('height', this.height)
+      .on('mouseenter', (_event: MouseEvent, d: AlphaBar) => this.hover(d));
+  }
+}
+
+export function format(v: number): string {
+  const a = Math.abs(v);
+  return a !== 0 && (a < 0.01 || a >= 1000) ? v.toExponential(1) : v.toFixed(a < 1 ? 3 : 2);
+}

@@ -1,0 +1,104 @@
+/**
+ * The Grad-CAM widget's model: the synced state and the (de)serialisers of its binary buffers.
+ * No DOM here (ipywidgets' model/view split): views read typed arrays and call set + save_changes.
+ */
+import type * as Backbone from 'backbone';
+import { DOMWidgetModel, type ISerializers } from '@jupyter-widgets/base';
+import {
+  GRADCAM_MODEL_NAME,
+  GRADCAM_VIEW_NAME,
+  WIDGET_MODULE,
+  WIDGET_MODULE_VERSION,
+  type ColormapName,
+  type GradCamState,
+  type ImageEntry,
+  type MethodName,
+} from '../../src/kernel/gradcam-schema';
+import { decodeImage, type DecodedImage } from './decode';
+
+function deserializeImages(value: unknown): DecodedImage[] {
+  if (!Array.isArray(value)) throw new TypeError(`GradCamModel: 'images' must be a list, got ${typeof value}.`);
+  return (value as ImageEntry[]).map((img) => decodeImage(img));
+}
+
+/** Typed arrays are ArrayBufferViews, which ipywidgets turns back into buffers on its own. */
+function serializeImages(value: DecodedImage[]): ImageEntry[] {
+  return value;
+}
+
+export class GradCamModel extends DOMWidgetModel {
+  static serializers: ISerializers = {
+    ...DOMWidgetModel.serializers,
+    images: { deserialize: deserializeImages, serialize: serializeImages },
+  };
+
+  static model_name = GRADCAM_MODEL_NAME;
+  static model_module = WIDGET_MODULE;
+  static model_module_version = WIDGET_MODULE_VERSION;
+  static view_name = GRADCAM_VIEW_NAME;
+  static view_module = WIDGET_MODULE;
+  static view_module_version = WIDGET_MODULE_VERSION;
+
+  defaults(): Backbone.ObjectHash {
+    const state: Omit<GradCamState, 'images'> & { images: DecodedImage[] } = {
+      class_names: [],
+      layer: '',
+      images: [],
+      selected_class: [],
+      method: 'gradcam',
+      colormap: 'jet',
+      opacity: 0.5,
+    };
+    return {
+      ...super.defaults(),
+      _model_name: GRADCAM_MODEL_NAME,
+      _model_module: WIDGET_MODULE,
+      _model_module_version: WIDGET_MODULE_VERSION,
+      _view_name: GRADCAM_VIEW_NAME,
+      _view_module: WIDGET_MODULE,
+      _view_module_version: WIDGET_MODULE_VERSION,
+      ...state,
+    };
+  }
+
+  // Typed accessors, so views never cast.
+  get images(): DecodedImage[] {
+    return this.get('images') as DecodedImage[];
+  }
+  get classNames(): string[] {
+    return this.get('class_names') as string[];
+  }
+  get method(): MethodName {
+    return this.get('method') as MethodName;
+  }
+  get colormap(): ColormapName {
+    return this.get('colormap') as ColormapName;
+  }
+  get opacity(): number {
+    return this.get('opacity') as number;
+  }
+  get layer(): string {
+    return this.get('layer') as string;
+  }
+  /** The selected class of image i (the kernel sends one per image; missing ones read as 0). */
+  selectedClass(i: number): number {
+    const sel = this.get('selected_class') as number[];
+    return sel[i] ?? 0;
+  }
+
+  /** Select class c for image i and sync it to the kernel. */
+  selectClass(i: number, c: number): void {
+    const sel = [...(this.get('selected_class') as number[])];
+    while (sel.length < this.images.length) sel.push(0);
+    if (sel[i] === c) return;
+    sel[i] = c;
+    this.set('selected_class', sel);
+    this.save_changes();
+  }
+
+  /** Set one of the shared display settings and sync it. */
+  setSetting<K extends 'method' | 'colormap' | 'opacity'>(key: K, value: GradCamState[K]): void {
+    this.set(key, value);
+    this.save_changes();
+  }
+}
