@@ -36,5 +36,5 @@ export type { Example, ExampleEntry, ExampleRole } from './render/examples';
 export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './kernel/gradcam-widget';
 export type { ShowGradCamOptions } from './kernel/gradcam-widget';
 export type { GradCamState, ImageEntry, MethodName } from './kernel/gradcam-schema';
-export { WidgetModel, openComm, registerCommTarget, displayBundle } from './kernel';
+export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './kernel';
 export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './kernel';

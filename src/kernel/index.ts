@@ -30,3 +30,23 @@ export function openComm(targetName: string, data: JSONObject = {}, options: Sen
 export function displayBundle(bundle: MimeBundle, metadata: JSONObject = {}): void {
   requireRuntime().display(bundle, metadata);
 }
+
+let liveDisplays = 0;
+
+/** An output that later calls replace in place (Jupyter's update_display_data): progress, curves. */
+export class LiveDisplay {
+  private readonly id = `gradcam-live-${process.pid}-${++liveDisplays}`;
+  private shown = false;
+
+  update(bundle: MimeBundle): void {
+    const runtime = requireRuntime();
+    if (this.shown) runtime.updateDisplay(bundle, this.id);
+    else runtime.display(bundle, {}, this.id);
+    this.shown = true;
+  }
+}
+
+/** Shows PNG bytes (e.g. a figure from renderFigure) in the running cell. */
+export function showPng(png: Uint8Array, text = 'image'): void {
+  displayBundle({ 'image/png': Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64'), 'text/plain': text });
+}

@@ -56,8 +56,14 @@ export class KernelRuntime {
   }
 
   /** Show a bundle in the cell being run (or the cell an async callback came from). */
-  display(data: MimeBundle, metadata: JSONObject = {}): void {
-    this.transport.publish('display_data', { data, metadata, transient: {} }, { parent: this.comms.currentParent() });
+  display(data: MimeBundle, metadata: JSONObject = {}, displayId?: string): void {
+    const transient: JSONObject = displayId ? { display_id: displayId } : {};
+    this.transport.publish('display_data', { data, metadata, transient }, { parent: this.comms.currentParent() });
+  }
+
+  /** Replace, in place, every output shown earlier with this display id (live progress, charts). */
+  updateDisplay(data: MimeBundle, displayId: string, metadata: JSONObject = {}): void {
+    this.transport.publish('update_display_data', { data, metadata, transient: { display_id: displayId } }, { parent: this.comms.currentParent() });
   }
 
   /** Make this the process's runtime (the launcher does this once). */
