@@ -5,6 +5,7 @@
 export { initBackend, describeBackend } from './backend';
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend';
 export { CLASS_NAMES, readSplit, readClassNames, imageAt, CorruptDataError } from './data/cifar10';
+export { locateCifar10, ProgressBar } from './data';
 export type { ImageSet, Split } from './data/cifar10';
 export { loadModel, saveModel, ModelNotFoundError, readModelMetadata } from './model/io';
 export { SHIPPED_MODEL_DIR } from './model/shipped';
@@ -28,7 +29,7 @@ export async function loadShippedModel(): Promise<LayersModel> {
 
 export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
 export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
-export { renderFigure, writeFigure, figureRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
+export { renderFigure, writeFigure, figureRows, predictedVersusTrueRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
 export { readExamples, EXAMPLES_DIR } from './render/examples';
 export type { Example, ExampleEntry, ExampleRole } from './render/examples';

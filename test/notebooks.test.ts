@@ -15,6 +15,7 @@ interface Notebook { cells: { cell_type: string; source: string[] | string; outp
 /** What each notebook must show: at least this many PNGs, and a widget when asked. */
 const EXPECTED: Record<string, { pngs: number; widget?: boolean; needsData?: boolean }> = {
   '02-gradcam-deer-and-ship': { pngs: 4, widget: true },
+  '04-why-it-failed': { pngs: 4, needsData: true },
 };
 
 const sources = fs.readdirSync(path.join(NOTEBOOK_DIR, 'src')).filter((f) => f.endsWith('.md')).sort();

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { initBackend } from '../backend';
 import { explain } from '../cam';
 import { Example, readExamples } from '../render/examples';
-import { figureRows, FigureRow, writeFigure } from '../render';
+import { figureRows, FigureRow, predictedVersusTrueRows, writeFigure } from '../render';
 import { ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { loadModelWithClasses } from './load';
 
@@ -20,7 +20,7 @@ export async function figuresCommand(args: ParsedArgs): Promise<number> {
   const { model, classNames, dir } = await loadModelWithClasses(stringFlag(args, 'model'));
   const examples = await readExamples(stringFlag(args, 'examples'));
   const byRole = (role: Example['role']) => examples.filter((e) => e.role === role);
-  const caption = (ex: Example, row: FigureRow) => ({ ...row, caption: `test #${ex.testIndex} · ${row.caption}` });
+  const caption = (ex: Example, row: FigureRow): FigureRow => ({ ...row, caption: `test #${ex.testIndex} · ${row.caption}` });
   const written: string[] = [];
 
   for (const role of ['deer', 'ship'] as const) {
@@ -38,16 +38,9 @@ export async function figuresCommand(args: ParsedArgs): Promise<number> {
   const wrong = byRole('misclassified');
   if (wrong.length) {
     const images = wrong.map((ex) => ex.pixels);
-    // Two rows per image: why the model said what it said, and where the true class's evidence is.
     const e = explain(model, images, { classNames, target: 'all', guided: true });
-    const rows: FigureRow[] = [];
-    e.images.forEach((im, i) => {
-      const keep = [im.predicted, wrong[i].label];
-      const one = { ...e, images: [{ ...im, classes: im.classes.filter((c) => keep.includes(c.classIndex)).sort((a, b) => keep.indexOf(a.classIndex) - keep.indexOf(b.classIndex)) }] };
-      const forImage = figureRows(one, [images[i]], { trueLabels: [wrong[i].label] }).map((r) => caption(wrong[i], r));
-      rows.push(...forImage.slice(0, im.predicted === wrong[i].label ? 1 : 2));
-      console.log(`misclassified: test #${wrong[i].testIndex} true ${wrong[i].className}, predicted ${classNames[im.predicted]} (${im.probabilities[im.predicted].toFixed(2)})`);
-    });
+    const rows = predictedVersusTrueRows(e, images, wrong.map((ex) => ex.label), wrong.map((ex) => `test #${ex.testIndex}`));
+    e.images.forEach((im, i) => console.log(`misclassified: test #${wrong[i].testIndex} true ${wrong[i].className}, predicted ${classNames[im.predicted]} (${im.probabilities[im.predicted].toFixed(2)})`));
     const file = path.join(outDir, 'misclassified.png');
     writeFigure(file, rows, { title: 'Misclassified: map of the predicted class, then of the true class' });
     written.push(file);

@@ -11,6 +11,8 @@ export interface Evaluation {
   confusion: number[][];
   /** Predicted class per image, for picking examples (e.g. misclassified ones). */
   predictions: Int32Array;
+  /** Softmax probability of the predicted class (the model outputs logits), per image. */
+  confidence: Float32Array;
   imagesPerSecond: number;
 }
 
@@ -22,15 +24,18 @@ export function evaluateModel(
   const n = Math.min(options.limit ?? set.count, set.count);
   const batchSize = options.batchSize ?? 200;
   const predictions = new Int32Array(n);
+  const confidence = new Float32Array(n);
   const started = Date.now();
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
     const idx = Array.from({ length: end - start }, (_, i) => start + i);
-    const pred = tf.tidy(() => {
+    const [pred, conf] = tf.tidy(() => {
       const x = tf.tensor4d(gatherBatch(set.images, idx, undefined), [idx.length, IMAGE_SIZE, IMAGE_SIZE, 3]);
-      return tf.argMax(model.predict(x) as tf.Tensor2D, 1).dataSync() as Int32Array;
+      const logits = model.predict(x) as tf.Tensor2D;
+      return [tf.argMax(logits, 1).dataSync() as Int32Array, tf.max(tf.softmax(logits), 1).dataSync() as Float32Array];
     });
     predictions.set(pred, start);
+    confidence.set(conf, start);
     options.onProgress?.(end, n);
   }
   const seconds = (Date.now() - started) / 1000;
@@ -44,7 +49,7 @@ export function evaluateModel(
     const total = row.reduce((a, b) => a + b, 0);
     return total ? row[c] / total : NaN;
   });
-  return { count: n, accuracy: correct / n, perClassAccuracy, confusion, predictions, imagesPerSecond: n / Math.max(seconds, 1e-3) };
+  return { count: n, accuracy: correct / n, perClassAccuracy, confusion, predictions, confidence, imagesPerSecond: n / Math.max(seconds, 1e-3) };
 }
 
 /** A plain-text report: overall and per-class accuracy, then the confusion matrix. */

@@ -150,3 +150,21 @@ export function figureRows(e: Explanation, images: ArrayLike<number>[], options:
     }),
   );
 }
+
+/**
+ * Rows that explain mistakes: for each image, the map of the class the model predicted, then the
+ * map of the true class (one row when they agree). The explanation must hold both classes
+ * (explain with target 'all', or with those two targets).
+ */
+export function predictedVersusTrueRows(e: Explanation, images: ArrayLike<number>[], trueLabels: ArrayLike<number>, titles?: string[]): FigureRow[] {
+  return e.images.flatMap((im, i) => {
+    const wanted = im.predicted === trueLabels[i] ? [im.predicted] : [im.predicted, trueLabels[i]];
+    const classes = wanted.map((c) => {
+      const found = im.classes.find((cl) => cl.classIndex === c);
+      if (!found) throw new Error(`predictedVersusTrueRows: image ${i} was not explained for class ${c}; explain with target 'all'.`);
+      return found;
+    });
+    const rows = figureRows({ ...e, images: [{ ...im, classes }] }, [images[i]], { trueLabels: [trueLabels[i]] });
+    return titles ? rows.map((r) => ({ ...r, caption: `${titles[i]} · ${r.caption}` })) : rows;
+  });
+}

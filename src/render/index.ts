@@ -5,6 +5,6 @@ export { bilinearResize, nearestUpscale } from './upsample';
 export { toRgbImage, heatmapImage, overlay, gradientImage } from './image';
 export type { RgbImage } from './image';
 export { encodePng, decodeImage, writePng } from './png';
-export { renderFigure, writeFigure, figureRows, rowPanels } from './figure';
+export { renderFigure, writeFigure, figureRows, rowPanels, predictedVersusTrueRows } from './figure';
 export type { FigureRow, FigureOptions, CaptionOptions } from './figure';
 export { confusionMatrixPng } from './confusion';
