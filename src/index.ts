@@ -32,6 +32,7 @@ export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOption
 export { renderFigure, writeFigure, figureRows, predictedVersusTrueRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
 export { readExamples, EXAMPLES_DIR } from './render/examples';
+export { readImageForModel } from './render/image-file';
 export type { Example, ExampleEntry, ExampleRole } from './render/examples';
 
 export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './kernel/gradcam-widget';

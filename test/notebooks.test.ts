@@ -16,6 +16,7 @@ interface Notebook { cells: { cell_type: string; source: string[] | string; outp
 const EXPECTED: Record<string, { pngs: number; widget?: boolean; needsData?: boolean }> = {
   '02-gradcam-deer-and-ship': { pngs: 4, widget: true },
   '04-why-it-failed': { pngs: 4, needsData: true },
+  '05-explain-your-own-model': { pngs: 3 },
 };
 
 const sources = fs.readdirSync(path.join(NOTEBOOK_DIR, 'src')).filter((f) => f.endsWith('.md')).sort();

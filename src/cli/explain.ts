@@ -3,7 +3,7 @@ import * as path from 'path';
 import { initBackend } from '../backend';
 import { explain, CamMethodName, TargetSpec } from '../cam';
 import { imageAt, readSplit } from '../data/cifar10';
-import { bilinearResize, ColormapName, COLORMAP_NAMES, decodeImage, figureRows, writeFigure } from '../render';
+import { ColormapName, COLORMAP_NAMES, figureRows, readImageForModel, writeFigure } from '../render';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { resolveDataDir } from './data-dir';
 import { loadModelWithClasses } from './load';
@@ -45,11 +45,10 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   } else {
     const file = args.positional[0];
     if (!file) throw new Error('gradcam explain: give an image file or --cifar-test N.');
-    const img = await decodeImage(file);
-    pixels = Uint8Array.from(img.data);
-    if (img.width !== width || img.height !== height) {
-      console.error(`note: ${path.basename(file)} is ${img.width}x${img.height}; resized bilinearly to the model's ${width}x${height} input.`);
-      pixels = Uint8Array.from(bilinearResize(img.data, img.height, img.width, height, width, 3), (v) => Math.round(Math.min(255, Math.max(0, v))));
+    const img = await readImageForModel(file, height, width);
+    pixels = img.pixels;
+    if (img.resizedFrom) {
+      console.error(`note: ${path.basename(file)} is ${img.resizedFrom.width}x${img.resizedFrom.height}; resized bilinearly to the model's ${width}x${height} input.`);
     }
     title = path.basename(file);
   }

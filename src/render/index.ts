@@ -8,3 +8,5 @@ export { encodePng, decodeImage, writePng } from './png';
 export { renderFigure, writeFigure, figureRows, rowPanels, predictedVersusTrueRows } from './figure';
 export type { FigureRow, FigureOptions, CaptionOptions } from './figure';
 export { confusionMatrixPng } from './confusion';
+export { readImageForModel } from './image-file';
+export type { ImageForModel } from './image-file';
