@@ -6,6 +6,7 @@
  */
 import { select, type Selection } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
+import { axisLeft } from 'd3-axis';
 import 'd3-transition';
 import type { AlphaBar } from './derive';
 
@@ -16,7 +17,9 @@ export interface AlphaChartOptions {
   onHover: (bar: AlphaBar | null) => void;
 }
 
-const MARGIN = { top: 14, right: 6, bottom: 14, left: 6 };
+const MARGIN = { top: 16, right: 6, bottom: 14, left: 30 };
+/** Least horizontal room between two channel labels, px. */
+const LABEL_GAP = 24;
 const DURATION = 160;
 
 export class AlphaChart {
@@ -37,12 +40,12 @@ export class AlphaChart {
       .attr('class', 'gc-alpha-chart')
       .attr('height', this.height);
     this.node = this.svg.node() as SVGSVGElement;
+    this.svg.append('g').attr('class', 'gc-axis').attr('transform', `translate(${MARGIN.left - 3},0)`);
+    this.svg.append('text').attr('class', 'gc-axis-unit').attr('x', 0).attr('y', this.height - 2);
     this.svg.append('line').attr('class', 'gc-zero');
     this.svg.append('g').attr('class', 'gc-bars');
     this.svg.append('g').attr('class', 'gc-labels');
     this.svg.append('g').attr('class', 'gc-hits');
-    this.svg.append('text').attr('class', 'gc-axis-max').attr('x', MARGIN.left).attr('y', 10);
-    this.svg.append('text').attr('class', 'gc-axis-min').attr('x', MARGIN.left).attr('y', this.height - 3);
     this.svg.on('mouseleave', () => this.hover(null));
   }
 
@@ -63,6 +66,29 @@ export class AlphaChart {
   highlight(channel: number | null): void {
     this.hovered = channel;
     this.svg.select('.gc-bars').selectAll<SVGRectElement, AlphaBar>('rect').classed('gc-hover', (d) => d.channel === channel);
+  }
+
+  /**
+   * Where the strongest channels' labels go: above (positive) or below (negative) their bar,
+   * pushed apart along x so neighbours never overlap, with a leader line back to the bar.
+   */
+  private labelSpots(barY: (d: AlphaBar) => number, barH: (d: AlphaBar) => number, bw: number): LabelSpot[] {
+    const spots: LabelSpot[] = [];
+    const strong = this.bars.filter((b) => b.strength < this.labelCount);
+    for (const positive of [true, false]) {
+      const group = strong.filter((b) => b.value >= 0 === positive).map((bar) => ({ bar, barX: (this.x(bar.channel) ?? 0) + bw / 2 }));
+      // Positives sit at the left end, negatives at the right: spread away from the end.
+      group.sort((a, b) => (positive ? a.barX - b.barX : b.barX - a.barX));
+      let last = positive ? -Infinity : Infinity;
+      for (const g of group) {
+        const x = positive ? Math.max(g.barX, last + LABEL_GAP, MARGIN.left + 6) : Math.min(g.barX, last - LABEL_GAP, this.width - MARGIN.right - 6);
+        last = x;
+        const barEnd = positive ? barY(g.bar) : barY(g.bar) + barH(g.bar);
+        const y = positive ? Math.max(MARGIN.top - 4, barEnd - 6 - (x - g.barX > 1 ? 6 : 0)) : Math.min(this.height - 2, barEnd + 11);
+        spots.push({ ...g, x, y, barEnd });
+      }
+    }
+    return spots;
   }
 
   private hover(bar: AlphaBar | null): void {
@@ -88,8 +114,14 @@ export class AlphaChart {
     const duration = animate ? DURATION : 0;
 
     this.svg.select('.gc-zero').attr('x1', MARGIN.left).attr('x2', this.width - MARGIN.right).attr('y1', zero).attr('y2', zero);
-    this.svg.select('.gc-axis-max').text(`max ${format(hi)}`);
-    this.svg.select('.gc-axis-min').text(lo < 0 ? `min ${format(lo)}` : '');
+    // Ticks as multiples of a power of ten written once above the axis (alphas are ~1e-3).
+    const power = Math.floor(Math.log10(Math.max(Math.abs(lo), Math.abs(hi)) || 1));
+    const unit = 10 ** power;
+    this.svg.select('.gc-axis-unit').text(power === 0 ? '' : `×1e${power}`);
+    this.svg
+      .select<SVGGElement>('.gc-axis')
+      .call(axisLeft(y).ticks(3).tickSize(3).tickFormat((v) => String(+(+v / unit).toFixed(1))))
+      .call((g) => g.select('.domain').remove());
 
     const barY = (d: AlphaBar): number => Math.min(zero, y(d.value));
     const barH = (d: AlphaBar): number => Math.max(0.5, Math.abs(y(d.value) - zero));
@@ -108,19 +140,34 @@ export class AlphaChart {
       .attr('y', barY)
       .attr('height', barH);
 
-    const labelled = bars.filter((b) => b.strength < this.labelCount);
     this.svg
       .select('.gc-labels')
-      .selectAll<SVGTextElement, AlphaBar>('text')
-      .data(labelled, (d) => d.channel)
-      .join((enter) => enter.append('text').attr('opacity', 0))
-      .text((d) => String(d.channel))
-      .attr('text-anchor', (d) => ((x(d.channel) ?? 0) < this.width / 2 ? 'start' : 'end'))
+      .selectAll<SVGGElement, LabelSpot>('g')
+      .data(this.labelSpots(barY, barH, bw), (d) => d.bar.channel)
+      .join((enter) => {
+        const g = enter.append('g').attr('opacity', 0);
+        g.append('line');
+        g.append('text').attr('text-anchor', 'middle');
+        return g;
+      })
+      .call((g) => g.select('text').text((d) => String(d.bar.channel)))
       .transition()
       .duration(duration)
       .attr('opacity', 1)
-      .attr('x', (d) => (x(d.channel) ?? 0) + bw / 2)
-      .attr('y', (d) => (d.value >= 0 ? barY(d) - 2 : barY(d) + barH(d) + 9));
+      .call((t) =>
+        t
+          .select('text')
+          .attr('x', (d) => d.x)
+          .attr('y', (d) => d.y),
+      )
+      .call((t) =>
+        t
+          .select('line')
+          .attr('x1', (d) => d.x)
+          .attr('x2', (d) => d.barX)
+          .attr('y1', (d) => (d.bar.value >= 0 ? d.y + 2 : d.y - 8))
+          .attr('y2', (d) => d.barEnd),
+      );
 
     // Hit areas span the full height, so thin bars are easy to hover; no transition (exact).
     this.svg
@@ -135,6 +182,15 @@ export class AlphaChart {
       .attr('height', this.height)
       .on('mouseenter', (_event: MouseEvent, d: AlphaBar) => this.hover(d));
   }
+}
+
+interface LabelSpot {
+  bar: AlphaBar;
+  /** Label position and the bar's centre / tip it points to. */
+  x: number;
+  y: number;
+  barX: number;
+  barEnd: number;
 }
 
 export function format(v: number): string {

@@ -19,6 +19,14 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
   return node;
 }
 
+/** A symbol with optional subscript and superscript, as DOM nodes (e.g. alpha_k^c). */
+function math(symbol: string, sub?: string, sup?: string): (Node | string)[] {
+  const out: (Node | string)[] = [symbol];
+  if (sub) out.push(el('sub', 'gc-sub', sub));
+  if (sup) out.push(el('sup', 'gc-sup', sup));
+  return out;
+}
+
 export class ImagePanel {
   readonly node = el('div', 'gc-panel');
   private readonly canvas = el('canvas', 'gc-canvas');
@@ -53,12 +61,12 @@ export class ImagePanel {
     const names = model.classNames;
     const title = el('div', 'gc-title');
     title.append(el('span', 'gc-title-text', image.title));
-    if (image.true_class >= 0) title.append(el('span', 'gc-tag gc-tag-true', `true: ${names[image.true_class]}`));
+    if (image.true_class >= 0) title.append(el('span', 'gc-tag gc-tag-true', `✓ true: ${names[image.true_class]}`));
     title.append(
       el(
         'span',
         `gc-tag gc-tag-pred${image.true_class >= 0 && image.true_class !== this.predicted ? ' gc-wrong' : ''}`,
-        `predicted: ${names[this.predicted]}`,
+        `● predicted: ${names[this.predicted]}`,
       ),
     );
 
@@ -120,7 +128,11 @@ export class ImagePanel {
       this.hovered = null;
       this.chart.highlight(null);
       this.chart.update(alphaBars(this.image, c));
-      this.chartTitle.textContent = `α_k^c of '${this.model.classNames[c]}' at ${this.model.layer || 'the target layer'}, ${this.image.channels} channels — hover a bar for A^k`;
+      this.chartTitle.replaceChildren(
+        ...math('α', 'k', 'c'),
+        ` of ${this.model.classNames[c]} at ${this.model.layer || 'the target layer'} (${this.image.channels} channels) · hover a bar for `,
+        ...math('A', undefined, 'k'),
+      );
     }
     this.drawCanvas();
   }
@@ -137,7 +149,11 @@ export class ImagePanel {
       let cm = this.channelCache.get(k);
       if (!cm) this.channelCache.set(k, (cm = channelMap(image, k)));
       blendHeatmap(out, image.pixels, cm.map, colormapTable(colormap), Math.max(opacity, 0.5));
-      this.caption.textContent = `A^${k}: α = ${format(this.hovered.value)}, max A = ${format(cm.max)}, mean ${format(cm.mean)}`;
+      this.caption.replaceChildren(
+        ...math('A', undefined, String(k)),
+        ` · α = ${format(this.hovered.value)} · max A = ${format(cm.max)}`,
+      );
+      this.caption.title = `activation map A^${k} of ${this.model.layer}, scaled to its maximum (mean ${format(cm.mean)})`;
       this.caption.classList.add('gc-caption-hover');
     } else {
       const rgb = RGB_METHODS.has(method);
@@ -149,6 +165,7 @@ export class ImagePanel {
         ? `${METHOD_LABELS[method]} · ${names[c]} (${percent(image.probs[c])})`
         : `no ${METHOD_LABELS[method]} map for this image`;
       this.caption.classList.remove('gc-caption-hover');
+      this.caption.title = '';
     }
     this.ctx.putImageData(this.pixels, 0, 0);
   }

@@ -1,0 +1,173 @@
+/// <reference lib="dom" />
+/**
+ * The Grad-CAM widget in a real browser: headless Debian Chromium (playwright-core) loads a page
+ * bundled from npm packages (the ipywidgets-8 html-manager + our widget module) and renders it.
+ * Stage 1 feeds the manager a saved widget state (no server); stage 2 (below) runs the real chain:
+ * Jupyter server, our kernel, comms, manager, view, browser.
+ */
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { buildPage, canvasPixels, missingBrowser, openBrowser, pixelDistance, serveDir, type BrowserSession, type StaticServer } from './e2e/harness';
+import { explainedState, savedWidgetState, syntheticState } from './e2e/state';
+import './e2e/page-api';
+
+const DOCS = path.resolve(__dirname, '..', 'docs');
+
+describe('widget in the browser (html-manager, saved state)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let server: StaticServer;
+  let session: BrowserSession;
+  let host: string;
+  const id = 'synthetic-model';
+
+  before(async function () {
+    const missing = missingBrowser();
+    if (missing) this.skip();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-page-'));
+    await buildPage(dir);
+    server = await serveDir(dir);
+    session = await openBrowser(server.url);
+    const saved = savedWidgetState(syntheticState(), id);
+    host = await session.page.evaluate(([s, i]) => window.harness.renderSaved(s, i), [saved, id] as const);
+    await session.page.waitForSelector(`#${host} .gc-panel[data-image="1"] .gc-alpha-chart rect`);
+  });
+
+  after(async () => {
+    await session?.close();
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && session) console.log(session.console.join('\n'));
+  });
+
+  it('renders one panel per image, each with its classes sorted by probability and the predicted one selected', async () => {
+    const panels = await session.page.$$(`#${host} .gc-panel`);
+    expect(panels).to.have.length(2);
+    const rows = await session.page.$$eval(`#${host} .gc-panel[data-image="0"] .gc-class`, (els) =>
+      els.map((e) => ({ c: Number((e as HTMLElement).dataset.class), p: parseFloat(e.querySelector('.gc-fill')?.getAttribute('style')?.match(/width:\s*([\d.]+)%/)?.[1] ?? 'NaN'), sel: e.classList.contains('gc-selected') })),
+    );
+    expect(rows).to.have.length(10);
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1].p).to.be.at.least(rows[i].p);
+    expect(rows[0].sel, 'the most probable class is selected first').to.equal(true);
+    expect(await session.page.$$(`#${host} .gc-method`)).to.have.length(3);
+  });
+
+  it('switching class redraws the canvas in the browser alone and syncs selected_class in the model', async () => {
+    const page = session.page;
+    const before = await canvasPixels(page, host, 0);
+    const selected = ((await page.evaluate((i) => window.harness.get(i, 'selected_class'), id)) as number[])[0];
+    const other = (selected + 3) % 10;
+    await page.click(`#${host} .gc-panel[data-image="0"] .gc-class[data-class="${other}"]`);
+    const after = await canvasPixels(page, host, 0);
+    expect(pixelDistance(before, after), 'canvas pixels differ between two classes').to.be.greaterThan(2);
+    expect(await page.evaluate((i) => window.harness.get(i, 'selected_class'), id)).to.deep.equal([other, syntheticState().selected_class[1]]);
+    expect(await page.$eval(`#${host} .gc-panel[data-image="0"] .gc-class.gc-selected`, (e) => (e as HTMLElement).dataset.class)).to.equal(String(other));
+    // The other image keeps its own selection.
+    expect(pixelDistance(await canvasPixels(page, host, 1), await canvasPixels(page, host, 1))).to.equal(0);
+  });
+
+  it('switches class in under 16 ms (click to canvas redrawn, median of 20)', async () => {
+    const times = await session.page.evaluate(async (h) => {
+      const rows = Array.from(document.querySelectorAll<HTMLButtonElement>(`#${h} .gc-panel[data-image="0"] .gc-class`));
+      const out: number[] = [];
+      for (let r = 0; r < 20; r++) {
+        const row = rows[r % rows.length];
+        const t0 = performance.now();
+        row.click(); // model.set -> change:selected_class -> canvas + chart redrawn, synchronously
+        out.push(performance.now() - t0);
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      return out;
+    }, host);
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)];
+    console.log(`      class switch (synthetic, K=24): median ${median.toFixed(2)} ms, max ${times[times.length - 1].toFixed(2)} ms`);
+    expect(median).to.be.lessThan(16);
+  });
+
+  it("hovering an alpha bar shows that channel's activation map and value, leaving restores the class map", async () => {
+    const page = session.page;
+    const panel = `#${host} .gc-panel[data-image="1"]`;
+    const classMap = await canvasPixels(page, host, 1);
+    const channel = await page.$eval(`${panel} .gc-bars rect`, (e) => Number(e.getAttribute('data-channel')));
+    await page.hover(`${panel} .gc-hits rect[data-channel="${channel}"]`);
+    const caption = await page.$eval(`${panel} .gc-caption`, (e) => e.textContent ?? '');
+    expect(caption).to.match(new RegExp(`^A${channel} · α = `));
+    expect(pixelDistance(classMap, await canvasPixels(page, host, 1))).to.be.greaterThan(2);
+    expect(await page.$eval(`${panel} .gc-bars rect[data-channel="${channel}"]`, (e) => e.classList.contains('gc-hover'))).to.equal(true);
+    await page.mouse.move(2, 2);
+    expect(pixelDistance(classMap, await canvasPixels(page, host, 1))).to.equal(0);
+  });
+
+  it('method toggle, colormap and opacity redraw every panel and sync to the model', async () => {
+    const page = session.page;
+    const start = await canvasPixels(page, host, 1);
+    await page.click(`#${host} .gc-method[data-method="guided-gradcam"]`);
+    expect(await page.evaluate((i) => window.harness.get(i, 'method'), id)).to.equal('guided-gradcam');
+    const guided = await canvasPixels(page, host, 1);
+    expect(pixelDistance(start, guided)).to.be.greaterThan(2);
+    await page.click(`#${host} .gc-method[data-method="gradcam"]`);
+    await page.selectOption(`#${host} .gc-colormap`, 'viridis');
+    expect(await page.evaluate((i) => window.harness.get(i, 'colormap'), id)).to.equal('viridis');
+    expect(pixelDistance(start, await canvasPixels(page, host, 1))).to.be.greaterThan(2);
+    await page.$eval(`#${host} .gc-opacity`, (e) => {
+      const input = e as HTMLInputElement;
+      input.value = '0';
+      input.dispatchEvent(new Event('input'));
+    });
+    expect(await page.evaluate((i) => window.harness.get(i, 'opacity'), id)).to.equal(0);
+    expect(await page.$eval(`#${host} .gc-opacity-value`, (e) => e.textContent)).to.equal('0%');
+  });
+
+  it('resizes the alpha chart with its cell', async () => {
+    const page = session.page;
+    const width = () => page.$eval(`#${host} .gc-panel[data-image="0"] .gc-alpha-chart`, (e) => Number(e.getAttribute('width')));
+    const wide = await width();
+    await page.setViewportSize({ width: 600, height: 800 });
+    await page.waitForFunction(([h, w]) => Number(document.querySelector(`#${h} .gc-panel[data-image="0"] .gc-alpha-chart`)?.getAttribute('width')) !== w, [host, wide] as const);
+    expect(await width()).to.not.equal(wide);
+    await page.setViewportSize({ width: 1000, height: 800 });
+  });
+
+  it('shows the shipped model explaining a deer and a ship (light and dark theme); screenshots in docs/', async function () {
+    let state;
+    try {
+      state = await explainedState(['deer', 'ship']);
+    } catch (err) {
+      console.log(`      explained state unavailable (${err instanceof Error ? err.message : err}); skipping the screenshot`);
+      this.skip();
+    }
+    const page = session.page;
+    await page.evaluate(() => document.getElementById('outputs')?.replaceChildren());
+    await page.setViewportSize({ width: 980, height: 700 });
+    const light = await page.evaluate(([s, i]) => window.harness.renderSaved(s, i, 'light'), [savedWidgetState(state, 'explained'), 'explained'] as const);
+    await page.waitForSelector(`#${light} .gc-panel[data-image="1"] .gc-alpha-chart rect`);
+    // Hover a strong channel of the ship so the screenshot shows the A^k view too.
+    const shipChannel = await page.$eval(`#${light} .gc-panel[data-image="1"] .gc-bars rect`, (e) => e.getAttribute('data-channel'));
+    await page.waitForTimeout(300); // let the bars' entry transition finish
+    await page.hover(`#${light} .gc-panel[data-image="1"] .gc-hits rect[data-channel="${shipChannel}"]`);
+    const times = await page.evaluate(async (h) => {
+      const rows = Array.from(document.querySelectorAll<HTMLButtonElement>(`#${h} .gc-panel[data-image="0"] .gc-class`));
+      const out: number[] = [];
+      for (const row of [...rows.slice(1), rows[0]]) {
+        const t0 = performance.now();
+        row.click();
+        out.push(performance.now() - t0);
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      return out.sort((a, b) => a - b);
+    }, light);
+    console.log(`      class switch (shipped model, K=${state.images[0].channels}): median ${times[times.length >> 1].toFixed(2)} ms, max ${times[times.length - 1].toFixed(2)} ms`);
+    await page.waitForTimeout(300);
+    fs.mkdirSync(DOCS, { recursive: true });
+    await page.locator(`#${light}`).screenshot({ path: path.join(DOCS, 'widget.png') });
+    await page.evaluate((h) => document.getElementById(h)?.classList.replace('jp-theme-light', 'jp-theme-dark'), light);
+    await page.locator(`#${light}`).screenshot({ path: path.join(DOCS, 'widget-dark.png') });
+    expect(fs.statSync(path.join(DOCS, 'widget.png')).size).to.be.greaterThan(10_000);
+  });
+});
