@@ -1,0 +1,140 @@
+/**
+ * The widget's pure parts in Node (no browser): decoding the binary buffers, the numbers the view
+ * draws, the canvas blend; the built labextension's layout; installing it into a prefix.
+ */
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { decodeImage, float32Of } from '../widget/src/decode';
+import { alphaBars, channelMap, classMap, classOrder } from '../widget/src/derive';
+import { blendHeatmap, blendRgb } from '../widget/src/composite';
+import { colormapTable } from '../src/render/colormap';
+import { gradCamBufferPaths } from '../src/kernel/gradcam-schema';
+import { installWidget, labextensionSource, labextensionsDir, WIDGET_EXTENSION_NAME } from '../src/cli/install-widget';
+import { syntheticState } from './e2e/state';
+
+/** The bytes of a typed array as a DataView, as the browser's widget manager hands them over. */
+function asDataView(a: ArrayBufferView, offset = 0): DataView {
+  const buf = new ArrayBuffer(a.byteLength + offset);
+  new Uint8Array(buf, offset).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return new DataView(buf, offset, a.byteLength);
+}
+
+describe('widget model: binary buffers', () => {
+  it('decodes every buffer path of the schema into typed arrays of the right length', () => {
+    const state = syntheticState();
+    const wire = { ...state.images[0] };
+    const paths = gradCamBufferPaths(state).filter((p) => p[1] === 0);
+    expect(paths.map((p) => p.slice(2).join('.'))).to.include.members(['pixels', 'probs', 'alphas', 'activations', 'maps.gradcam', 'maps.guided-gradcam']);
+    const img = decodeImage({
+      ...wire,
+      pixels: asDataView(wire.pixels),
+      probs: asDataView(wire.probs),
+      logits: asDataView(wire.logits),
+      alphas: asDataView(wire.alphas),
+      activations: asDataView(wire.activations),
+      maps: Object.fromEntries(Object.entries(wire.maps).map(([k, v]) => [k, asDataView(v)])),
+    });
+    expect(img.pixels).to.be.instanceOf(Uint8Array).with.length(32 * 32 * 3);
+    expect(img.probs).to.be.instanceOf(Float32Array).with.length(10);
+    expect(img.maps['guided-gradcam']).to.have.length(10 * 32 * 32 * 3);
+    expect(Array.from(img.alphas)).to.deep.equal(Array.from(wire.alphas as Float32Array));
+  });
+
+  it('copies float32 data that arrives at an offset not divisible by 4', () => {
+    const values = Float32Array.of(1.5, -2, 3.25);
+    expect(Array.from(float32Of('probs', asDataView(values, 3)))).to.deep.equal([1.5, -2, 3.25]);
+  });
+
+  it('names the field and the expected size when a buffer has the wrong length', () => {
+    const wire = syntheticState().images[0];
+    expect(() => decodeImage({ ...wire, alphas: new Float32Array(5) })).to.throw(/images\[\]\.alphas has 5 values, expected 240/);
+    expect(() => decodeImage({ ...wire, pixels: [1, 2, 3] as unknown as Uint8Array })).to.throw(/pixels must be a binary buffer/);
+  });
+});
+
+describe('widget view data: what is drawn', () => {
+  const img = decodeImage(syntheticState().images[0]);
+
+  it('orders classes by probability, ties by index', () => {
+    expect(classOrder([0.1, 0.5, 0.1, 0.3])).to.deep.equal([1, 3, 0, 2]);
+  });
+
+  it('sorts the alpha bars of a class by weight and ranks their strength by |alpha|', () => {
+    const bars = alphaBars(img, 2);
+    const K = img.channels;
+    expect(bars).to.have.length(K);
+    for (let i = 1; i < K; i++) expect(bars[i - 1].value).to.be.at.least(bars[i].value);
+    const strongest = bars.find((b) => b.strength === 0);
+    const maxAbs = Math.max(...Array.from(img.alphas.subarray(2 * K, 3 * K), Math.abs));
+    expect(Math.abs(strongest?.value ?? 0)).to.be.closeTo(maxAbs, 1e-7);
+    expect(bars.map((b) => b.channel).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: K }, (_, k) => k));
+  });
+
+  it("gives class c's own slice of a map", () => {
+    const m = classMap(img.maps.gradcam, img, 3, 1);
+    expect(m).to.have.length(32 * 32);
+    expect(m?.[0]).to.equal(img.maps.gradcam?.[3 * 32 * 32]);
+    expect(classMap(undefined, img, 3, 1)).to.equal(undefined);
+  });
+
+  it('upsamples a channel of A to the image and scales it to a peak of 1', () => {
+    const cm = channelMap(img, 5);
+    expect(cm.map).to.have.length(32 * 32);
+    expect(Math.max(...cm.map)).to.be.closeTo(1, 0.05);
+    expect(Math.min(...cm.map)).to.be.at.least(0);
+    expect(cm.max).to.be.greaterThan(0);
+  });
+
+  it('blends (1 - a) * image + a * colour per pixel, opaque', () => {
+    const out = new Uint8ClampedArray(8);
+    const lut = colormapTable('jet');
+    blendHeatmap(out, Uint8Array.of(100, 100, 100, 0, 0, 0), [1, 0], lut, 0.5);
+    expect(Array.from(out)).to.deep.equal([Math.round(50 + lut[765] / 2), Math.round(50 + lut[766] / 2), Math.round(50 + lut[767] / 2), 255, 0, 0, Math.round(lut[2] / 2), 255]);
+    blendRgb(out, Uint8Array.of(0, 0, 0, 200, 200, 200), [1, 0.5, 0, 0, 0, 0], 1);
+    expect(Array.from(out)).to.deep.equal([255, 128, 0, 255, 0, 0, 0, 255]);
+  });
+});
+
+describe('widget packaging', () => {
+  const built = path.join(labextensionSource(), 'package.json');
+
+  it('builds a prebuilt JupyterLab 4 extension: package.json with its remote entry, static/, install.json, no copy of @jupyter-widgets/base', function () {
+    if (!fs.existsSync(built)) this.skip(); // `npm run build` makes it; npm test builds first
+    const pkg = JSON.parse(fs.readFileSync(built, 'utf8')) as { name: string; jupyterlab: { _build: { load: string; extension: string } } };
+    expect(pkg.name).to.equal(WIDGET_EXTENSION_NAME);
+    expect(pkg.jupyterlab._build.extension).to.equal('./extension');
+    expect(fs.existsSync(path.join(labextensionSource(), pkg.jupyterlab._build.load))).to.equal(true);
+    const install = JSON.parse(fs.readFileSync(path.join(labextensionSource(), 'install.json'), 'utf8')) as { packageName: string };
+    expect(install.packageName).to.equal('gradcam-ts');
+    const js = fs.readdirSync(path.join(labextensionSource(), 'static')).filter((f) => f.endsWith('.js'));
+    const code = js.map((f) => fs.readFileSync(path.join(labextensionSource(), 'static', f), 'utf8')).join('\n');
+    expect(code).to.contain('GradCamView');
+    // The registry token is defined by @jupyter-widgets/base: shared from the page, never bundled.
+    expect(code).to.not.contain('jupyter.extensions.jupyterWidgetRegistry');
+  });
+
+  it('install-widget --prefix copies it to DIR/share/jupyter/labextensions/gradcam-ts-widget and the page config to DIR/etc/jupyter', async function () {
+    if (!fs.existsSync(built)) this.skip();
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-widget-'));
+    try {
+      const dir = await installWidget({ prefix });
+      expect(dir).to.equal(path.join(prefix, 'share', 'jupyter', 'labextensions', WIDGET_EXTENSION_NAME));
+      expect(fs.existsSync(path.join(dir, 'package.json'))).to.equal(true);
+      expect(fs.existsSync(path.join(dir, 'install.json'))).to.equal(true);
+      expect(fs.existsSync(path.join(prefix, 'etc', 'jupyter', 'labconfig', 'page_config.d', 'gradcam-ts-widget.json'))).to.equal(true);
+      await installWidget({ prefix }); // replacing an existing install leaves no temp or old folders
+      expect(fs.readdirSync(path.dirname(dir))).to.deep.equal([WIDGET_EXTENSION_NAME]);
+    } finally {
+      fs.rmSync(prefix, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects two destinations at once and a missing build, naming what to do', async () => {
+    expect(() => labextensionsDir({ user: true, prefix: '/tmp/x' })).to.throw(/pick one of --user, --sys-prefix or --prefix DIR/);
+    let err: Error | undefined;
+    await installWidget({ prefix: os.tmpdir(), source: path.join(os.tmpdir(), 'no-such-build') }).catch((e: Error) => (err = e));
+    expect(err?.message).to.match(/npm run build/);
+  });
+});
