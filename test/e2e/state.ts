@@ -3,8 +3,8 @@
  * (application/vnd.jupyter.widget-state+json, buffers base64) that an ipywidgets-8 manager loads
  * exactly as it loads a notebook's metadata.widgets.
  *   syntheticState(): fixed numbers, no TensorFlow, every class's map different by construction;
- *   explainedState(): the shipped model explaining shipped CIFAR-10 images with the real engine
- *     (what showGradCam sends; a stand-in until the kernel side exists, for the screenshot).
+ *   explainedState(): the shipped model explaining shipped CIFAR-10 images: the state showGradCam
+ *     sends (its gradCamState), for the screenshot.
  */
 import {
   GRADCAM_MODEL_NAME,
@@ -16,10 +16,9 @@ import {
 } from '../../src/kernel/gradcam-schema';
 import { removeBuffers, type WidgetState } from '../../src/kernel/buffers';
 import { initBackend } from '../../src/backend';
-import { explain } from '../../src/cam';
 import { loadModelWithClasses } from '../../src/cli/load';
 import { readExamples } from '../../src/render/examples';
-import { gradientImage } from '../../src/render/image';
+import { gradCamState } from '../../src/kernel/gradcam-widget';
 
 export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -98,7 +97,7 @@ function argmax(v: ArrayLike<number>): number {
   return b;
 }
 
-/** The shipped model on shipped test images (one per role given), all classes, three methods. */
+/** The shipped model on shipped test images (one per role given): showGradCam's own state. */
 export async function explainedState(roles: string[] = ['deer', 'ship']): Promise<GradCamState> {
   await initBackend();
   const { model, classNames } = await loadModelWithClasses(undefined);
@@ -109,48 +108,11 @@ export async function explainedState(roles: string[] = ['deer', 'ship']): Promis
       if (!ex) throw new Error(`no shipped example with role '${r}'`);
       return ex;
     });
-    const pixels = picked.map((e) => e.pixels);
-    const grad = explain(model, pixels, { classNames, target: 'all', guided: true });
-    const cf = explain(model, pixels, { classNames, target: 'all', method: 'counterfactual' });
-    const [H, W] = grad.inputShape;
-    const [h, w, K] = grad.layerShape;
-    const C = classNames.length;
-    const images: ImageEntry[] = grad.images.map((im, i) => {
-      const gradcam = new Float32Array(C * H * W);
-      const counterfactual = new Float32Array(C * H * W);
-      const guided = new Float32Array(C * H * W * 3);
-      const alphas = new Float32Array(C * K);
-      for (const ce of im.classes) {
-        gradcam.set(ce.heatmap, ce.classIndex * H * W);
-        alphas.set(ce.weights, ce.classIndex * K);
-        if (ce.guidedGradCam) guided.set(Float32Array.from(gradientImage(ce.guidedGradCam, W, H).data, (v) => v / 255), ce.classIndex * H * W * 3);
-      }
-      for (const ce of cf.images[i].classes) counterfactual.set(ce.heatmap, ce.classIndex * H * W);
-      return {
-        title: `test #${picked[i].testIndex}`,
-        true_class: picked[i].label,
-        height: H,
-        width: W,
-        pixels: pixels[i],
-        probs: im.probabilities,
-        logits: im.logits,
-        map_height: h,
-        map_width: w,
-        channels: K,
-        maps: { gradcam, 'guided-gradcam': guided, counterfactual },
-        alphas,
-        activations: im.activations,
-      };
-    });
-    return {
-      class_names: classNames,
-      layer: grad.layer,
-      images,
-      selected_class: grad.images.map((im) => im.predicted),
-      method: 'gradcam',
-      colormap: 'jet',
-      opacity: 0.5,
-    };
+    return gradCamState(
+      model,
+      picked.map((e) => e.pixels),
+      { classNames, trueLabels: picked.map((e) => e.label), titles: picked.map((e) => `test #${e.testIndex}`) },
+    ).state;
   } finally {
     model.dispose();
   }
