@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend';
+import { IMAGE_BYTES } from '../src/data/cifar10';
+import { evaluateModel, formatEvaluation } from '../src/model/evaluate';
+import { CLASS_NAMES } from '../src/data/cifar10';
+
+/** logits = [mean R, mean G, mean B, 0, ...]: the class is the brightest channel of the image. */
+function brightestChannelModel(): tf.Sequential {
+  const model = tf.sequential();
+  model.add(tf.layers.globalAveragePooling2d({ inputShape: [32, 32, 3] }));
+  const dense = tf.layers.dense({ units: 10 });
+  model.add(dense);
+  const kernel = tf.tidy(() => tf.concat([tf.eye(3), tf.zeros([3, 7])], 1));
+  const bias = tf.zeros([10]);
+  dense.setWeights([kernel, bias]);
+  tf.dispose([kernel, bias]);
+  return model;
+}
+
+function solid(rgb: [number, number, number]): Uint8Array {
+  const img = new Uint8Array(IMAGE_BYTES);
+  for (let p = 0; p < 1024; p++) img.set(rgb, p * 3);
+  return img;
+}
+
+describe('evaluateModel', () => {
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
+
+  it('counts accuracy, per-class accuracy and the confusion matrix against hand-known predictions', () => {
+    const model = brightestChannelModel();
+    // Predictions: 0, 1, 2, 0, 2 ; labels: 0, 1, 1, 3, 2
+    const colours: [number, number, number][] = [[200, 0, 0], [0, 200, 0], [0, 0, 200], [90, 10, 10], [0, 40, 250]];
+    const images = new Uint8Array(colours.length * IMAGE_BYTES);
+    colours.forEach((c, i) => images.set(solid(c), i * IMAGE_BYTES));
+    const labels = Uint8Array.from([0, 1, 1, 3, 2]);
+    const e = evaluateModel(model, { images, labels, count: 5 }, { batchSize: 2 });
+    expect(Array.from(e.predictions)).to.deep.equal([0, 1, 2, 0, 2]);
+    expect(e.accuracy).to.equal(3 / 5);
+    expect(e.confusion[1][2]).to.equal(1);
+    expect(e.confusion[3][0]).to.equal(1);
+    expect(e.perClassAccuracy.slice(0, 4)).to.deep.equal([1, 0.5, 1, 0]);
+    expect(Number.isNaN(e.perClassAccuracy[9])).to.equal(true); // no image of class 9
+    // Confidence = softmax of the logits: for pure red, e^200 dominates.
+    expect(e.confidence[0]).to.be.closeTo(1, 1e-6);
+    expect(formatEvaluation(e, CLASS_NAMES)).to.match(/accuracy 60\.00% on 5 test images/);
+    model.dispose();
+  });
+});
