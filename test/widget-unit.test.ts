@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { decodeImage, float32Of } from '../widget/src/decode';
+import { decodeImage, exact, float32Of } from '../widget/src/decode';
 import { alphaBars, channelMap, classMap, classOrder } from '../widget/src/derive';
 import { blendHeatmap, blendRgb } from '../widget/src/composite';
 import { colormapTable } from '../src/render/colormap';
@@ -45,6 +45,15 @@ describe('widget model: binary buffers', () => {
   it('copies float32 data that arrives at an offset not divisible by 4', () => {
     const values = Float32Array.of(1.5, -2, 3.25);
     expect(Array.from(float32Of('probs', asDataView(values, 3)))).to.deep.equal([1.5, -2, 3.25]);
+  });
+
+  it('hands back only whole-buffer arrays for serialisation (ipywidgets sends a view\'s entire buffer)', () => {
+    const whole = Float32Array.of(1, 2, 3, 4);
+    expect(exact(whole)).to.equal(whole);
+    const part = whole.subarray(1, 3);
+    const copy = exact(part);
+    expect(copy.buffer.byteLength).to.equal(8);
+    expect(Array.from(copy)).to.deep.equal([2, 3]);
   });
 
   it('names the field and the expected size when a buffer has the wrong length', () => {

@@ -85,3 +85,11 @@ export function decodeImage(wire: ImageEntry): DecodedImage {
     activations: float32Of('activations', wire.activations, h * w * K),
   };
 }
+
+/**
+ * A typed array that spans its whole ArrayBuffer: ipywidgets' remove_buffers sends a view's entire
+ * underlying buffer, so a view covering only part of one is copied before it goes back on the wire.
+ */
+export function exact<T extends Uint8Array | Float32Array>(a: T): T {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
+}

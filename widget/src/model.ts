@@ -14,16 +14,24 @@ import {
   type ImageEntry,
   type MethodName,
 } from '../../src/kernel/gradcam-schema';
-import { decodeImage, type DecodedImage } from './decode';
+import { decodeImage, exact, type DecodedImage } from './decode';
 
 function deserializeImages(value: unknown): DecodedImage[] {
   if (!Array.isArray(value)) throw new TypeError(`GradCamModel: 'images' must be a list, got ${typeof value}.`);
   return (value as ImageEntry[]).map((img) => decodeImage(img));
 }
 
-/** Typed arrays are ArrayBufferViews, which ipywidgets turns back into buffers on its own. */
+/** Back to the wire, e.g. when JupyterLab saves the widget state in the notebook. */
 function serializeImages(value: DecodedImage[]): ImageEntry[] {
-  return value;
+  return value.map((img) => ({
+    ...img,
+    pixels: exact(img.pixels),
+    probs: exact(img.probs),
+    logits: exact(img.logits),
+    alphas: exact(img.alphas),
+    activations: exact(img.activations),
+    maps: Object.fromEntries(Object.entries(img.maps).map(([m, a]) => [m, exact(a)])),
+  }));
 }
 
 export class GradCamModel extends DOMWidgetModel {
