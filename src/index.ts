@@ -29,6 +29,7 @@ export async function loadShippedModel(): Promise<LayersModel> {
 
 export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
 export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
+export { trainingCurvesPng, imageGridPng, channelGridPng, barChartPng } from './render';
 export { renderFigure, writeFigure, figureRows, predictedVersusTrueRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
 export { readExamples, EXAMPLES_DIR } from './render/examples';
@@ -40,3 +41,5 @@ export type { ShowGradCamOptions } from './kernel/gradcam-widget';
 export type { GradCamState, ImageEntry, MethodName } from './kernel/gradcam-schema';
 export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './kernel';
 export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './kernel';
+export { liveTrainingView } from './kernel/training-view';
+export type { TrainingView } from './kernel/training-view';
