@@ -16,7 +16,10 @@ import { missingJupyterServer, startJupyterServer, type JupyterServer } from './
 import { createKernelWorld, missingPrerequisite, removeKernelWorld, type KernelWorld } from './kernel-fixture';
 import { KERNEL_NAME } from '../src/cli/install-kernel';
 
-const DOCS = path.resolve(__dirname, '..', 'docs');
+// Tests write screenshots to a temp folder; GRADCAM_UPDATE_SCREENSHOTS=1 refreshes the README's copies in docs/.
+const DOCS = process.env.GRADCAM_UPDATE_SCREENSHOTS === '1'
+  ? path.resolve(__dirname, '..', 'docs')
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-screens-'));
 
 describe('widget in the browser (html-manager, saved state)', function () {
   this.timeout(120_000);

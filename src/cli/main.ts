@@ -7,6 +7,7 @@ import { exportExamplesCommand } from './export-examples';
 import { figuresCommand } from './figures';
 import { infoCommand } from './info';
 import { installKernelCommand } from './install-kernel';
+import { installWidgetCommand } from './install-widget';
 import { trainCommand } from './train';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   figures: { run: figuresCommand, switches: [], help: 'figures [--out DIR --model DIR]   the deer, ship and misclassified figures from the shipped examples' },
   'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
   'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
+  'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'], help: 'install-widget [--user | --sys-prefix | --prefix DIR]   the prebuilt JupyterLab 4 / Notebook 7 extension' },
   train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N]' },
 };
 

@@ -42,7 +42,7 @@ export function liveTrainingView(options: { title?: string; minIntervalMs?: numb
     onBatch: (p) => {
       last = p;
       stepsPerEpoch = p.batchesPerEpoch;
-      batchLoss.push({ step: (p.epoch - 1) * p.batchesPerEpoch + p.batch, loss: p.loss });
+      batchLoss.push({ step: (p.epoch - 1) * p.batchesPerEpoch + p.batch, loss: p.batchLoss });
       if (Date.now() - lastDraw >= minInterval) draw();
     },
     onEpoch: (r) => {

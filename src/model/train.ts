@@ -49,7 +49,10 @@ export interface BatchProgress {
   batchesPerEpoch: number;
   imagesDone: number;
   imagesPerEpoch: number;
+  /** Running mean over the epoch so far. */
   loss: number;
+  /** This batch's own loss (noisy; for plotting). */
+  batchLoss: number;
   accuracy: number;
   learningRate: number;
   imagesPerSecond: number;
@@ -150,7 +153,7 @@ export async function train(trainSet: ImageSet, testSet: ImageSet, options: Part
       const elapsed = (Date.now() - started) / 1000;
       o.onBatch?.({
         epoch: epoch + 1, totalEpochs: o.epochs, batch: b + 1, batchesPerEpoch: stepsPerEpoch, imagesDone: seen,
-        imagesPerEpoch: stepsPerEpoch * o.batchSize, loss: lossSum / seen, accuracy: correct / seen, learningRate: lr,
+        imagesPerEpoch: stepsPerEpoch * o.batchSize, loss: lossSum / seen, batchLoss: loss, accuracy: correct / seen, learningRate: lr,
         imagesPerSecond: seen / Math.max(elapsed, 1e-3),
       });
     }
