@@ -1,16 +1,11 @@
 /** Small models with known weights and plain-JS references for the cam tests. */
 import * as tf from '@tensorflow/tfjs';
+import { makeRandom } from '../src/data/augment';
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
+/** Deterministic pseudo-random numbers in [-1, 1). */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const random = makeRandom(seed);
+  return () => random() * 2 - 1;
 }
 
 export function randomArray(n: number, rand: () => number, scale = 1): Float32Array {

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { installFolderAtomically } from './install-dir';
 import { spawnSync } from 'child_process';
 import { ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 
@@ -83,24 +84,9 @@ export function kernelSpec(): { argv: string[]; display_name: string; language: 
 export async function installKernel(opts: InstallKernelOptions = {}): Promise<string> {
   const launcher = launcherPath();
   if (!fs.existsSync(launcher)) throw new Error(`install-kernel: ${launcher} is missing; build first with \`npm run build\``);
-  const parent = kernelsDir(opts);
-  const dir = path.join(parent, KERNEL_NAME);
-  await fs.promises.mkdir(parent, { recursive: true });
-  // Build the folder beside its final place, then swap it in, so Jupyter never sees half a spec.
-  const tmp = await fs.promises.mkdtemp(path.join(parent, `.${KERNEL_NAME}-`));
-  try {
+  return installFolderAtomically(kernelsDir(opts), KERNEL_NAME, async (tmp) => {
     await fs.promises.writeFile(path.join(tmp, 'kernel.json'), JSON.stringify(kernelSpec(), null, 2) + '\n');
-    await fs.promises.chmod(tmp, 0o755);
-    const old = `${dir}.old-${process.pid}`;
-    const had = fs.existsSync(dir);
-    if (had) await fs.promises.rename(dir, old);
-    await fs.promises.rename(tmp, dir);
-    if (had) await fs.promises.rm(old, { recursive: true, force: true });
-  } catch (e) {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  return dir;
+  });
 }
 
 /** `gradcam install-kernel [--user | --sys-prefix | --prefix DIR]`. */

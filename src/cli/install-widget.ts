@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { installFolderAtomically } from './install-dir';
 import { ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 import { kernelsDir } from './install-kernel';
 
@@ -59,23 +60,7 @@ export async function installWidget(opts: InstallWidgetOptions = {}): Promise<st
   }
   const name = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name;
   if (name !== WIDGET_EXTENSION_NAME) throw new Error(`install-widget: ${manifest} names '${name}', expected '${WIDGET_EXTENSION_NAME}'`);
-  const parent = labextensionsDir(opts);
-  const dir = path.join(parent, WIDGET_EXTENSION_NAME);
-  await fs.promises.mkdir(parent, { recursive: true });
-  // Copy beside the final place, then swap, so a running server never lists half an extension.
-  const tmp = await fs.promises.mkdtemp(path.join(parent, `.${WIDGET_EXTENSION_NAME}-`));
-  try {
-    await fs.promises.cp(source, tmp, { recursive: true });
-    await fs.promises.chmod(tmp, 0o755);
-    const old = `${dir}.old-${process.pid}`;
-    const had = fs.existsSync(dir);
-    if (had) await fs.promises.rename(dir, old);
-    await fs.promises.rename(tmp, dir);
-    if (had) await fs.promises.rm(old, { recursive: true, force: true });
-  } catch (e) {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  const dir = await installFolderAtomically(labextensionsDir(opts), WIDGET_EXTENSION_NAME, (tmp) => fs.promises.cp(source, tmp, { recursive: true }));
   const config = path.join(REPO, 'jupyter-config');
   if (fs.existsSync(path.join(config, 'labconfig'))) {
     await fs.promises.cp(path.join(config, 'labconfig'), path.join(configDir(opts), 'labconfig'), { recursive: true });
