@@ -6,6 +6,8 @@ import { foldToLayersModel } from '../model/fold';
 import { saveModel, writeFileAtomic } from '../model/io';
 import { SHIPPED_CHECKPOINT_DIR, SHIPPED_MODEL_DIR } from '../model/shipped';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
+import { trainingReport } from '../model/report';
+import type { CheckpointState } from '../model/checkpoint';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 import { resolveDataDir } from './data-dir';
 import { formatSeconds, ProgressBar } from '../data';
@@ -46,7 +48,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
       bar ??= new ProgressBar({ total: p.imagesPerEpoch, label: `epoch ${p.epoch}/${p.totalEpochs}`, unit: 'img' });
       bar.update(p.imagesDone, `loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}% lr ${p.learningRate.toFixed(4)}`);
     },
-    onEpoch: async (r, params) => {
+    onEpoch: async (r, params, state: CheckpointState) => {
       bar?.finish();
       bar = undefined;
       console.error(
@@ -62,6 +64,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
         trainedBy: 'gradcam train',
       });
       model.dispose();
+      writeFileAtomic(path.join(out, 'README.md'), trainingReport(state, `gradcam train ${process.argv.slice(3).join(' ')}`.trim()));
     },
   }, backend.name);
   writeFileAtomic(path.join(out, 'training-history.json'), JSON.stringify(result.state, null, 1));

@@ -26,7 +26,7 @@ export interface TrainOptions {
   limitTrain?: number;
   limitTest?: number;
   onBatch?: (p: BatchProgress) => void;
-  onEpoch?: (r: EpochRecord, params: NetworkParams) => void | Promise<void>;
+  onEpoch?: (r: EpochRecord, params: NetworkParams, state: CheckpointState) => void | Promise<void>;
   /** Optional stop flag checked between batches (Ctrl-C handling). */
   shouldStop?: () => boolean;
 }
@@ -168,7 +168,7 @@ export async function train(trainSet: ImageSet, testSet: ImageSet, options: Part
     };
     state = { ...state, epoch: epoch + 1, totalEpochs: o.epochs, history: [...state.history, record] };
     if (o.checkpointDir) saveCheckpoint(o.checkpointDir, state, checkpointed);
-    await o.onEpoch?.(record, params);
+    await o.onEpoch?.(record, params, state);
   }
   tf.dispose(velocities);
   return { params, state };
