@@ -4,6 +4,7 @@ import { initBackend } from '../src/backend';
 import { IMAGE_BYTES } from '../src/data/cifar10';
 import { evaluateModel, formatEvaluation } from '../src/model/evaluate';
 import { CLASS_NAMES } from '../src/data/cifar10';
+import { trainingReport } from '../src/model/report';
 
 /** logits = [mean R, mean G, mean B, 0, ...]: the class is the brightest channel of the image. */
 function brightestChannelModel(): tf.Sequential {
@@ -52,8 +53,6 @@ describe('evaluateModel', () => {
 
 describe('training report', () => {
   it('states progress, the latest and best accuracy, wall time and the command', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { trainingReport } = require('../src/model/report') as typeof import('../src/model/report');
     const h = (epoch: number, acc: number) => ({ epoch, trainLoss: 1, trainAccuracy: 0.5, testAccuracy: acc, seconds: 600, imagesPerSecond: 83 });
     const md = trainingReport({ epoch: 2, totalEpochs: 30, batchSize: 64, peakLearningRate: 0.05, seed: 1, backend: 'wasm', history: [h(1, 0.8), h(2, 0.7)] }, 'gradcam train --epochs 30');
     expect(md).to.match(/in progress, 2 of 30 epochs done/);
