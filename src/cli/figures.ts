@@ -42,7 +42,7 @@ export async function figuresCommand(args: ParsedArgs): Promise<number> {
     const rows = predictedVersusTrueRows(e, images, wrong.map((ex) => ex.label), wrong.map((ex) => `test #${ex.testIndex}`));
     e.images.forEach((im, i) => console.log(`misclassified: test #${wrong[i].testIndex} true ${wrong[i].className}, predicted ${classNames[im.predicted]} (${im.probabilities[im.predicted].toFixed(2)})`));
     const file = path.join(outDir, 'misclassified.png');
-    writeFigure(file, rows, { title: 'Misclassified: map of the predicted class, then of the true class' });
+    writeFigure(file, rows, { title: 'Shipped mistakes (picked at an earlier checkpoint): predicted-class map, then true-class map' });
     written.push(file);
   }
   console.log(`model ${dir}\nwrote ${written.join(', ')}`);
