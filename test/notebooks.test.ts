@@ -4,7 +4,6 @@
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { executeNotebook, executionEnv, NOTEBOOK_DIR, notebookFromMarkdown } from '../notebooks/build';
 import { missingPrerequisite } from './kernel-fixture';
@@ -27,7 +26,9 @@ describe('notebooks run top to bottom in the gradcam-ts kernel', function () {
   this.timeout(20 * 60 * 1000);
   let env: NodeJS.ProcessEnv;
   let cleanup = () => {};
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-notebooks-'));
+  // Inside notebooks/ so the kernel (which runs in the notebook's folder) resolves "gradcam-ts"
+  // through notebooks/node_modules exactly as the committed notebooks do.
+  const out = fs.mkdtempSync(path.join(NOTEBOOK_DIR, '.test-'));
 
   before(async function () {
     const missing = missingPrerequisite();
