@@ -86,6 +86,28 @@ describe('wasm Conv2D gradients written as forward convolutions', function () {
     expect(relativeError(await run('wasm'), await run('cpu'))).to.be.below(1e-4);
   });
 
+  for (const [multiplier, stride, pad] of [[1, 1, 'same'], [1, 2, 'same'], [2, 1, 'valid'], [3, 2, 'valid'], [2, 2, 'same']] as const) {
+    it(`depthwise conv input gradient (multiplier ${multiplier}, stride ${stride}, '${pad}') matches the cpu backend`, async () => {
+      const grad = async (backend: string) => {
+        await tf.setBackend(backend);
+        const x = tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 3, multiplier], 0, 1, 'float32', 12) as tf.Tensor4D;
+        const r = tf.randomNormal(tf.depthwiseConv2d(x, w, stride, pad).shape, 0, 1, 'float32', 13);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w, stride, pad), r)))(x);
+        return (await dx.data()) as Float32Array;
+      };
+      expect(relativeError(await grad('wasm'), await grad('cpu'))).to.be.below(1e-4);
+    });
+  }
+
+  it('gather is differentiable on wasm (UnsortedSegmentSum), with repeated indices summed', async () => {
+    await tf.setBackend('wasm');
+    const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const dTable = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([2, 0, 2], 'int32')), tf.tensor2d([[1, 10], [100, 1000], [2, 20]]))))(table);
+    // Row 2 is gathered twice: its gradient is the sum of both upstream rows.
+    expect(Array.from(await dTable.data())).to.deep.equal([100, 1000, 0, 0, 3, 30]);
+  });
+
   it('leaks no tensors across repeated gradient passes', async () => {
     await tf.setBackend('wasm');
     const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;

@@ -90,6 +90,15 @@ function dilateSpatially(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   return tf.reshape(spaced, [n, h * sh, w * sw, c]);
 }
 
+/** dy dilated by the stride and padded/cropped so a 'valid' correlation with the flipped filter yields dx. */
+function framedForInputGradient(dy: tf.Tensor4D, kh: number, kw: number, xShape: [number, number, number, number], geometry: Conv2DGeometry): tf.Tensor4D {
+  const [sh, sw] = geometry.strides;
+  const [, inH, inW] = xShape;
+  const { top, left } = geometry.pad;
+  const dilated = dilateSpatially(dy, sh, sw); // [N, oh*sh, ow*sw, Cout]
+  return padOrCrop(dilated, kh - 1 - top, inH + top - dilated.shape[1], kw - 1 - left, inW + left - dilated.shape[2]);
+}
+
 /** dL/dx for y = conv2d(x, W) given dy. */
 export function conv2dInputGradient(
   dy: tf.Tensor4D,
@@ -99,17 +108,36 @@ export function conv2dInputGradient(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw] = filter.shape;
-    const [sh, sw] = geometry.strides;
-    const [, inH, inW] = xShape;
-    const { top, left } = geometry.pad;
-    const dilated = dilateSpatially(dy, sh, sw); // [N, oh*sh, ow*sw, Cout]
-    const padTop = kh - 1 - top;
-    const padLeft = kw - 1 - left;
-    const padBottom = inH + top - dilated.shape[1];
-    const padRight = inW + left - dilated.shape[2];
-    const framed = padOrCrop(dilated, padTop, padBottom, padLeft, padRight);
-    const flipped = tf.reverse(filter, [0, 1]);
-    const swapped = tf.transpose(flipped, [0, 1, 3, 2]) as tf.Tensor4D; // [kh,kw,Cout,Cin]
+    const framed = framedForInputGradient(dy, kh, kw, xShape, geometry);
+    const swapped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh,kw,Cout,Cin]
     return tf.conv2d(framed, swapped, 1, 'valid');
+  });
+}
+
+/**
+ * dL/dx for y = depthwiseConv2d(x, W) with W [kh,kw,C,M] (output channel c*M+m): per multiplier m,
+ * a depthwise correlation of that output slice with the flipped filter, summed over m.
+ */
+export function depthwiseConv2dInputGradient(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  xShape: [number, number, number, number],
+  geometry: Conv2DGeometry,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, channels, multiplier] = filter.shape;
+    const framed = framedForInputGradient(dy, kh, kw, xShape, geometry);
+    const flipped = tf.reverse(filter, [0, 1]) as tf.Tensor4D;
+    if (multiplier === 1) return tf.depthwiseConv2d(framed, flipped, 1, 'valid');
+    const [n, h, w] = framed.shape;
+    const perMultiplier = tf.reshape(framed, [n, h, w, channels, multiplier]);
+    const parts = Array.from({ length: multiplier }, (_, m) =>
+      tf.depthwiseConv2d(
+        tf.reshape(tf.slice(perMultiplier, [0, 0, 0, 0, m], [n, h, w, channels, 1]), [n, h, w, channels]) as tf.Tensor4D,
+        tf.slice(flipped, [0, 0, 0, m], [kh, kw, channels, 1]) as tf.Tensor4D,
+        1,
+        'valid',
+      ));
+    return tf.addN(parts) as tf.Tensor4D;
   });
 }
