@@ -8,6 +8,7 @@ import { createCanvas, CanvasRenderingContext2D } from 'canvas';
 import type { Explanation } from '../cam/types';
 import { ColormapName } from './colormap';
 import { gradientImage, heatmapImage, overlay, RgbImage, toRgbImage } from './image';
+import { putRgb } from './chart';
 import { writePng } from './png';
 import { bilinearResize, nearestUpscale } from './upsample';
 
@@ -40,14 +41,6 @@ const CAPTION = 20;
 const HEADER = 22;
 const FONT = '13px sans-serif';
 
-function draw(g: CanvasRenderingContext2D, img: RgbImage, x: number, y: number): void {
-  const data = g.createImageData(img.width, img.height);
-  for (let p = 0; p < img.width * img.height; p++) {
-    data.data.set(img.data.subarray(3 * p, 3 * p + 3), 4 * p);
-    data.data[4 * p + 3] = 255;
-  }
-  g.putImageData(data, x, y);
-}
 
 /** The panels of one row, each (width*scale) x (height*scale). */
 export function rowPanels(row: FigureRow, options: FigureOptions = {}): (RgbImage | undefined)[] {
@@ -98,7 +91,7 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
       .slice(0, columns)
       .forEach((panel, c) => {
         const x = GAP + c * (panelW + GAP);
-        if (panel) draw(g, panel, x, y + CAPTION);
+        if (panel) putRgb(g, panel, x, y + CAPTION);
         else {
           g.fillStyle = '#eeeeee';
           g.fillRect(x, y + CAPTION, panelW, panelH);

@@ -1,19 +1,13 @@
 /** PNG encoding and decoding through node-canvas; files written atomically. */
 import { createCanvas, loadImage } from 'canvas';
 import { writeFileAtomic } from '../model/io';
+import { putRgb } from './chart';
 import { RgbImage } from './image';
 
 export function encodePng(image: RgbImage): Buffer {
   const canvas = createCanvas(image.width, image.height);
   const g = canvas.getContext('2d');
-  const rgba = g.createImageData(image.width, image.height);
-  for (let p = 0; p < image.width * image.height; p++) {
-    rgba.data[4 * p] = image.data[3 * p];
-    rgba.data[4 * p + 1] = image.data[3 * p + 1];
-    rgba.data[4 * p + 2] = image.data[3 * p + 2];
-    rgba.data[4 * p + 3] = 255;
-  }
-  g.putImageData(rgba, 0, 0);
+  putRgb(g, image, 0, 0);
   return canvas.toBuffer('image/png');
 }
 
