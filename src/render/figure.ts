@@ -4,7 +4,7 @@
  * "pred: deer 0.93 · true: deer". The small input is upscaled with nearest neighbour so its
  * pixels stay crisp; the heatmap is upscaled bilinearly, as it is a smooth field.
  */
-import { createCanvas, CanvasRenderingContext2D } from 'canvas';
+import { createCanvas } from 'canvas';
 import type { Explanation } from '../cam/types';
 import { ColormapName } from './colormap';
 import { gradientImage, heatmapImage, overlay, RgbImage, toRgbImage } from './image';
