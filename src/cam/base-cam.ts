@@ -147,7 +147,8 @@ export abstract class BaseCAM {
         // Scale each map to peak at exactly 1; a map whose peak is below epsilon (all-zero after the
         // ReLU) stays zero instead of amplifying noise or dividing by zero.
         const peak = tf.max(up, [1, 2, 3], true);
-        const heat = tf.where(tf.greater(peak, MAP_EPSILON), tf.div(up, tf.maximum(peak, MAP_EPSILON)), tf.zerosLike(up)) as tf.Tensor4D;
+        // (A 0/1 mask multiplied in, not tf.where: where's broadcast costs a Tile on wasm.)
+        const heat = tf.mul(tf.div(up, tf.maximum(peak, MAP_EPSILON)), tf.cast(tf.greater(peak, MAP_EPSILON), 'float32')) as tf.Tensor4D;
         const ggc = guided ? tf.mul(guided, heat) : undefined;
         const logits = (scores as tf.Tensor2D).dataSync() as Float32Array;
         const probs = tf.softmax(scores as tf.Tensor2D).dataSync() as Float32Array;
