@@ -90,6 +90,18 @@ function dilateSpatially(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   return tf.reshape(spaced, [n, h * sh, w * sw, c]);
 }
 
+/**
+ * The filter rotated by 180 degrees in its two spatial axes. Reversing both axes of [kh,kw,...] is
+ * reversing the order of its kh*kw rows, i.e. a product with the anti-diagonal permutation matrix:
+ * a matMul runs at XNNPACK speed where tfjs-wasm's Reverse kernel takes milliseconds per filter.
+ */
+function flipSpatially(filter: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, a, b] = filter.shape;
+  const taps = kh * kw;
+  const antiDiagonal = tf.reverse(tf.eye(taps), 0) as tf.Tensor2D; // taps x taps, tiny
+  return tf.reshape(tf.matMul(antiDiagonal, tf.reshape(filter, [taps, a * b])), [kh, kw, a, b]);
+}
+
 /** dy dilated by the stride and padded/cropped so a 'valid' correlation with the flipped filter yields dx. */
 function framedForInputGradient(dy: tf.Tensor4D, kh: number, kw: number, xShape: [number, number, number, number], geometry: Conv2DGeometry): tf.Tensor4D {
   const [sh, sw] = geometry.strides;
@@ -109,7 +121,7 @@ export function conv2dInputGradient(
   return tf.tidy(() => {
     const [kh, kw] = filter.shape;
     const framed = framedForInputGradient(dy, kh, kw, xShape, geometry);
-    const swapped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh,kw,Cout,Cin]
+    const swapped = tf.transpose(flipSpatially(filter), [0, 1, 3, 2]) as tf.Tensor4D; // [kh,kw,Cout,Cin]
     return tf.conv2d(framed, swapped, 1, 'valid');
   });
 }
@@ -127,7 +139,7 @@ export function depthwiseConv2dInputGradient(
   return tf.tidy(() => {
     const [kh, kw, channels, multiplier] = filter.shape;
     const framed = framedForInputGradient(dy, kh, kw, xShape, geometry);
-    const flipped = tf.reverse(filter, [0, 1]) as tf.Tensor4D;
+    const flipped = flipSpatially(filter);
     if (multiplier === 1) return tf.depthwiseConv2d(framed, flipped, 1, 'valid');
     const [n, h, w] = framed.shape;
     const perMultiplier = tf.reshape(framed, [n, h, w, channels, multiplier]);
