@@ -56,7 +56,7 @@ describe('training report', () => {
     const h = (epoch: number, acc: number) => ({ epoch, trainLoss: 1, trainAccuracy: 0.5, testAccuracy: acc, seconds: 600, imagesPerSecond: 83 });
     const md = trainingReport({ epoch: 2, totalEpochs: 30, batchSize: 64, peakLearningRate: 0.05, seed: 1, backend: 'wasm', history: [h(1, 0.8), h(2, 0.7)] }, 'gradcam train --epochs 30');
     expect(md).to.match(/in progress, 2 of 30 epochs done/);
-    expect(md).to.match(/70\.00% after epoch 2 \(best so far 80\.00% at epoch 1\)/);
+    expect(md).to.match(/80\.00%, the best epoch so far \(1\); the latest, epoch 2, reached 70\.00%/);
     expect(md).to.match(/20 min on the `wasm` backend/);
     expect(md).to.include('`gradcam train --epochs 30`');
     expect(md.split('\n').filter((l) => /^\| \d/.test(l))).to.have.length(2);

@@ -6,7 +6,7 @@ import { foldToLayersModel } from '../model/fold';
 import { saveModel, writeFileAtomic } from '../model/io';
 import { SHIPPED_CHECKPOINT_DIR, SHIPPED_MODEL_DIR } from '../model/shipped';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
-import { trainingReport } from '../model/report';
+import { bestEpoch, trainingReport } from '../model/report';
 import type { CheckpointState } from '../model/checkpoint';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 import { resolveDataDir } from './data-dir';
@@ -55,15 +55,18 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
         `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(3)} acc ${(100 * r.trainAccuracy).toFixed(1)}%, ` +
           `test acc ${(100 * r.testAccuracy).toFixed(2)}%, ${r.imagesPerSecond.toFixed(0)} img/s, ${formatSeconds(r.seconds)}`,
       );
-      const model = foldToLayersModel(params);
-      await saveModel(model, out, {
-        classNames,
-        testAccuracy: r.testAccuracy,
-        epochs: r.epoch,
-        backend: backend.name,
-        trainedBy: 'gradcam train',
-      });
-      model.dispose();
+      // The export is the best epoch so far (the checkpoint always holds the latest, for --resume).
+      if (r.testAccuracy >= bestEpoch(state).testAccuracy) {
+        const model = foldToLayersModel(params);
+        await saveModel(model, out, {
+          classNames,
+          testAccuracy: r.testAccuracy,
+          epochs: r.epoch,
+          backend: backend.name,
+          trainedBy: 'gradcam train',
+        });
+        model.dispose();
+      }
       writeFileAtomic(path.join(out, 'README.md'), trainingReport(state, `gradcam train ${process.argv.slice(3).join(' ')}`.trim()));
     },
   }, backend.name);

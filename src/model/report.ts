@@ -1,9 +1,14 @@
 /** The training report written beside an exported model (models/cifar10/README.md for the shipped one). */
-import type { CheckpointState } from './checkpoint';
+import type { CheckpointState, EpochRecord } from './checkpoint';
+
+/** The epoch with the highest test accuracy (the latest among equals): the one gradcam train exports. */
+export function bestEpoch(state: CheckpointState): EpochRecord {
+  return state.history.reduce((b, h) => (h.testAccuracy >= b.testAccuracy ? h : b));
+}
 
 export function trainingReport(state: CheckpointState, command: string): string {
   const last = state.history[state.history.length - 1];
-  const best = state.history.reduce((b, h) => (h.testAccuracy > b.testAccuracy ? h : b), last);
+  const best = bestEpoch(state);
   const minutes = state.history.reduce((s, h) => s + h.seconds, 0) / 60;
   const done = state.epoch >= state.totalEpochs;
   const rows = state.history.map((h) =>
@@ -17,8 +22,8 @@ export function trainingReport(state: CheckpointState, command: string): string 
     '(logits). The Grad-CAM layer `conv6` is 8x8x128. 288,298 parameters.',
     '',
     `- **Status:** ${done ? 'finished' : `in progress, ${state.epoch} of ${state.totalEpochs} epochs done (resume with \`gradcam train --resume\`)`}`,
-    `- **Test accuracy of this export:** ${(100 * last.testAccuracy).toFixed(2)}% after epoch ${last.epoch}` +
-      (best !== last ? ` (best so far ${(100 * best.testAccuracy).toFixed(2)}% at epoch ${best.epoch})` : ''),
+    `- **Test accuracy of this export:** ${(100 * best.testAccuracy).toFixed(2)}%, the best epoch so far (${best.epoch})` +
+      (best !== last ? `; the latest, epoch ${last.epoch}, reached ${(100 * last.testAccuracy).toFixed(2)}%` : ''),
     `- **Goal:** at least 85%.`,
     `- **Wall time so far:** ${minutes.toFixed(0)} min on the \`${state.backend}\` backend (2 cores, one used), batch ${state.batchSize}, ` +
       `SGD with Nesterov momentum 0.9, weight decay 5e-4, peak learning rate ${state.peakLearningRate} (1 warm-up epoch, cosine decay over ${state.totalEpochs}), ` +
