@@ -21,7 +21,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
   'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
   'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'], help: 'install-widget [--user | --sys-prefix | --prefix DIR]   the prebuilt JupyterLab 4 / Notebook 7 extension' },
-  train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N]' },
+  train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N --threads N]' },
 };
 
 export function usage(): string {

@@ -7,12 +7,14 @@ import { saveModel, writeFileAtomic } from '../model/io';
 import { SHIPPED_CHECKPOINT_DIR, SHIPPED_MODEL_DIR } from '../model/shipped';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
 import { bestEpoch, trainingReport } from '../model/report';
+import { DataParallelStepper } from '../model/data-parallel';
+import { CIFAR10_ARCHITECTURE } from '../model/network';
 import type { CheckpointState } from '../model/checkpoint';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 import { resolveDataDir } from './data-dir';
 import { formatSeconds, ProgressBar } from '../data';
 
-export const TRAIN_OPTIONS = ['epochs', 'batch-size', 'lr', 'data', 'out', 'checkpoint', 'resume', 'limit', 'seed'] as const;
+export const TRAIN_OPTIONS = ['epochs', 'batch-size', 'lr', 'data', 'out', 'checkpoint', 'resume', 'limit', 'seed', 'threads'] as const;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
   rejectUnknown(args, TRAIN_OPTIONS, 'train');
@@ -33,6 +35,10 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     console.error('\nstopping after this batch; the last finished epoch is in the checkpoint (resume with --resume)');
   });
   let bar: ProgressBar | undefined;
+  // wasm runs single-threaded in Node: more threads means data-parallel worker threads.
+  const threads = numberFlag(args, 'threads', 1);
+  const parallel = threads > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads) : undefined;
+  if (parallel) console.error(`data-parallel over ${threads} threads (this one + ${threads - 1} workers)`);
   const started = Date.now();
   const result = await train(trainSet, testSet, {
     epochs,
@@ -44,6 +50,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     limitTrain: limit || undefined,
     limitTest: limit ? Math.min(limit, testSet.count) : undefined,
     shouldStop: () => stop,
+    parallel,
     onBatch: (p) => {
       bar ??= new ProgressBar({ total: p.imagesPerEpoch, label: `epoch ${p.epoch}/${p.totalEpochs}`, unit: 'img' });
       bar.update(p.imagesDone, `loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}% lr ${p.learningRate.toFixed(4)}`);
@@ -70,6 +77,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
       writeFileAtomic(path.join(out, 'README.md'), trainingReport(state, `gradcam train ${process.argv.slice(3).join(' ')}`.trim()));
     },
   }, backend.name);
+  await parallel?.close();
   writeFileAtomic(path.join(out, 'training-history.json'), JSON.stringify(result.state, null, 1));
   console.error(`finished ${result.state.epoch}/${result.state.totalEpochs} epochs in ${formatSeconds((Date.now() - started) / 1000)}`);
   return stop ? 130 : 0;

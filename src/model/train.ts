@@ -27,6 +27,8 @@ export interface TrainOptions {
   limitTest?: number;
   onBatch?: (p: BatchProgress) => void;
   onEpoch?: (r: EpochRecord, params: NetworkParams, state: CheckpointState) => void | Promise<void>;
+  /** Data-parallel gradient computation over worker threads (default: this thread only). */
+  parallel?: ParallelStepper;
   /** Optional stop flag checked between batches (Ctrl-C handling). */
   shouldStop?: () => boolean;
 }
@@ -88,6 +90,38 @@ export function accuracyOf(params: NetworkParams, set: ImageSet, limit = set.cou
   return correct / n;
 }
 
+/** Gradients of the mean loss of one batch (BN in training mode updates the running statistics). */
+export interface StepResult {
+  grads: tf.NamedTensorMap;
+  loss: number;
+  hits: number;
+}
+
+/** One batch's loss gradients for `weights`, computed in this thread. The caller disposes `grads`. */
+export function gradientStep(params: NetworkParams, weights: tf.Variable[], pixels: Float32Array, labels: Int32Array): StepResult {
+  return tf.tidy(() => {
+    const n = labels.length;
+    const x = tf.tensor4d(pixels, [n, IMAGE_SIZE, IMAGE_SIZE, 3]);
+    const y = tf.tensor1d(labels, 'int32');
+    let predicted: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = forward(params, x, true);
+      // Kept: variableGrads disposes everything made inside it but the loss and gradients.
+      predicted = tf.keep(tf.argMax(logits, 1));
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(y, NUM_CLASSES), logits) as tf.Scalar;
+    }, weights);
+    const hits = tf.sum(tf.equal(predicted as tf.Tensor, y)).dataSync()[0];
+    tf.dispose(predicted);
+    Object.values(grads).forEach((g) => tf.keep(g));
+    return { grads, loss: value.dataSync()[0], hits } as unknown as tf.TensorContainer;
+  }) as unknown as StepResult;
+}
+
+/** Splits each batch between this thread and worker threads (see data-parallel.ts). */
+export interface ParallelStepper {
+  step(params: NetworkParams, pixels: Float32Array, labels: Int32Array): Promise<StepResult>;
+}
+
 export async function train(trainSet: ImageSet, testSet: ImageSet, options: Partial<TrainOptions> = {}, backend = tf.getBackend()): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   const params = initNetwork(undefined, o.seed);
@@ -125,16 +159,12 @@ export async function train(trainSet: ImageSet, testSet: ImageSet, options: Part
       }
       const idx = order.subarray(b * o.batchSize, (b + 1) * o.batchSize);
       const lr = learningRateAt(epoch * stepsPerEpoch + b, stepsPerEpoch, o);
-      const [loss, hits] = tf.tidy(() => {
-        const x = tf.tensor4d(gatherBatch(trainSet.images, idx, { pad: 4, random }), [idx.length, IMAGE_SIZE, IMAGE_SIZE, 3]);
-        const labels = tf.tensor1d(Array.from(idx, (i) => trainSet.labels[i]), 'int32');
-        let predicted: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = forward(params, x, true);
-          // Kept: variableGrads disposes everything made inside it but the loss and gradients.
-          predicted = tf.keep(tf.argMax(logits, 1));
-          return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, NUM_CLASSES), logits) as tf.Scalar;
-        }, weights);
+      const pixels = gatherBatch(trainSet.images, idx, { pad: 4, random });
+      const labels = Int32Array.from(idx, (i) => trainSet.labels[i]);
+      const { grads, loss, hits } = o.parallel
+        ? await o.parallel.step(params, pixels, labels)
+        : gradientStep(params, weights, pixels, labels);
+      tf.tidy(() => {
         weights.forEach((w, i) => {
           // Nesterov SGD with L2 weight decay on kernels (not on BN scales/shifts or biases).
           const g = decays[i] ? tf.add(grads[w.name], tf.mul(w, o.weightDecay)) : grads[w.name];
@@ -142,11 +172,8 @@ export async function train(trainSet: ImageSet, testSet: ImageSet, options: Part
           v.assign(tf.add(tf.mul(v, o.momentum), g));
           w.assign(tf.sub(w, tf.mul(tf.add(g, tf.mul(v, o.momentum)), lr)));
         });
-        const acc = tf.sum(tf.equal(predicted as tf.Tensor, labels));
-        const out = [value.dataSync()[0], acc.dataSync()[0]];
-        tf.dispose(predicted);
-        return out;
       });
+      tf.dispose(Object.values(grads));
       lossSum += loss * idx.length;
       correct += hits;
       seen += idx.length;
