@@ -6,13 +6,15 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendName, initBackend, registerWasmConvGradients } from '../src/backend';
 import { IMAGE_BYTES } from '../src/data/cifar10';
 import { foldToLayersModel } from '../src/model/fold';
-import { disposeNetwork, initNetwork } from '../src/model/network';
+import { CIFAR10_ARCHITECTURE, disposeNetwork, initNetwork } from '../src/model/network';
+import { DataParallelStepper } from '../src/model/data-parallel';
 import { train } from '../src/model/train';
 
 function arg(name: string, fallback: string): string {
@@ -30,13 +32,13 @@ function syntheticSet(n: number) {
 }
 
 /** Images/s of steady-state training: whole epochs of a few batches after one warm-up epoch. */
-async function trainingSpeed(batch: number): Promise<number> {
+async function trainingSpeed(batch: number, parallel?: DataParallelStepper): Promise<number> {
   const steps = 3;
   const set = syntheticSet(batch * steps);
   let ips = 0;
   const started = Date.now();
   for (let epoch = 0; epoch < 100 && (epoch < 2 || Date.now() - started < seconds * 1000); epoch++) {
-    const r = await train(set, set, { epochs: 1, batchSize: batch, limitTest: 1 });
+    const r = await train(set, set, { epochs: 1, batchSize: batch, limitTest: 1, parallel });
     if (epoch > 0) ips = r.state.history[0].imagesPerSecond;
     disposeNetwork(r.params);
   }
@@ -107,6 +109,17 @@ const available: BackendName[] = [];
       const trainIps = name === 'cpu' ? NaN : await trainingSpeed(batch);
       const inferIps = inferenceSpeed(batch);
       const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
+      if (name === 'wasm') {
+        // tfjs keeps wasm single-threaded in Node; a worker thread per extra core is our way to use them.
+        const threads = Math.min(2, os.cpus().length);
+        if (threads > 1) {
+          const stepper = await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads);
+          const ips = await trainingSpeed(batch, stepper);
+          await stepper.close();
+          const torchIps = typeof peer === 'string' ? undefined : peer.train_images_per_second;
+          console.log(`  wasm x${threads}    train ${ips.toFixed(0)} img/s with data-parallel worker threads (tfjs/torch ${torchIps ? (ips / torchIps).toFixed(2) : 'n/a'})`);
+        }
+      }
       console.log(
         `  ${name.padEnd(10)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, typeof peer === 'string' ? undefined : peer.train_images_per_second)}), ` +
           `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, typeof peer === 'string' ? undefined : peer.infer_images_per_second)})`,
