@@ -30,10 +30,13 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   console.error(`training on ${limit || trainSet.count} images from ${dataDir}; model -> ${out}; checkpoint -> ${checkpointDir}`);
 
   let stop = false;
-  process.once('SIGINT', () => {
+  // Ctrl-C, or a TERM from a supervisor: finish the batch, keep the last finished epoch's checkpoint.
+  const requestStop = () => {
     stop = true;
     console.error('\nstopping after this batch; the last finished epoch is in the checkpoint (resume with --resume)');
-  });
+  };
+  process.once('SIGINT', requestStop);
+  process.once('SIGTERM', requestStop);
   let bar: ProgressBar | undefined;
   // wasm runs single-threaded in Node: more threads means data-parallel worker threads.
   const threads = numberFlag(args, 'threads', 1);
