@@ -1,23 +1,23 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend, registerWasmConvGradients } from '../src/backend';
+import { initBackend, loadNative, registerNativeConvolutions, registerWasmConvGradients, setNativeConvolutionsEnabled } from '../src/backend';
 
 type Pad = 'same' | 'valid';
 type Shape4 = [number, number, number, number];
 interface Case { x: Shape4; f: Shape4; stride: number; pad: Pad }
 
-/** Gradients of sum(conv2d(x, w) * r) w.r.t. x and w on the named backend, as plain arrays. */
-async function convGradients(backend: string, c: Case, seed: number): Promise<{ dx: Float32Array; dw: Float32Array }> {
+/** conv2d(x, w) and the gradients of sum(conv2d(x, w) * r) w.r.t. x and w on the named backend. */
+async function convGradients(backend: string, c: Case, seed: number): Promise<{ y: Float32Array; dx: Float32Array; dw: Float32Array }> {
   await tf.setBackend(backend);
   const x = tf.randomNormal(c.x, 0, 1, 'float32', seed) as tf.Tensor4D;
   const w = tf.randomNormal(c.f, 0, 1, 'float32', seed + 1) as tf.Tensor4D;
-  const yShape = tf.conv2d(x, w, c.stride, c.pad).shape;
-  const r = tf.randomNormal(yShape, 0, 1, 'float32', seed + 2);
+  const y = tf.conv2d(x, w, c.stride, c.pad);
+  const r = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
   const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r)));
   const [dx, dw] = g([x, w]);
-  const out = { dx: (await dx.data()) as Float32Array, dw: (await dw.data()) as Float32Array };
-  tf.dispose([x, w, r, dx, dw]);
+  const out = { y: (await y.data()) as Float32Array, dx: (await dx.data()) as Float32Array, dw: (await dw.data()) as Float32Array };
+  tf.dispose([x, w, y, r, dx, dw]);
   return out;
 }
 
@@ -31,93 +31,147 @@ function relativeError(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
-describe('wasm Conv2D gradients written as forward convolutions', function () {
-  before(async function () {
-    await initBackend({ backend: 'wasm', quiet: true });
-    registerWasmConvGradients();
-  });
-  after(async () => {
-    await tf.setBackend('wasm');
-  });
+type ConvPath = 'native OpenBLAS' | 'XNNPACK forward convolutions';
 
-  const cases: Case[] = [];
-  for (const stride of [1, 2]) {
-    for (const pad of ['same', 'valid'] as Pad[]) {
-      cases.push({ x: [3, 9, 8, 4], f: [3, 3, 4, 5], stride, pad });
-      cases.push({ x: [2, 10, 11, 3], f: [2, 4, 3, 6], stride, pad });
-      cases.push({ x: [2, 7, 7, 2], f: [1, 1, 2, 3], stride, pad });
+/** Every conv kernel a training step and an explanation need on wasm, through one path. */
+function describeConvKernels(path: ConvPath): void {
+  describe(`wasm convolutions and their gradients through ${path}`, function () {
+    before(async function () {
+      await initBackend({ backend: 'wasm', quiet: true });
+      registerWasmConvGradients();
+      if (path === 'native OpenBLAS') {
+        const native = registerNativeConvolutions();
+        if (!native.loaded) {
+          // CI builds the addon (.ci/system-deps installs libopenblas-dev): there a missing addon is a failure.
+          if (process.env.CI) throw new Error(`native convolutions are not available in CI: ${native.reason}`);
+          console.log(`    (skipping the native path: ${native.reason})`);
+          this.skip();
+        }
+      }
+      setNativeConvolutionsEnabled(path === 'native OpenBLAS');
+    });
+    after(async () => {
+      setNativeConvolutionsEnabled(true);
+      await tf.setBackend('wasm');
+    });
+
+    const cases: Case[] = [];
+    for (const stride of [1, 2]) {
+      for (const pad of ['same', 'valid'] as Pad[]) {
+        cases.push({ x: [3, 9, 8, 4], f: [3, 3, 4, 5], stride, pad });
+        cases.push({ x: [2, 10, 11, 3], f: [2, 4, 3, 6], stride, pad });
+        cases.push({ x: [2, 7, 7, 2], f: [1, 1, 2, 3], stride, pad });
+      }
     }
-  }
-  cases.push({ x: [2, 32, 32, 3], f: [3, 3, 3, 8], stride: 1, pad: 'same' });
-  cases.push({ x: [1, 8, 8, 4], f: [5, 5, 4, 2], stride: 3, pad: 'same' });
+    cases.push({ x: [2, 32, 32, 3], f: [3, 3, 3, 8], stride: 1, pad: 'same' });
+    cases.push({ x: [1, 8, 8, 4], f: [5, 5, 4, 2], stride: 3, pad: 'same' });
 
-  cases.forEach((c, i) => {
-    it(`matches the cpu backend for x${JSON.stringify(c.x)} f${JSON.stringify(c.f)} stride ${c.stride} '${c.pad}'`, async () => {
-      const reference = await convGradients('cpu', c, 100 + i);
-      const wasm = await convGradients('wasm', c, 100 + i);
-      expect(relativeError(wasm.dx, reference.dx), 'input gradient').to.be.below(1e-4);
-      expect(relativeError(wasm.dw, reference.dw), 'filter gradient').to.be.below(1e-4);
+    cases.forEach((c, i) => {
+      it(`matches the cpu backend for x${JSON.stringify(c.x)} f${JSON.stringify(c.f)} stride ${c.stride} '${c.pad}'`, async () => {
+        const reference = await convGradients('cpu', c, 100 + i);
+        const wasm = await convGradients('wasm', c, 100 + i);
+        expect(relativeError(wasm.y, reference.y), 'convolution').to.be.below(1e-4);
+        expect(relativeError(wasm.dx, reference.dx), 'input gradient').to.be.below(1e-4);
+        expect(relativeError(wasm.dw, reference.dw), 'filter gradient').to.be.below(1e-4);
+      });
     });
-  });
 
-  it('covers the fused Conv2D+bias+ReLU that tfjs-layers runs (its gradient calls the kernels directly)', async () => {
-    const grads = async (backend: string) => {
-      await tf.setBackend(backend);
-      const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-      const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 8) as tf.Tensor4D;
-      const b = tf.randomNormal([4], 0, 1, 'float32', 9);
-      const g = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) =>
-        tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, bias: c, strides: 2, pad: 'same', activation: 'relu' }))));
-      const out = await Promise.all(g([x, w, b]).map((t) => t.data() as Promise<Float32Array>));
-      return out;
-    };
-    const reference = await grads('cpu');
-    const wasm = await grads('wasm');
-    reference.forEach((r, i) => expect(relativeError(wasm[i], r), `gradient ${i}`).to.be.below(1e-4));
-  });
-
-  it('runs conv2dTranspose (a forward use of Conv2DBackpropInput) like the cpu backend', async () => {
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const x = tf.randomNormal([2, 5, 5, 6], 0, 1, 'float32', 3) as tf.Tensor4D;
-      const w = tf.randomNormal([3, 3, 4, 6], 0, 1, 'float32', 4) as tf.Tensor4D;
-      return (await tf.conv2dTranspose(x, w, [2, 10, 10, 4], 2, 'same').data()) as Float32Array;
-    };
-    expect(relativeError(await run('wasm'), await run('cpu'))).to.be.below(1e-4);
-  });
-
-  for (const [multiplier, stride, pad] of [[1, 1, 'same'], [1, 2, 'same'], [2, 1, 'valid'], [3, 2, 'valid'], [2, 2, 'same']] as const) {
-    it(`depthwise conv input gradient (multiplier ${multiplier}, stride ${stride}, '${pad}') matches the cpu backend`, async () => {
-      const grad = async (backend: string) => {
+    it('covers the fused Conv2D+bias+ReLU that tfjs-layers runs (its gradient calls the kernels directly)', async () => {
+      const grads = async (backend: string) => {
         await tf.setBackend(backend);
-        const x = tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
-        const w = tf.randomNormal([3, 3, 3, multiplier], 0, 1, 'float32', 12) as tf.Tensor4D;
-        const r = tf.randomNormal(tf.depthwiseConv2d(x, w, stride, pad).shape, 0, 1, 'float32', 13);
-        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w, stride, pad), r)))(x);
-        return (await dx.data()) as Float32Array;
+        const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 8) as tf.Tensor4D;
+        const b = tf.randomNormal([4], 0, 1, 'float32', 9);
+        const fused = (a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) =>
+          tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, bias: c, strides: 2, pad: 'same', activation: 'relu' });
+        const g = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(fused(a, f, c))));
+        return Promise.all([fused(x, w, b), ...g([x, w, b])].map((t) => t.data() as Promise<Float32Array>));
       };
-      expect(relativeError(await grad('wasm'), await grad('cpu'))).to.be.below(1e-4);
+      const reference = await grads('cpu');
+      const wasm = await grads('wasm');
+      // [0] is the fused output itself (bias and ReLU applied), then the three gradients.
+      reference.forEach((r, i) => expect(relativeError(wasm[i], r), `output ${i}`).to.be.below(1e-4));
     });
-  }
 
-  it('gather is differentiable on wasm (UnsortedSegmentSum), with repeated indices summed', async () => {
-    await tf.setBackend('wasm');
-    const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
-    const dTable = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([2, 0, 2], 'int32')), tf.tensor2d([[1, 10], [100, 1000], [2, 20]]))))(table);
-    // Row 2 is gathered twice: its gradient is the sum of both upstream rows.
-    expect(Array.from(await dTable.data())).to.deep.equal([100, 1000, 0, 0, 3, 30]);
+    it('runs conv2dTranspose (a forward use of Conv2DBackpropInput) like the cpu backend', async () => {
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        const x = tf.randomNormal([2, 5, 5, 6], 0, 1, 'float32', 3) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 4, 6], 0, 1, 'float32', 4) as tf.Tensor4D;
+        return (await tf.conv2dTranspose(x, w, [2, 10, 10, 4], 2, 'same').data()) as Float32Array;
+      };
+      expect(relativeError(await run('wasm'), await run('cpu'))).to.be.below(1e-4);
+    });
+
+    for (const [multiplier, stride, pad] of [[1, 1, 'same'], [1, 2, 'same'], [2, 1, 'valid'], [3, 2, 'valid'], [2, 2, 'same']] as const) {
+      it(`depthwise conv input gradient (multiplier ${multiplier}, stride ${stride}, '${pad}') matches the cpu backend`, async () => {
+        const grad = async (backend: string) => {
+          await tf.setBackend(backend);
+          const x = tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+          const w = tf.randomNormal([3, 3, 3, multiplier], 0, 1, 'float32', 12) as tf.Tensor4D;
+          const r = tf.randomNormal(tf.depthwiseConv2d(x, w, stride, pad).shape, 0, 1, 'float32', 13);
+          const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w, stride, pad), r)))(x);
+          return (await dx.data()) as Float32Array;
+        };
+        expect(relativeError(await grad('wasm'), await grad('cpu'))).to.be.below(1e-4);
+      });
+    }
+
+    it('gather is differentiable on wasm (UnsortedSegmentSum), with repeated indices summed', async () => {
+      await tf.setBackend('wasm');
+      const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+      const dTable = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([2, 0, 2], 'int32')), tf.tensor2d([[1, 10], [100, 1000], [2, 20]]))))(table);
+      // Row 2 is gathered twice: its gradient is the sum of both upstream rows.
+      expect(Array.from(await dTable.data())).to.deep.equal([100, 1000, 0, 0, 3, 30]);
+    });
+
+    it('leaks no tensors across repeated gradient passes', async () => {
+      await tf.setBackend('wasm');
+      const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D;
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')));
+      const step = () => tf.dispose(g([x, w]));
+      step();
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 20; i++) step();
+      expect(tf.memory().numTensors).to.equal(before);
+      tf.dispose([x, w]);
+    });
+  });
+}
+
+describeConvKernels('native OpenBLAS');
+describeConvKernels('XNNPACK forward convolutions');
+
+describe('native convolution addon', function () {
+  before(function () {
+    const native = loadNative();
+    if (!native.loaded) {
+      if (process.env.CI) throw new Error(`native convolutions are not available in CI: ${native.reason}`);
+      console.log(`    (skipping: ${native.reason})`);
+      this.skip();
+    }
   });
 
-  it('leaks no tensors across repeated gradient passes', async () => {
-    await tf.setBackend('wasm');
-    const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D;
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')));
-    const step = () => tf.dispose(g([x, w]));
-    step();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 20; i++) step();
-    expect(tf.memory().numTensors).to.equal(before);
-    tf.dispose([x, w]);
+  it('refuses arrays that do not match the geometry with a named error instead of reading past them', () => {
+    const native = loadNative();
+    if (!native.loaded) return;
+    // x [1,4,4,2], filter [3,3,2,3], same padding: y [1,4,4,3].
+    const geometry = Int32Array.from([1, 4, 4, 2, 3, 3, 3, 4, 4, 1, 1, 1, 1, 1, 1]);
+    const x = new Float32Array(32);
+    const filter = new Float32Array(54);
+    expect(() => native.addon.conv2dForward(x, filter, new Float32Array(47), geometry)).to.throw(/do not match the geometry/);
+    expect(() => native.addon.conv2dForward(x, filter, new Float32Array(48), geometry.subarray(0, 14))).to.throw(/geometry must be/);
+    expect(() => native.addon.conv2dForward(x, new Int32Array(54) as unknown as Float32Array, new Float32Array(48), geometry)).to.throw(/do not match/);
+  });
+
+  it('computes a hand-checked 1-channel convolution (3x3 ones over a 3x3 ramp, same padding)', () => {
+    const native = loadNative();
+    if (!native.loaded) return;
+    const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const y = new Float32Array(9);
+    native.addon.conv2dForward(x, new Float32Array(9).fill(1), y, Int32Array.from([1, 3, 3, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1]));
+    // Each output is the sum of its in-bounds 3x3 neighbourhood.
+    expect(Array.from(y)).to.deep.equal([12, 21, 16, 27, 45, 33, 24, 39, 28]);
   });
 });

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
+import { registerNativeConvolutions } from './native';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -16,6 +17,8 @@ export interface BackendInfo {
   /** Why faster backends were not taken (e.g. tfjs-node's native library is missing). */
   skipped: { name: BackendName; reason: string }[];
   tfjsVersion: string;
+  /** On wasm: whether convolutions run natively (OpenBLAS), or why not. */
+  nativeConvolutions?: { active: boolean; detail: string };
 }
 
 let chosen: Promise<BackendInfo> | undefined;
@@ -67,8 +70,14 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
   for (const name of candidates) {
     const reason = await tryBackend(name);
     if (reason === undefined) {
-      if (name === 'wasm') registerWasmConvGradients();
       const info: BackendInfo = { name, skipped, tfjsVersion: tf.version.tfjs };
+      if (name === 'wasm') {
+        registerWasmConvGradients();
+        const native = registerNativeConvolutions();
+        info.nativeConvolutions = native.loaded
+          ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()})` }
+          : { active: false, detail: native.reason };
+      }
       if (!quiet) console.error(describeBackend(info));
       return info;
     }
@@ -82,7 +91,9 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
 
 export function describeBackend(info: BackendInfo): string {
   const note = info.skipped.length ? ` (skipped ${info.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
-  return `gradcam-ts: TensorFlow.js ${info.tfjsVersion} on the '${info.name}' backend${note}`;
+  const conv = info.nativeConvolutions;
+  const convNote = conv ? (conv.active ? ` with ${conv.detail}` : ` (XNNPACK convolutions: ${conv.detail})`) : '';
+  return `gradcam-ts: TensorFlow.js ${info.tfjsVersion} on the '${info.name}' backend${convNote}${note}`;
 }
 
 export interface InitBackendOptions {
@@ -105,4 +116,5 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 }
 
 export { registerWasmConvGradients } from './wasm-gradients';
+export { loadNative, registerNativeConvolutions, setNativeConvolutionsEnabled, NATIVE_ENV } from './native';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

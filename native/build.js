@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * Builds the optional native convolution addon (run by `npm install` / `npm ci` and by
+ * `npm run build:native`). It needs a C compiler, Node's headers and libopenblas-dev; when any
+ * is missing it says so and exits 0, because gradcam-ts then runs the same kernels on wasm alone.
+ * Set GRADCAM_NATIVE=0 to skip the build.
+ */
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const here = __dirname;
+if (process.env.GRADCAM_NATIVE === '0') {
+  console.log('gradcam-ts: native convolutions skipped (GRADCAM_NATIVE=0).');
+  process.exit(0);
+}
+if (!fs.existsSync('/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h') && !fs.existsSync('/usr/include/openblas/cblas.h') && !fs.existsSync('/usr/include/cblas.h')) {
+  console.log('gradcam-ts: native convolutions not built: OpenBLAS headers are missing (apt-get install libopenblas-dev). The wasm kernels will be used.');
+  process.exit(0);
+}
+// npm puts its bundled node-gyp in the environment of every script it runs.
+const gyp = process.env.npm_config_node_gyp;
+const command = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+const result = spawnSync(command[0], command[1], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const built = path.join(here, 'build', 'Release', 'gradcam_native.node');
+if (result.status === 0 && fs.existsSync(built)) {
+  console.log(`gradcam-ts: native convolutions built (${path.relative(process.cwd(), built)}).`);
+} else {
+  const why = result.error ? result.error.message : (result.stderr || result.stdout || '').trim().split('\n').slice(-5).join('\n');
+  console.log(`gradcam-ts: native convolutions not built; the wasm kernels will be used. node-gyp said:\n${why}`);
+}

@@ -1,0 +1,151 @@
+/*
+ * Node-API surface of the native convolutions. Every function takes Float32Array views (on the
+ * wasm backend these view the wasm heap itself, so nothing is copied) and an Int32Array geometry,
+ * checks every length against the geometry, and throws a JS error rather than touching memory
+ * it was not given.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <stdio.h>
+
+#include "conv.h"
+
+/* Provided by OpenBLAS; declared here because cblas.h does not always declare them. */
+extern void openblas_set_num_threads(int);
+extern char *openblas_get_config(void);
+
+typedef int (*conv_fn)(const conv_geometry *, const float *, const float *, float *);
+
+static napi_value fail(napi_env env, const char *message) {
+  napi_throw_error(env, "GRADCAM_NATIVE_ARGUMENT", message);
+  return NULL;
+}
+
+/* The float32 data and length of a Float32Array argument, or NULL. */
+static float *float32_argument(napi_env env, napi_value value, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return NULL;
+  if (napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok) return NULL;
+  return type == napi_float32_array ? (float *)data : NULL;
+}
+
+static int geometry_argument(napi_env env, napi_value value, conv_geometry *g) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_int32_array || length != CONV_GEOMETRY_FIELDS) return 0;
+  const int *f = (const int *)data;
+  *g = (conv_geometry){f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14]};
+  for (int i = 0; i < CONV_GEOMETRY_FIELDS; i++) {
+    const int is_padding = i == 11 || i == 12;
+    if (is_padding ? f[i] < 0 : f[i] <= 0) return 0;
+  }
+  return 1;
+}
+
+/* (a, b, out, geometry) with expected element counts of each array for the given kernel. */
+static napi_value run(napi_env env, napi_callback_info info, conv_fn fn, const char *name, int a_is_output_sized,
+                      int b_is_output_sized, int out_kind) {
+  size_t argc = 4;
+  napi_value args[4];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
+    return fail(env, "expected (Float32Array, Float32Array, Float32Array, Int32Array geometry)");
+  }
+  conv_geometry g;
+  if (!geometry_argument(env, args[3], &g)) return fail(env, "geometry must be an Int32Array of 15 positive sizes");
+  const size_t input = (size_t)g.n * g.h * g.w * g.cin;
+  const size_t filter = (size_t)g.kh * g.kw * g.cin * g.cout;
+  const size_t output = (size_t)g.n * g.oh * g.ow * g.cout;
+  const size_t sizes[3] = {input, filter, output};
+  const size_t want_a = a_is_output_sized ? output : input;
+  const size_t want_b = b_is_output_sized ? output : filter;
+  const size_t want_out = sizes[out_kind];
+  size_t len_a = 0, len_b = 0, len_out = 0;
+  const float *a = float32_argument(env, args[0], &len_a);
+  const float *b = float32_argument(env, args[1], &len_b);
+  float *out = float32_argument(env, args[2], &len_out);
+  char message[200];
+  if (!a || !b || !out || len_a != want_a || len_b != want_b || len_out != want_out) {
+    snprintf(message, sizeof message, "%s: Float32Array lengths %zu, %zu, %zu do not match the geometry (%zu, %zu, %zu)",
+             name, len_a, len_b, len_out, want_a, want_b, want_out);
+    return fail(env, message);
+  }
+  if (fn(&g, a, b, out) != 0) {
+    snprintf(message, sizeof message, "%s: out of memory for the patch matrix", name);
+    return fail(env, message);
+  }
+  return NULL;
+}
+
+static napi_value forward(napi_env env, napi_callback_info info) {
+  return run(env, info, conv2d_forward, "conv2dForward", 0, 0, 2);
+}
+
+static napi_value filter_gradient(napi_env env, napi_callback_info info) {
+  /* (x, dy) -> dfilter: dy is output-sized in the second slot. */
+  return run(env, info, conv2d_filter_gradient, "conv2dFilterGradient", 0, 1, 1);
+}
+
+static napi_value input_gradient(napi_env env, napi_callback_info info) {
+  /* (dy, filter) -> dx. */
+  return run(env, info, conv2d_input_gradient, "conv2dInputGradient", 1, 0, 0);
+}
+
+/* (y, bias or null, channels, relu): FusedConv2D's epilogue, in place. */
+static napi_value bias_activation(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4];
+  int32_t channels = 0;
+  bool relu = false;
+  napi_valuetype bias_type;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4 ||
+      napi_get_value_int32(env, args[2], &channels) != napi_ok || channels <= 0 ||
+      napi_get_value_bool(env, args[3], &relu) != napi_ok || napi_typeof(env, args[1], &bias_type) != napi_ok) {
+    return fail(env, "addBiasActivation expects (Float32Array y, Float32Array | null bias, channels, relu)");
+  }
+  size_t len_y = 0, len_bias = 0;
+  float *y = float32_argument(env, args[0], &len_y);
+  const float *bias = bias_type == napi_null ? NULL : float32_argument(env, args[1], &len_bias);
+  if (!y || len_y % (size_t)channels != 0 || (bias_type != napi_null && (!bias || len_bias != (size_t)channels))) {
+    return fail(env, "addBiasActivation: y must hold whole rows of `channels` floats and bias exactly `channels`");
+  }
+  add_bias_activation(y, (long)(len_y / channels), channels, bias, relu);
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  int32_t threads = 1;
+  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, arg, &threads) != napi_ok || threads < 1) {
+    return fail(env, "setThreads expects a positive integer");
+  }
+  openblas_set_num_threads(threads);
+  return NULL;
+}
+
+static napi_value blas_config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor methods[] = {
+      {"conv2dForward", NULL, forward, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dFilterGradient", NULL, filter_gradient, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dInputGradient", NULL, input_gradient, NULL, NULL, NULL, napi_default, NULL},
+      {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
+  return exports;
+}

@@ -1,0 +1,25 @@
+/* 2-D convolution and its two gradients for NHWC tensors and HWIO filters, as im2col + SGEMM. */
+#ifndef GRADCAM_CONV_H
+#define GRADCAM_CONV_H
+
+typedef struct {
+  int n, h, w, cin;   /* input [n, h, w, cin] */
+  int kh, kw, cout;   /* filter [kh, kw, cin, cout] */
+  int oh, ow;         /* output [n, oh, ow, cout] */
+  int sh, sw;         /* strides */
+  int pt, pl;         /* padding before the first row / column */
+  int dh, dw;         /* dilations */
+} conv_geometry;
+
+/* Number of int32 fields in the geometry array the JS side passes, in the order above. */
+#define CONV_GEOMETRY_FIELDS 15
+
+/* Each returns 0, or -1 when a scratch buffer could not be allocated. */
+int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y);
+int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter);
+int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
+
+/* y[i, c] = act(y[i, c] + bias[c]) over [pixels, channels]; act is ReLU or the identity. */
+void add_bias_activation(float *y, long pixels, int channels, const float *bias, int relu);
+
+#endif
