@@ -93,6 +93,24 @@ function describeConvKernels(path: ConvPath): void {
       reference.forEach((r, i) => expect(relativeError(wasm[i], r), `output ${i}`).to.be.below(1e-4));
     });
 
+    // Ours only on the native path; the XNNPACK path keeps tfjs-wasm's own MaxPoolGrad (which
+    // sends a tie's gradient to the last maximum, not the first as the cpu backend does).
+    const poolCases = path === 'native OpenBLAS' ? [[2, 2, 'valid'], [3, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid']] as const : [];
+    for (const [size, stride, pad] of poolCases) {
+      it(`max-pool gradient (${size}x${size}, stride ${stride}, '${pad}') matches the cpu backend, ties included`, async () => {
+        const grad = async (backend: string) => {
+          await tf.setBackend(backend);
+          // Small integers make ties common: the gradient must go to the same (first) maximum.
+          const x = tf.floor(tf.randomUniform([2, 7, 8, 3], 0, 4, 'float32', 21)) as tf.Tensor4D;
+          const r = tf.randomNormal(tf.maxPool(x, size, stride, pad).shape, 0, 1, 'float32', 22);
+          const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), r)))(x);
+          return (await dx.data()) as Float32Array;
+        };
+        // Overlapping windows sum in another order, hence a tolerance; a misrouted tie is an O(1) error.
+        expect(relativeError(await grad('wasm'), await grad('cpu'))).to.be.below(1e-6);
+      });
+    }
+
     it('runs conv2dTranspose (a forward use of Conv2DBackpropInput) like the cpu backend', async () => {
       const run = async (backend: string) => {
         await tf.setBackend(backend);

@@ -12,6 +12,7 @@
 
 #include <cblas.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* Patch-matrix budget per chunk, in floats (16 MB). */
@@ -149,5 +150,36 @@ void add_bias_activation(float *y, long pixels, int channels, const float *bias,
       for (int c = 0; c < channels; c++) row[c] += bias[c];
     if (relu)
       for (int c = 0; c < channels; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
+  }
+}
+
+void max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, float *dx) {
+  memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+  for (int b = 0; b < g->n; b++) {
+    const float *image = x + (size_t)b * g->h * g->w * g->c;
+    float *grad = dx + (size_t)b * g->h * g->w * g->c;
+    for (int oy = 0; oy < g->oh; oy++) {
+      for (int ox = 0; ox < g->ow; ox++) {
+        const float *upstream = dy + (((size_t)b * g->oh + oy) * g->ow + ox) * g->c;
+        for (int ch = 0; ch < g->c; ch++) {
+          float best = -INFINITY;
+          long at = -1;
+          for (int ky = 0; ky < g->fh; ky++) {
+            const int iy = oy * g->sh - g->pt + ky;
+            if (iy < 0 || iy >= g->h) continue;
+            for (int kx = 0; kx < g->fw; kx++) {
+              const int ix = ox * g->sw - g->pl + kx;
+              if (ix < 0 || ix >= g->w) continue;
+              const long offset = ((long)iy * g->w + ix) * g->c + ch;
+              if (image[offset] > best) {
+                best = image[offset];
+                at = offset;
+              }
+            }
+          }
+          if (at >= 0) grad[at] += upstream[ch];
+        }
+      }
+    }
   }
 }

@@ -19,6 +19,19 @@ int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, 
 int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter);
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
 
+typedef struct {
+  int n, h, w, c;     /* input [n, h, w, c] */
+  int fh, fw;         /* window */
+  int oh, ow;         /* output [n, oh, ow, c] */
+  int sh, sw;         /* strides */
+  int pt, pl;         /* padding before the first row / column */
+} pool_geometry;
+
+#define POOL_GEOMETRY_FIELDS 12
+
+/* dx = dy routed to the first maximum of each window (tfjs's tie rule), summed where windows overlap. */
+void max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, float *dx);
+
 /* y[i, c] = act(y[i, c] + bias[c]) over [pixels, channels]; act is ReLU or the identity. */
 void add_bias_activation(float *y, long pixels, int channels, const float *bias, int relu);
 

@@ -8,8 +8,9 @@
  * libopenblas-dev and is built at install time (native/build.js). When it is absent the wasm
  * kernels of wasm-gradients.ts run unchanged, and `GRADCAM_NATIVE=0` turns it off on purpose.
  *
- * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU), Conv2DBackpropInput and
- * Conv2DBackpropFilter, each for NHWC float32; anything else goes to the kernel it replaced.
+ * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU), Conv2DBackpropInput,
+ * Conv2DBackpropFilter and MaxPoolGrad (a fifth of a step once the convolutions were native),
+ * each for NHWC float32; anything else goes to the kernel it replaced.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +22,7 @@ export interface NativeConvolutions {
   conv2dForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
   conv2dFilterGradient(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, relu: boolean): void;
   setThreads(threads: number): void;
   blasConfig(): string;
@@ -90,6 +92,25 @@ export function nativeGeometry(xShape: Shape4, filterShape: Shape4, attrs: ConvA
   ]);
 }
 
+/** The addon's 12-field pooling geometry, from tfjs's own pooling arithmetic. */
+export function nativePoolGeometry(xShape: Shape4, attrs: PoolAttrs): Int32Array {
+  const info = tf.backend_util.computePool2DInfo(xShape, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.filterHeight, info.filterWidth,
+    info.outHeight, info.outWidth,
+    info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left,
+  ]);
+}
+
+interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number | ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 let enabled = true;
@@ -101,7 +122,7 @@ export function setNativeConvolutionsEnabled(on: boolean): void {
 
 function isNativeCase(args: KernelArgs, names: string[]): boolean {
   if (!enabled) return false;
-  const attrs = args.attrs as unknown as ConvAttrs;
+  const attrs = args.attrs as unknown as Partial<ConvAttrs>;
   if (attrs.dataFormat === 'NCHW') return false;
   return names.every((n) => (args.inputs[n] as tf.TensorInfo | undefined)?.dtype === 'float32');
 }
@@ -173,6 +194,15 @@ export function registerNativeConvolutions(): NativeStatus {
     const geometry = nativeGeometry(x.shape as Shape4, filterShape, args.attrs as unknown as ConvAttrs);
     const out = heap.makeOutput([...filterShape], 'float32');
     addon.conv2dFilterGradient(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(dy), heap.typedArrayFromHeap(out), geometry);
+    return out;
+  });
+
+  override('MaxPoolGrad', ['dy', 'input'], (args, heap) => {
+    const dy = args.inputs.dy as tf.TensorInfo;
+    const input = args.inputs.input as tf.TensorInfo;
+    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    const out = heap.makeOutput([...input.shape], 'float32');
+    addon.maxPoolGradient(heap.typedArrayFromHeap(input), heap.typedArrayFromHeap(dy), heap.typedArrayFromHeap(out), geometry);
     return out;
   });
   return loaded;
