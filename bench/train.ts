@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { BackendName, initBackend, registerWasmConvGradients } from '../src/backend';
+import { BackendName, initBackend, loadNative, NATIVE_ENV, registerWasmConvGradients, setNativeConvolutionsEnabled } from '../src/backend';
 import { IMAGE_BYTES } from '../src/data/cifar10';
 import { foldToLayersModel } from '../src/model/fold';
 import { CIFAR10_ARCHITECTURE, disposeNetwork, initNetwork } from '../src/model/network';
@@ -98,33 +98,44 @@ const available: BackendName[] = [];
     }
   }
   registerWasmConvGradients();
+  const native = loadNative();
   console.log(`backends measured: ${available.join(', ')}; ${seconds}s per figure`);
+  console.log(`native convolutions on wasm: ${native.loaded ? native.blas.trim() : native.reason}`);
   for (const batch of batches) {
     const peer = torchPeer(batch);
     const peerText = typeof peer === 'string' ? peer : `torch ${peer.torch} (${peer.threads} threads): train ${peer.train_images_per_second.toFixed(0)} img/s, inference ${peer.infer_images_per_second.toFixed(0)} img/s`;
     console.log(`\nbatch ${batch}: ${peerText}`);
+    const torchTrain = typeof peer === 'string' ? undefined : peer.train_images_per_second;
+    const torchInfer = typeof peer === 'string' ? undefined : peer.infer_images_per_second;
+    const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
     for (const name of available) {
       await tf.setBackend(name);
-      // The pure-JS cpu backend trains at ~2 img/s: one inference figure is enough to place it.
-      const trainIps = name === 'cpu' ? NaN : await trainingSpeed(batch);
-      const inferIps = inferenceSpeed(batch);
-      const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
-      if (name === 'wasm') {
-        // tfjs keeps wasm single-threaded in Node; a worker thread per extra core is our way to use them.
-        const threads = Math.min(2, os.cpus().length);
-        if (threads > 1) {
+      // On wasm: with the native convolution addon and without it (XNNPACK alone), each in one
+      // thread and with a data-parallel worker thread per core (tfjs keeps wasm single-threaded in Node).
+      const variants = name === 'wasm'
+        ? [...(native.loaded ? [{ label: 'wasm+native', native: true }] : []), { label: 'wasm', native: false }]
+        : [{ label: name, native: false }];
+      for (const variant of variants) {
+        if (name === 'wasm') setNativeConvolutionsEnabled(variant.native);
+        // The pure-JS cpu backend trains at ~2 img/s: one inference figure is enough to place it.
+        const trainIps = name === 'cpu' ? NaN : await trainingSpeed(batch);
+        const inferIps = inferenceSpeed(batch);
+        console.log(
+          `  ${variant.label.padEnd(14)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, torchTrain)}), ` +
+            `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, torchInfer)})`,
+        );
+        const threads = os.availableParallelism();
+        if (name === 'wasm' && threads > 1) {
+          // Workers read the switch from the environment when they load the backend.
+          process.env[NATIVE_ENV] = variant.native ? '1' : '0';
           const stepper = await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads);
           const ips = await trainingSpeed(batch, stepper);
           await stepper.close();
-          const torchIps = typeof peer === 'string' ? undefined : peer.train_images_per_second;
-          console.log(`  wasm x${threads}    train ${ips.toFixed(0)} img/s with data-parallel worker threads (tfjs/torch ${torchIps ? (ips / torchIps).toFixed(2) : 'n/a'})`);
+          console.log(`  ${`${variant.label} x${threads}`.padEnd(14)} train ${ips.toFixed(0)} img/s with data-parallel worker threads (tfjs/torch ${ratio(ips, torchTrain)})`);
         }
       }
-      console.log(
-        `  ${name.padEnd(10)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, typeof peer === 'string' ? undefined : peer.train_images_per_second)}), ` +
-          `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, typeof peer === 'string' ? undefined : peer.infer_images_per_second)})`,
-      );
     }
+    setNativeConvolutionsEnabled(true);
   }
   await memoryCheck();
 })();

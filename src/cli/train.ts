@@ -1,4 +1,5 @@
 /** `gradcam train`: trains the CIFAR-10 network, exporting the folded model after every epoch. */
+import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../backend';
 import { readClassNames, readSplit } from '../data/cifar10';
@@ -38,8 +39,9 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   process.once('SIGINT', requestStop);
   process.once('SIGTERM', requestStop);
   let bar: ProgressBar | undefined;
-  // wasm runs single-threaded in Node: more threads means data-parallel worker threads.
-  const threads = numberFlag(args, 'threads', 1);
+  // wasm runs single-threaded in Node, so its default is one data-parallel worker thread per
+  // core; tfjs-node already spreads each op over the cores itself.
+  const threads = numberFlag(args, 'threads', backend.name === 'tensorflow' ? 1 : os.availableParallelism());
   const parallel = threads > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads) : undefined;
   if (parallel) console.error(`data-parallel over ${threads} threads (this one + ${threads - 1} workers)`);
   const started = Date.now();
