@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { initBackend, loadNative, setNativeConvolutionsEnabled } from '../src/backend';
 import { batchNormTrain, BN_EPSILON } from '../src/model/batch-norm';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/model/checkpoint';
 import { foldToLayersModel } from '../src/model/fold';
@@ -43,36 +43,59 @@ describe('model room', () => {
     await initBackend({ quiet: true });
   });
 
-  describe('matMul batch norm', () => {
-    it('matches textbook batch norm and its autodiff gradients', () => {
-      const x = tf.randomNormal([3, 5, 4, 6], 1, 2, 'float32', 1) as tf.Tensor4D;
-      const gamma = tf.randomUniform([6], 0.5, 2, 'float32', 2) as tf.Tensor1D;
-      const beta = tf.randomNormal([6], 0, 1, 'float32', 3) as tf.Tensor1D;
-      const r = tf.randomNormal([3, 5, 4, 6], 0, 1, 'float32', 4);
-      const textbook = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-        const { mean, variance } = tf.moments(a, [0, 1, 2]);
-        return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), g), b);
-      };
-      const ours = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-        const { y, stats } = batchNormTrain(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D);
-        tf.dispose([stats.mean, stats.variance]);
-        return y;
-      };
-      const expected = tf.grads((a, g, b) => tf.sum(tf.mul(textbook(a, g, b), r)))([x, gamma, beta]);
-      const actual = tf.grads((a, g, b) => tf.sum(tf.mul(ours(a, g, b), r)))([x, gamma, beta]);
-      expect(maxAbsDiff(tf.tidy(() => ours(x, gamma, beta)), tf.tidy(() => textbook(x, gamma, beta)))).to.be.below(1e-4);
-      for (let i = 0; i < 3; i++) expect(maxAbsDiff(actual[i], expected[i]), `gradient ${i}`).to.be.below(1e-3);
-      tf.dispose([x, gamma, beta, r, ...expected, ...actual]);
-    });
+  for (const path of ['native kernels', 'tfjs ops with matMul reductions'] as const) {
+    describe(`training batch norm through ${path}`, () => {
+      before(function () {
+        if (path === 'native kernels' && !loadNative().loaded) {
+          if (process.env.CI) throw new Error(`native kernels are not available in CI: ${(loadNative() as { reason: string }).reason}`);
+          console.log('      (skipping: the native addon is not built)');
+          this.skip();
+        }
+        setNativeConvolutionsEnabled(path === 'native kernels');
+      });
+      after(() => setNativeConvolutionsEnabled(true));
 
-    it('returns the batch statistics', () => {
-      const x = tf.tensor4d([1, 10, 3, 20, 5, 30, 7, 40], [2, 2, 1, 2]);
-      const { y, stats } = batchNormTrain(x, tf.ones([2]), tf.zeros([2]));
-      expect(Array.from(stats.mean.dataSync())).to.deep.equal([4, 25]);
-      expect(Array.from(stats.variance.dataSync())).to.deep.equal([5, 125]);
-      tf.dispose([x, y, stats.mean, stats.variance]);
+      it('matches textbook batch norm and its autodiff gradients', () => {
+        const x = tf.randomNormal([3, 5, 4, 6], 1, 2, 'float32', 1) as tf.Tensor4D;
+        const gamma = tf.randomUniform([6], 0.5, 2, 'float32', 2) as tf.Tensor1D;
+        const beta = tf.randomNormal([6], 0, 1, 'float32', 3) as tf.Tensor1D;
+        const r = tf.randomNormal([3, 5, 4, 6], 0, 1, 'float32', 4);
+        const textbook = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const { mean, variance } = tf.moments(a, [0, 1, 2]);
+          return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), g), b);
+        };
+        const ours = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const { y, stats } = batchNormTrain(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D);
+          tf.dispose([stats.mean, stats.variance]);
+          return y;
+        };
+        const expected = tf.grads((a, g, b) => tf.sum(tf.mul(textbook(a, g, b), r)))([x, gamma, beta]);
+        const actual = tf.grads((a, g, b) => tf.sum(tf.mul(ours(a, g, b), r)))([x, gamma, beta]);
+        expect(maxAbsDiff(tf.tidy(() => ours(x, gamma, beta)), tf.tidy(() => textbook(x, gamma, beta)))).to.be.below(1e-4);
+        for (let i = 0; i < 3; i++) expect(maxAbsDiff(actual[i], expected[i]), `gradient ${i}`).to.be.below(1e-3);
+        tf.dispose([x, gamma, beta, r, ...expected, ...actual]);
+      });
+
+      it('returns the batch statistics', () => {
+        const x = tf.tensor4d([1, 10, 3, 20, 5, 30, 7, 40], [2, 2, 1, 2]);
+        const { y, stats } = batchNormTrain(x, tf.ones([2]), tf.zeros([2]));
+        expect(Array.from(stats.mean.dataSync())).to.deep.equal([4, 25]);
+        expect(Array.from(stats.variance.dataSync())).to.deep.equal([5, 125]);
+        tf.dispose([x, y, stats.mean, stats.variance]);
+      });
+
+      it('keeps 65,536-row statistics accurate when the mean dwarfs the spread', () => {
+        // A conv layer's batch at 32x32 over 64 images: mean 100, standard deviation 0.5.
+        const x = tf.add(tf.mul(tf.randomNormal([64, 32, 32, 2], 0, 1, 'float32', 5), 0.5), 100) as tf.Tensor4D;
+        const { y, stats } = batchNormTrain(x, tf.ones([2]), tf.zeros([2]));
+        const reference = tf.moments(x, [0, 1, 2]);
+        expect(maxAbsDiff(stats.mean, reference.mean)).to.be.below(1e-3);
+        expect(maxAbsDiff(stats.variance, reference.variance)).to.be.below(1e-3);
+        expect(Math.abs(stats.variance.dataSync()[0] - 0.25)).to.be.below(0.01);
+        tf.dispose([x, y, stats.mean, stats.variance, reference.mean, reference.variance]);
+      });
     });
-  });
+  }
 
   describe('folding batch norm into the exported LayersModel', () => {
     it('gives the same logits as the training-form network in inference mode', () => {

@@ -1,6 +1,6 @@
 /*
- * Node-API surface of the native convolutions (and max-pool's gradient, which follows them in a
- * backward pass). Every function takes Float32Array views (on the
+ * Node-API surface of the native kernels: convolutions, and the training-time batch norm and
+ * max-pool gradient that run between them. Every function takes Float32Array views (on the
  * wasm backend these view the wasm heap itself, so nothing is copied) and an Int32Array geometry,
  * checks every length against the geometry, and throws a JS error rather than touching memory
  * it was not given.
@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <stdio.h>
 
+#include "batch_norm.h"
 #include "conv.h"
 
 /* Provided by OpenBLAS; declared here because cblas.h does not always declare them. */
@@ -133,6 +134,63 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads `count` Float32Array arguments whose lengths must be rows*channels ('R') or channels ('C'). */
+static int float32_arguments(napi_env env, napi_value *args, const char *kinds, long rows, int channels, float **out) {
+  for (int i = 0; kinds[i]; i++) {
+    size_t length = 0;
+    out[i] = float32_argument(env, args[i], &length);
+    const size_t want = kinds[i] == 'R' ? (size_t)rows * channels : (size_t)channels;
+    if (!out[i] || length != want) return 0;
+  }
+  return 1;
+}
+
+/* Channels from gamma (argument `gamma_index`), rows from x (argument 0). */
+static int batch_norm_shape(napi_env env, napi_value *args, int gamma_index, long *rows, int *channels) {
+  size_t len_x = 0, len_gamma = 0;
+  if (!float32_argument(env, args[0], &len_x) || !float32_argument(env, args[gamma_index], &len_gamma)) return 0;
+  if (len_gamma == 0 || len_x % len_gamma != 0) return 0;
+  *rows = (long)(len_x / len_gamma);
+  *channels = (int)len_gamma;
+  return 1;
+}
+
+/* (x, gamma, beta, epsilon, y, mean, variance, invStd). */
+static napi_value batch_norm_train_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value args[8];
+  double epsilon = 0;
+  long rows = 0;
+  int channels = 0;
+  float *a[8];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 8 ||
+      napi_get_value_double(env, args[3], &epsilon) != napi_ok || !batch_norm_shape(env, args, 1, &rows, &channels) ||
+      !float32_arguments(env, args, "RCC", rows, channels, a) || !float32_arguments(env, args + 4, "RCCC", rows, channels, a + 4)) {
+    return fail(env, "batchNormTrain expects Float32Arrays (x[M*C], gamma[C], beta[C]), epsilon, then y[M*C], mean[C], variance[C], invStd[C]");
+  }
+  if (batch_norm_train(a[0], rows, channels, a[1], a[2], (float)epsilon, a[4], a[5], a[6], a[7]) != 0) {
+    return fail(env, "batchNormTrain: out of memory");
+  }
+  return NULL;
+}
+
+/* (x, dy, mean, invStd, gamma, dx, dgamma, dbeta). */
+static napi_value batch_norm_gradient_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value args[8];
+  long rows = 0;
+  int channels = 0;
+  float *a[8];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 8 ||
+      !batch_norm_shape(env, args, 4, &rows, &channels) || !float32_arguments(env, args, "RRCCCRCC", rows, channels, a)) {
+    return fail(env, "batchNormGradient expects Float32Arrays x[M*C], dy[M*C], mean[C], invStd[C], gamma[C], dx[M*C], dgamma[C], dbeta[C]");
+  }
+  if (batch_norm_gradient(a[0], a[1], rows, channels, a[2], a[3], a[4], a[5], a[6], a[7]) != 0) {
+    return fail(env, "batchNormGradient: out of memory");
+  }
+  return NULL;
+}
+
 /* (y, bias or null, channels, relu): FusedConv2D's epilogue, in place. */
 static napi_value bias_activation(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -179,6 +237,8 @@ NAPI_MODULE_INIT() {
       {"conv2dForward", NULL, forward, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dFilterGradient", NULL, filter_gradient, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dInputGradient", NULL, input_gradient, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormTrain", NULL, batch_norm_train_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormGradient", NULL, batch_norm_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradient", NULL, max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},

@@ -116,5 +116,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 }
 
 export { registerWasmConvGradients } from './wasm-gradients';
-export { loadNative, registerNativeConvolutions, setNativeConvolutionsEnabled, NATIVE_ENV } from './native';
+export {
+  BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeBatchNormAvailable, NATIVE_ENV, registerNativeConvolutions, setNativeConvolutionsEnabled,
+} from './native';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

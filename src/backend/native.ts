@@ -10,7 +10,9 @@
  *
  * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU), Conv2DBackpropInput,
  * Conv2DBackpropFilter and MaxPoolGrad (a fifth of a step once the convolutions were native),
- * each for NHWC float32; anything else goes to the kernel it replaced.
+ * each for NHWC float32; anything else goes to the kernel it replaced. Two new kernels,
+ * BATCH_NORM_TRAIN and BATCH_NORM_GRADIENT, do training-time batch norm in two passes each way
+ * (src/model/batch-norm.ts uses them when `nativeBatchNormAvailable()`).
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -22,6 +24,10 @@ export interface NativeConvolutions {
   conv2dForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
   conv2dFilterGradient(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number,
+    y: Float32Array, mean: Float32Array, variance: Float32Array, invStd: Float32Array): void;
+  batchNormGradient(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, relu: boolean): void;
   setThreads(threads: number): void;
@@ -115,9 +121,17 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 let enabled = true;
 
-/** Routes convolutions to the native path (default) or back to the wasm kernels, e.g. to compare. */
+/** Routes work to the native kernels (default) or back to the wasm ones, e.g. to compare them. */
 export function setNativeConvolutionsEnabled(on: boolean): void {
   enabled = on;
+}
+
+export const BATCH_NORM_TRAIN = 'GradcamBatchNormTrain';
+export const BATCH_NORM_GRADIENT = 'GradcamBatchNormGradient';
+
+/** Whether the native batch-norm kernels can run on the current backend now. */
+export function nativeBatchNormAvailable(): boolean {
+  return enabled && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
 }
 
 function isNativeCase(args: KernelArgs, names: string[]): boolean {
@@ -204,6 +218,38 @@ export function registerNativeConvolutions(): NativeStatus {
     const out = heap.makeOutput([...input.shape], 'float32');
     addon.maxPoolGradient(heap.typedArrayFromHeap(input), heap.typedArrayFromHeap(dy), heap.typedArrayFromHeap(out), geometry);
     return out;
+  });
+
+  // Inputs: x [..., C] float32, gamma [C], beta [C]; outputs: y (x's shape), mean, variance, invStd [C].
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAIN,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const heap = args.backend as unknown as WasmHeapBackend;
+      const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+      const { epsilon } = args.attrs as unknown as { epsilon: number };
+      const channels = gamma.shape[0];
+      const outputs = [heap.makeOutput([...x.shape], 'float32'), ...[0, 1, 2].map(() => heap.makeOutput([channels], 'float32'))];
+      const [y, mean, variance, invStd] = outputs.map((o) => heap.typedArrayFromHeap(o));
+      addon.batchNormTrain(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(gamma), heap.typedArrayFromHeap(beta), epsilon, y, mean, variance, invStd);
+      return outputs;
+    },
+  });
+
+  // Inputs: x, dy, mean, invStd, gamma; outputs: dx, dgamma, dbeta.
+  tf.registerKernel({
+    kernelName: BATCH_NORM_GRADIENT,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const heap = args.backend as unknown as WasmHeapBackend;
+      const { x, dy, mean, invStd, gamma } = args.inputs as Record<'x' | 'dy' | 'mean' | 'invStd' | 'gamma', tf.TensorInfo>;
+      const channels = gamma.shape[0];
+      const outputs = [heap.makeOutput([...x.shape], 'float32'), heap.makeOutput([channels], 'float32'), heap.makeOutput([channels], 'float32')];
+      const [dx, dgamma, dbeta] = outputs.map((o) => heap.typedArrayFromHeap(o));
+      const view = (t: tf.TensorInfo) => heap.typedArrayFromHeap(t);
+      addon.batchNormGradient(view(x), view(dy), view(mean), view(invStd), view(gamma), dx, dgamma, dbeta);
+      return outputs;
+    },
   });
   return loaded;
 }

@@ -8,6 +8,7 @@
  * model folds it into the preceding convolution (see fold.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, nativeBatchNormAvailable } from '../backend';
 
 export const BN_EPSILON = 1e-3;
 
@@ -30,22 +31,48 @@ export function columnSums(m: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
+type BatchNormResult = { y: tf.Tensor4D; stats: BatchStats };
+
 /**
  * y = gamma * (x - mean_batch) / sqrt(var_batch + eps) + beta over the last axis of an NHWC
  * tensor. Returns y and the batch statistics (for the running averages; not differentiated).
+ * On wasm with the native addon, two native kernels do it in two passes each way; elsewhere
+ * tfjs ops with matrix-product reductions.
  */
-export function batchNormTrain(
-  x: tf.Tensor4D,
-  gamma: tf.Tensor1D,
-  beta: tf.Tensor1D,
-): { y: tf.Tensor4D; stats: BatchStats } {
+export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): BatchNormResult {
+  return nativeBatchNormAvailable() ? nativeBatchNormTrain(x, gamma, beta) : opsBatchNormTrain(x, gamma, beta);
+}
+
+function nativeBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): BatchNormResult {
+  let stats: BatchStats | undefined;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, gIn, bIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, mean, variance, invStd] = tf.engine().runKernel(
+      BATCH_NORM_TRAIN, { x: xIn, gamma: gIn, beta: bIn }, { epsilon: BN_EPSILON } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor[];
+    stats = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
+    save([xIn, mean, invStd, gIn]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, m, inv, g] = saved;
+        return tf.engine().runKernel(BATCH_NORM_GRADIENT, { x: xs, dy, mean: m, invStd: inv, gamma: g }, {}) as tf.Tensor[];
+      },
+    };
+  });
+  const y = op(x, gamma, beta) as tf.Tensor4D;
+  if (!stats) throw new Error('batchNormTrain: statistics were not computed');
+  return { y, stats };
+}
+
+function opsBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): BatchNormResult {
   const [n, h, w, c] = x.shape;
   const rows = n * h * w;
   let stats: BatchStats | undefined;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, gIn, bIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const x2 = tf.reshape(xIn, [rows, c]) as tf.Tensor2D;
-        const mean = tf.div(columnSums(x2), rows);
+    const mean = tf.div(columnSums(x2), rows);
     const centred = tf.sub(x2, mean);
     const variance = tf.div(columnSums(tf.square(centred) as tf.Tensor2D), rows);
     const invStd = tf.rsqrt(tf.add(variance, BN_EPSILON));
@@ -58,7 +85,7 @@ export function batchNormTrain(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xh, inv, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
         const dy2 = tf.reshape(dy, [rows, c]) as tf.Tensor2D;
-                const dbeta = columnSums(dy2); // [1,C]
+        const dbeta = columnSums(dy2); // [1,C]
         const dgamma = columnSums(tf.mul(dy2, xh) as tf.Tensor2D); // [1,C]
         // dx = gamma * invStd * (dy - dbeta/M - xhat * dgamma/M)
         const inner = tf.sub(tf.sub(dy2, tf.div(dbeta, rows)), tf.mul(xh, tf.div(dgamma, rows)));
