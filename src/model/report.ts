@@ -25,7 +25,7 @@ export function trainingReport(state: CheckpointState, command: string): string 
     `- **Test accuracy of this export:** ${(100 * best.testAccuracy).toFixed(2)}%, the best epoch so far (${best.epoch})` +
       (best !== last ? `; the latest, epoch ${last.epoch}, reached ${(100 * last.testAccuracy).toFixed(2)}%` : ''),
     `- **Goal:** at least 85%.`,
-    `- **Wall time so far:** ${minutes.toFixed(0)} min on the \`${state.backend}\` backend (2 cores, one used), batch ${state.batchSize}, ` +
+    `- **Wall time so far:** ${minutes.toFixed(0)} min on the \`${state.backend}\` backend, batch ${state.batchSize}, ` +
       `SGD with Nesterov momentum 0.9, weight decay 5e-4, peak learning rate ${state.peakLearningRate} (1 warm-up epoch, cosine decay over ${state.totalEpochs}), ` +
       'random crops (4-pixel padding) and horizontal flips.',
     `- **Command:** \`${command}\``,
