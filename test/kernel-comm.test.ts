@@ -50,7 +50,7 @@ function incoming(msgType: string, content: JSONObject, buffers: Buffer[] = []):
   return { identities: [], header, parent_header: {}, metadata: {}, content, buffers };
 }
 const execReq = (): MessageHeader => incoming('execute_request', { code: '' }).header;
-const SPEC = { modelName: 'M', modelModule: 'mod', modelModuleVersion: '1.0.0', viewName: 'V', viewModule: 'mod', viewModuleVersion: '1.0.0' };
+const SPEC = { _model_name: 'M', _model_module: 'mod', _model_module_version: '1.0.0', _view_name: 'V', _view_module: 'mod', _view_module_version: '1.0.0' };
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('kernel comms (recording transport)', () => {

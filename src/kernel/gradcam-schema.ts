@@ -12,6 +12,19 @@ export const WIDGET_MODULE_VERSION = '0.1.0';
 export const GRADCAM_MODEL_NAME = 'GradCamModel';
 export const GRADCAM_VIEW_NAME = 'GradCamView';
 
+/**
+ * The widget's identity as ipywidgets' six state fields: the kernel opens the comm with it, the
+ * browser model has it as defaults, and a saved notebook's widget state carries it.
+ */
+export const GRADCAM_WIDGET_SPEC = {
+  _model_name: GRADCAM_MODEL_NAME,
+  _model_module: WIDGET_MODULE,
+  _model_module_version: WIDGET_MODULE_VERSION,
+  _view_name: GRADCAM_VIEW_NAME,
+  _view_module: WIDGET_MODULE,
+  _view_module_version: WIDGET_MODULE_VERSION,
+} as const;
+
 /** Raw bytes of a typed array (DataView in the browser, Uint8Array/Buffer on the kernel side). */
 export type Bytes = ArrayBufferView;
 
@@ -61,13 +74,3 @@ export type GradCamState = {
   /** Heatmap opacity over the image, 0..1. */
   opacity: number;
 };
-
-/** Where the binary fields sit in the state, as ipywidgets buffer_paths. */
-export function gradCamBufferPaths(state: Pick<GradCamState, 'images'>): (string | number)[][] {
-  const paths: (string | number)[][] = [];
-  state.images.forEach((img, i) => {
-    for (const key of ['pixels', 'probs', 'logits', 'alphas', 'activations'] as const) paths.push(['images', i, key]);
-    for (const method of Object.keys(img.maps)) paths.push(['images', i, 'maps', method]);
-  });
-  return paths;
-}

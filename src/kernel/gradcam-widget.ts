@@ -9,7 +9,7 @@ import { explain, CamMethodName, Explanation } from '../cam';
 import type { ImageBatch } from '../cam';
 import { figureRows, FigureRow, gradientImage, renderFigure } from '../render';
 import {
-  ColormapName, GRADCAM_MODEL_NAME, GRADCAM_VIEW_NAME, GradCamState, ImageEntry, MethodName, WIDGET_MODULE, WIDGET_MODULE_VERSION,
+  ColormapName, GRADCAM_WIDGET_SPEC, GradCamState, ImageEntry, MethodName,
 } from './gradcam-schema';
 import { WidgetFallback, WidgetModel, WidgetOptions } from './widget';
 
@@ -163,10 +163,7 @@ export async function showGradCam(model: tf.LayersModel, images: ImageBatch, opt
   await initBackend();
   const { state, explanations } = gradCamState(model, images, options);
   const widget = new GradCamWidget(
-    {
-      modelName: GRADCAM_MODEL_NAME, modelModule: WIDGET_MODULE, modelModuleVersion: WIDGET_MODULE_VERSION,
-      viewName: GRADCAM_VIEW_NAME, viewModule: WIDGET_MODULE, viewModuleVersion: WIDGET_MODULE_VERSION,
-    },
+    GRADCAM_WIDGET_SPEC,
     state,
     { ...options.widget, fallback: (wgt) => fallbackPicture(wgt.state, explanations) },
   );

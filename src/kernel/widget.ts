@@ -16,14 +16,17 @@ export const WIDGET_TARGET = 'jupyter.widget';
 export const WIDGET_PROTOCOL_VERSION = '2.1.0';
 export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
 
-/** Which front-end model (and view) renders this widget. */
+/**
+ * Which front-end model (and view) renders this widget: ipywidgets' identity fields under their
+ * own state names, as Python widgets declare them and as a saved notebook stores them.
+ */
 export interface WidgetSpec {
-  modelName: string;
-  modelModule: string;
-  modelModuleVersion: string;
-  viewName?: string | null;
-  viewModule?: string | null;
-  viewModuleVersion?: string;
+  _model_name: string;
+  _model_module: string;
+  _model_module_version: string;
+  _view_name?: string | null;
+  _view_module?: string | null;
+  _view_module_version?: string;
 }
 
 /** What a front end without the widget shows instead. */
@@ -72,18 +75,10 @@ export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetH
   ) {
     this.runtime = options.runtime ?? requireRuntime();
     this.echo = options.echo ?? process.env.JUPYTER_WIDGETS_ECHO !== '0';
-    this.modelName = spec.modelName;
-    this.modelModule = spec.modelModule;
-    this.modelModuleVersion = spec.modelModuleVersion;
-    this.values = {
-      _model_name: spec.modelName,
-      _model_module: spec.modelModule,
-      _model_module_version: spec.modelModuleVersion,
-      _view_name: spec.viewName ?? null,
-      _view_module: spec.viewModule ?? null,
-      _view_module_version: spec.viewModuleVersion ?? '',
-      ...initial,
-    };
+    this.modelName = spec._model_name;
+    this.modelModule = spec._model_module;
+    this.modelModuleVersion = spec._model_module_version;
+    this.values = { _view_name: null, _view_module: null, _view_module_version: '', ...spec, ...initial };
     const split = removeBuffers(this.values);
     this.comm = this.runtime.comms.open(
       WIDGET_TARGET,

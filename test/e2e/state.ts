@@ -7,10 +7,7 @@
  *     sends (its gradCamState), for the screenshot.
  */
 import {
-  GRADCAM_MODEL_NAME,
-  GRADCAM_VIEW_NAME,
-  WIDGET_MODULE,
-  WIDGET_MODULE_VERSION,
+  GRADCAM_WIDGET_SPEC,
   type GradCamState,
   type ImageEntry,
 } from '../../src/kernel/gradcam-schema';
@@ -127,12 +124,7 @@ export interface SavedWidgetState {
 /** The state as a notebook would save it (metadata.widgets), ready for HTMLManager.set_state. */
 export function savedWidgetState(state: GradCamState, modelId: string): SavedWidgetState {
   const full: WidgetState = {
-    _model_name: GRADCAM_MODEL_NAME,
-    _model_module: WIDGET_MODULE,
-    _model_module_version: WIDGET_MODULE_VERSION,
-    _view_name: GRADCAM_VIEW_NAME,
-    _view_module: WIDGET_MODULE,
-    _view_module_version: WIDGET_MODULE_VERSION,
+    ...GRADCAM_WIDGET_SPEC,
     ...(state as unknown as WidgetState),
   };
   const split = removeBuffers(full);
@@ -141,9 +133,9 @@ export function savedWidgetState(state: GradCamState, modelId: string): SavedWid
     version_minor: 0,
     state: {
       [modelId]: {
-        model_name: GRADCAM_MODEL_NAME,
-        model_module: WIDGET_MODULE,
-        model_module_version: WIDGET_MODULE_VERSION,
+        model_name: GRADCAM_WIDGET_SPEC._model_name,
+        model_module: GRADCAM_WIDGET_SPEC._model_module,
+        model_module_version: GRADCAM_WIDGET_SPEC._model_module_version,
         state: split.state,
         buffers: split.buffer_paths.map((path, i) => ({ path, encoding: 'base64', data: split.buffers[i].toString('base64') })),
       },

@@ -5,10 +5,7 @@
 import type * as Backbone from 'backbone';
 import { DOMWidgetModel, type ISerializers } from '@jupyter-widgets/base';
 import {
-  GRADCAM_MODEL_NAME,
-  GRADCAM_VIEW_NAME,
-  WIDGET_MODULE,
-  WIDGET_MODULE_VERSION,
+  GRADCAM_WIDGET_SPEC,
   type ColormapName,
   type GradCamState,
   type ImageEntry,
@@ -40,12 +37,12 @@ export class GradCamModel extends DOMWidgetModel {
     images: { deserialize: deserializeImages, serialize: serializeImages },
   };
 
-  static model_name = GRADCAM_MODEL_NAME;
-  static model_module = WIDGET_MODULE;
-  static model_module_version = WIDGET_MODULE_VERSION;
-  static view_name = GRADCAM_VIEW_NAME;
-  static view_module = WIDGET_MODULE;
-  static view_module_version = WIDGET_MODULE_VERSION;
+  static model_name = GRADCAM_WIDGET_SPEC._model_name;
+  static model_module = GRADCAM_WIDGET_SPEC._model_module;
+  static model_module_version = GRADCAM_WIDGET_SPEC._model_module_version;
+  static view_name = GRADCAM_WIDGET_SPEC._view_name;
+  static view_module = GRADCAM_WIDGET_SPEC._view_module;
+  static view_module_version = GRADCAM_WIDGET_SPEC._view_module_version;
 
   defaults(): Backbone.ObjectHash {
     const state: Omit<GradCamState, 'images'> & { images: DecodedImage[] } = {
@@ -59,12 +56,7 @@ export class GradCamModel extends DOMWidgetModel {
     };
     return {
       ...super.defaults(),
-      _model_name: GRADCAM_MODEL_NAME,
-      _model_module: WIDGET_MODULE,
-      _model_module_version: WIDGET_MODULE_VERSION,
-      _view_name: GRADCAM_VIEW_NAME,
-      _view_module: WIDGET_MODULE,
-      _view_module_version: WIDGET_MODULE_VERSION,
+      ...GRADCAM_WIDGET_SPEC,
       ...state,
     };
   }
