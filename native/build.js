@@ -19,9 +19,16 @@ if (!fs.existsSync('/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h') && 
   console.log('gradcam-ts: native convolutions not built: OpenBLAS headers are missing (apt-get install libopenblas-dev). The wasm kernels will be used.');
   process.exit(0);
 }
-// npm puts its bundled node-gyp in the environment of every script it runs.
-const gyp = process.env.npm_config_node_gyp;
-const command = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+// npm puts its bundled node-gyp in the environment of every script it runs; run by hand, take
+// the node-gyp that ships inside npm beside this node, else one on PATH.
+const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const gyp = process.env.npm_config_node_gyp || (fs.existsSync(bundled) ? bundled : undefined);
+// Offline, node-gyp must not try to download Node's headers: use this node's own when it has them
+// (npm passes its `nodedir` setting itself).
+const prefix = path.join(path.dirname(process.execPath), '..');
+const ownHeaders = !process.env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'));
+const gypArgs = ['rebuild', ...(ownHeaders ? [`--nodedir=${path.resolve(prefix)}`] : [])];
+const command = gyp ? [process.execPath, [gyp, ...gypArgs]] : ['node-gyp', gypArgs];
 const result = spawnSync(command[0], command[1], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 const built = path.join(here, 'build', 'Release', 'gradcam_native.node');
 if (result.status === 0 && fs.existsSync(built)) {

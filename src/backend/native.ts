@@ -36,7 +36,8 @@ export interface NativeConvolutions {
 
 export type NativeStatus = { loaded: true; addon: NativeConvolutions; blas: string } | { loaded: false; reason: string };
 
-export const NATIVE_ADDON_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'gradcam_native.node');
+const NATIVE_DIR = path.resolve(__dirname, '..', '..', 'native');
+export const NATIVE_ADDON_PATH = path.join(NATIVE_DIR, 'build', 'Release', 'gradcam_native.node');
 
 let status: NativeStatus | undefined;
 
@@ -59,7 +60,7 @@ export function loadNative(): NativeStatus {
     status = {
       loaded: false,
       reason: code === 'MODULE_NOT_FOUND'
-        ? 'the native addon is not built (run `npm run build:native`; it needs libopenblas-dev)'
+        ? `the native addon is not built (build it with \`node ${path.join(NATIVE_DIR, 'build.js')}\`; it needs libopenblas-dev)`
         : `the native addon failed to load: ${(err as Error).message.split('\n')[0]}`,
     };
   }
