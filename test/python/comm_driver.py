@@ -67,8 +67,8 @@ gradcam.registerCommTarget("test.echo", (comm, open) => {{
 import * as gradcam from "{IMPORT}";
 type S = {{ value: number; doubled: number; data: Uint8Array | Float32Array }};
 const w = new gradcam.WidgetModel<S>(
-  {{ modelName: "TestModel", modelModule: "test-widgets", modelModuleVersion: "1.0.0",
-    viewName: "TestView", viewModule: "test-widgets", viewModuleVersion: "1.0.0" }},
+  {{ _model_name: "TestModel", _model_module: "test-widgets", _model_module_version: "1.0.0",
+    _view_name: "TestView", _view_module: "test-widgets", _view_module_version: "1.0.0" }},
   {{ value: 1, doubled: 2, data: new Float32Array([1.5, -2]) }});
 const seen: number[] = [];
 w.on("change:value", (v) => {{ seen.push(v); w.set({{ doubled: v * 2 }}); }});

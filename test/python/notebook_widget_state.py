@@ -17,8 +17,8 @@ nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "TypeScript (g
 nb.cells = [
     nbformat.v4.new_code_cell(f'''import * as gradcam from "{IMPORT}";
 const w = new gradcam.WidgetModel<{{ value: number; label: string; data: Uint8Array }}>(
-  {{ modelName: "TestModel", modelModule: "test-widgets", modelModuleVersion: "1.0.0",
-    viewName: "TestView", viewModule: "test-widgets", viewModuleVersion: "1.0.0" }},
+  {{ _model_name: "TestModel", _model_module: "test-widgets", _model_module_version: "1.0.0",
+    _view_name: "TestView", _view_module: "test-widgets", _view_module_version: "1.0.0" }},
   {{ value: 3, label: "three", data: new Uint8Array([1, 2, 250]) }},
   {{ fallback: () => ({{ text: "TestModel: value 3" }}) }});
 w.display();'''),
