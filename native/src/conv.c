@@ -79,68 +79,81 @@ static void col2im_add(const conv_geometry *g, const float *patches, int first, 
   }
 }
 
+/* The operands of one convolution kernel, handed to its per-chunk step. */
+typedef struct {
+  const float *a, *b;
+  float *out;
+} operands;
+
+typedef void (*chunk_step)(const conv_geometry *g, int first, int count, float *patches, const operands *ops);
+
+/* Runs `step` over the batch in chunks that share one patch-matrix buffer. */
+static int for_each_chunk(const conv_geometry *g, chunk_step step, const operands *ops) {
+  const int chunk = chunk_images(g);
+  float *patches = malloc(sizeof(float) * (size_t)chunk * g->oh * g->ow * patch_cols(g));
+  if (!patches) return -1;
+  for (int first = 0; first < g->n; first += chunk) {
+    step(g, first, first + chunk > g->n ? g->n - first : chunk, patches, ops);
+  }
+  free(patches);
+  return 0;
+}
+
+/* y[chunk] = patches x filter. */
+static void forward_step(const conv_geometry *g, int first, int count, float *patches, const operands *ops) {
+  const int cols = patch_cols(g), rows = count * g->oh * g->ow;
+  im2col(g, ops->a, first, count, patches);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g->cout, cols, 1.0f, patches, cols, ops->b, g->cout,
+              0.0f, ops->out + (size_t)first * g->oh * g->ow * g->cout, g->cout);
+}
+
+/* dfilter (+)= patches^T x dy[chunk]; the first chunk overwrites. */
+static void filter_gradient_step(const conv_geometry *g, int first, int count, float *patches, const operands *ops) {
+  const int cols = patch_cols(g), rows = count * g->oh * g->ow;
+  im2col(g, ops->a, first, count, patches);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, g->cout, rows, 1.0f, patches, cols,
+              ops->b + (size_t)first * g->oh * g->ow * g->cout, g->cout, first == 0 ? 0.0f : 1.0f, ops->out, g->cout);
+}
+
+/* dpatches = dy[chunk] x filter^T, scattered back onto dx. */
+static void input_gradient_step(const conv_geometry *g, int first, int count, float *patches, const operands *ops) {
+  const int cols = patch_cols(g), rows = count * g->oh * g->ow;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, g->cout, 1.0f,
+              ops->a + (size_t)first * g->oh * g->ow * g->cout, g->cout, ops->b, g->cout, 0.0f, patches, cols);
+  col2im_add(g, patches, first, count, ops->out);
+}
+
+/* The pointwise cases skip the patch matrix: it would be a copy of the input. */
+
 int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y) {
-  const int cols = patch_cols(g);
-  const int pixels = g->oh * g->ow;
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n * pixels, g->cout, cols, 1.0f, x, cols,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n * g->h * g->w, g->cout, g->cin, 1.0f, x, g->cin,
                 filter, g->cout, 0.0f, y, g->cout);
     return 0;
   }
-  const int chunk = chunk_images(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * pixels * cols);
-  if (!patches) return -1;
-  for (int first = 0; first < g->n; first += chunk) {
-    const int count = first + chunk > g->n ? g->n - first : chunk;
-    im2col(g, x, first, count, patches);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count * pixels, g->cout, cols, 1.0f, patches, cols,
-                filter, g->cout, 0.0f, y + (size_t)first * pixels * g->cout, g->cout);
-  }
-  free(patches);
-  return 0;
+  const operands ops = {x, filter, y};
+  return for_each_chunk(g, forward_step, &ops);
 }
 
 int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter) {
-  const int cols = patch_cols(g);
-  const int pixels = g->oh * g->ow;
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, g->cout, g->n * pixels, 1.0f, x, cols, dy,
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->cin, g->cout, g->n * g->h * g->w, 1.0f, x, g->cin, dy,
                 g->cout, 0.0f, dfilter, g->cout);
     return 0;
   }
-  const int chunk = chunk_images(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * pixels * cols);
-  if (!patches) return -1;
-  for (int first = 0; first < g->n; first += chunk) {
-    const int count = first + chunk > g->n ? g->n - first : chunk;
-    im2col(g, x, first, count, patches);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, g->cout, count * pixels, 1.0f, patches, cols,
-                dy + (size_t)first * pixels * g->cout, g->cout, first == 0 ? 0.0f : 1.0f, dfilter, g->cout);
-  }
-  free(patches);
-  return 0;
+  const operands ops = {x, dy, dfilter};
+  return for_each_chunk(g, filter_gradient_step, &ops);
 }
 
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx) {
-  const int cols = patch_cols(g);
-  const int pixels = g->oh * g->ow;
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->n * pixels, cols, g->cout, 1.0f, dy, g->cout,
-                filter, g->cout, 0.0f, dx, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->n * g->h * g->w, g->cin, g->cout, 1.0f, dy, g->cout,
+                filter, g->cout, 0.0f, dx, g->cin);
     return 0;
   }
-  const int chunk = chunk_images(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * pixels * cols);
-  if (!patches) return -1;
   memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->cin);
-  for (int first = 0; first < g->n; first += chunk) {
-    const int count = first + chunk > g->n ? g->n - first : chunk;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count * pixels, cols, g->cout, 1.0f,
-                dy + (size_t)first * pixels * g->cout, g->cout, filter, g->cout, 0.0f, patches, cols);
-    col2im_add(g, patches, first, count, dx);
-  }
-  free(patches);
-  return 0;
+  const operands ops = {dy, filter, dx};
+  return for_each_chunk(g, input_gradient_step, &ops);
 }
 
 void add_bias_activation(float *y, long pixels, int channels, const float *bias, int relu) {

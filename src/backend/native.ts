@@ -143,15 +143,49 @@ function isNativeCase(args: KernelArgs, names: string[]): boolean {
 }
 
 /** Replaces a wasm kernel; the one replaced keeps every case the native path does not take. */
-function override(kernelName: string, names: string[], native: (args: KernelArgs, heap: WasmHeapBackend) => tf.TensorInfo): void {
+function override(
+  kernelName: string,
+  names: string[],
+  native: (args: KernelArgs, heap: WasmHeapBackend) => tf.TensorInfo,
+  accepts: (args: KernelArgs) => boolean = () => true,
+): void {
   const previous = tf.getKernel(kernelName, 'wasm');
   if (!previous) throw new Error(`No wasm kernel ${kernelName} to accelerate; register the wasm backend first.`);
   tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({
     kernelName,
     backendName: 'wasm',
-    kernelFunc: (args) => (isNativeCase(args, names) ? native(args, args.backend as unknown as WasmHeapBackend) : previous.kernelFunc(args)) as tf.TensorInfo,
+    kernelFunc: (args) => (isNativeCase(args, names) && accepts(args)
+      ? native(args, args.backend as unknown as WasmHeapBackend)
+      : previous.kernelFunc(args)) as tf.TensorInfo,
   });
+}
+
+/**
+ * Allocates float32 outputs on the wasm heap, then hands `run` views of the inputs and outputs.
+ * The order matters: allocating can grow the wasm memory, which detaches views taken before.
+ */
+function onHeap(
+  heap: WasmHeapBackend,
+  inputs: tf.TensorInfo[],
+  outputShapes: number[][],
+  run: (inputs: Float32Array[], outputs: Float32Array[]) => void,
+): tf.TensorInfo[] {
+  const outputs = outputShapes.map((shape) => heap.makeOutput(shape, 'float32'));
+  run(inputs.map((t) => heap.typedArrayFromHeap(t)), outputs.map((t) => heap.typedArrayFromHeap(t)));
+  return outputs;
+}
+
+function conv2dOutputShape(geometry: Int32Array): number[] {
+  return [geometry[0], geometry[7], geometry[8], geometry[6]];
+}
+
+/** FusedConv2D's epilogues the addon has: an optional 1-D bias, then linear or ReLU. */
+function fusedEpilogueSupported(args: KernelArgs): boolean {
+  const { activation } = args.attrs as unknown as { activation?: string };
+  const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  return (activation === undefined || activation === 'linear' || activation === 'relu') && !preluActivationWeights &&
+    (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
 }
 
 let registered = false;
@@ -162,94 +196,66 @@ export function registerNativeConvolutions(): NativeStatus {
   if (!loaded.loaded || registered) return loaded;
   registered = true;
   const addon = loaded.addon;
+  const convAttrs = (args: KernelArgs) => args.attrs as unknown as ConvAttrs;
 
   override('Conv2D', ['x', 'filter'], (args, heap) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    const filter = args.inputs.filter as tf.TensorInfo;
-    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, args.attrs as unknown as ConvAttrs);
-    const out = heap.makeOutput([geometry[0], geometry[7], geometry[8], geometry[6]], 'float32');
-    // Views are taken after makeOutput: allocating can grow the wasm memory and detach them.
-    addon.conv2dForward(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(filter), heap.typedArrayFromHeap(out), geometry);
-    return out;
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
+    return onHeap(heap, [x, filter], [conv2dOutputShape(geometry)], ([xs, f], [y]) => addon.conv2dForward(xs, f, y, geometry))[0];
   });
 
-  const fusedPrevious = tf.getKernel('FusedConv2D', 'wasm');
   override('FusedConv2D', ['x', 'filter'], (args, heap) => {
-    const { activation } = args.attrs as unknown as { activation?: string };
-    const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
-    const epilogueSupported = (activation === 'linear' || activation === 'relu' || activation === undefined) &&
-      !preluActivationWeights && (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
-    if (!epilogueSupported && fusedPrevious) return fusedPrevious.kernelFunc(args) as tf.TensorInfo;
-    const x = args.inputs.x as tf.TensorInfo;
-    const filter = args.inputs.filter as tf.TensorInfo;
-    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, args.attrs as unknown as ConvAttrs);
-    const out = heap.makeOutput([geometry[0], geometry[7], geometry[8], geometry[6]], 'float32');
-    const y = heap.typedArrayFromHeap(out);
-    addon.conv2dForward(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(filter), y, geometry);
-    if (bias || activation === 'relu') {
-      addon.addBiasActivation(y, bias ? heap.typedArrayFromHeap(bias) : null, geometry[6], activation === 'relu');
-    }
-    return out;
-  });
+    const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+    const relu = (args.attrs as unknown as { activation?: string }).activation === 'relu';
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
+    return onHeap(heap, bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)], ([xs, f, b], [y]) => {
+      addon.conv2dForward(xs, f, y, geometry);
+      if (b || relu) addon.addBiasActivation(y, b ?? null, geometry[6], relu);
+    })[0];
+  }, fusedEpilogueSupported);
 
   override('Conv2DBackpropInput', ['dy', 'filter'], (args, heap) => {
-    const dy = args.inputs.dy as tf.TensorInfo;
-    const filter = args.inputs.filter as tf.TensorInfo;
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
-    const geometry = nativeGeometry(inputShape, filter.shape as Shape4, args.attrs as unknown as ConvAttrs);
-    const out = heap.makeOutput([...inputShape], 'float32');
-    addon.conv2dInputGradient(heap.typedArrayFromHeap(dy), heap.typedArrayFromHeap(filter), heap.typedArrayFromHeap(out), geometry);
-    return out;
+    const geometry = nativeGeometry(inputShape, filter.shape as Shape4, convAttrs(args));
+    return onHeap(heap, [dy, filter], [[...inputShape]], ([g, f], [dx]) => addon.conv2dInputGradient(g, f, dx, geometry))[0];
   });
 
   override('Conv2DBackpropFilter', ['x', 'dy'], (args, heap) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    const dy = args.inputs.dy as tf.TensorInfo;
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
-    const geometry = nativeGeometry(x.shape as Shape4, filterShape, args.attrs as unknown as ConvAttrs);
-    const out = heap.makeOutput([...filterShape], 'float32');
-    addon.conv2dFilterGradient(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(dy), heap.typedArrayFromHeap(out), geometry);
-    return out;
+    const geometry = nativeGeometry(x.shape as Shape4, filterShape, convAttrs(args));
+    return onHeap(heap, [x, dy], [[...filterShape]], ([xs, g], [df]) => addon.conv2dFilterGradient(xs, g, df, geometry))[0];
   });
 
   override('MaxPoolGrad', ['dy', 'input'], (args, heap) => {
-    const dy = args.inputs.dy as tf.TensorInfo;
-    const input = args.inputs.input as tf.TensorInfo;
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
-    const out = heap.makeOutput([...input.shape], 'float32');
-    addon.maxPoolGradient(heap.typedArrayFromHeap(input), heap.typedArrayFromHeap(dy), heap.typedArrayFromHeap(out), geometry);
-    return out;
+    return onHeap(heap, [input, dy], [[...input.shape]], ([xs, g], [dx]) => addon.maxPoolGradient(xs, g, dx, geometry))[0];
   });
 
-  // Inputs: x [..., C] float32, gamma [C], beta [C]; outputs: y (x's shape), mean, variance, invStd [C].
+  // Inputs x [..., C], gamma [C], beta [C]; outputs y (x's shape), mean, variance, invStd [C].
   tf.registerKernel({
     kernelName: BATCH_NORM_TRAIN,
     backendName: 'wasm',
     kernelFunc: (args) => {
-      const heap = args.backend as unknown as WasmHeapBackend;
-      const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+      const { x, gamma, beta } = args.inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
       const { epsilon } = args.attrs as unknown as { epsilon: number };
-      const channels = gamma.shape[0];
-      const outputs = [heap.makeOutput([...x.shape], 'float32'), ...[0, 1, 2].map(() => heap.makeOutput([channels], 'float32'))];
-      const [y, mean, variance, invStd] = outputs.map((o) => heap.typedArrayFromHeap(o));
-      addon.batchNormTrain(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(gamma), heap.typedArrayFromHeap(beta), epsilon, y, mean, variance, invStd);
-      return outputs;
+      const c = [gamma.shape[0]];
+      return onHeap(args.backend as unknown as WasmHeapBackend, [x, gamma, beta], [[...x.shape], c, c, c],
+        ([xs, g, b], [y, mean, variance, invStd]) => addon.batchNormTrain(xs, g, b, epsilon, y, mean, variance, invStd));
     },
   });
 
-  // Inputs: x, dy, mean, invStd, gamma; outputs: dx, dgamma, dbeta.
+  // Inputs x, dy, mean, invStd, gamma; outputs dx, dgamma, dbeta.
   tf.registerKernel({
     kernelName: BATCH_NORM_GRADIENT,
     backendName: 'wasm',
     kernelFunc: (args) => {
-      const heap = args.backend as unknown as WasmHeapBackend;
       const { x, dy, mean, invStd, gamma } = args.inputs as Record<'x' | 'dy' | 'mean' | 'invStd' | 'gamma', tf.TensorInfo>;
-      const channels = gamma.shape[0];
-      const outputs = [heap.makeOutput([...x.shape], 'float32'), heap.makeOutput([channels], 'float32'), heap.makeOutput([channels], 'float32')];
-      const [dx, dgamma, dbeta] = outputs.map((o) => heap.typedArrayFromHeap(o));
-      const view = (t: tf.TensorInfo) => heap.typedArrayFromHeap(t);
-      addon.batchNormGradient(view(x), view(dy), view(mean), view(invStd), view(gamma), dx, dgamma, dbeta);
-      return outputs;
+      const c = [gamma.shape[0]];
+      return onHeap(args.backend as unknown as WasmHeapBackend, [x, dy, mean, invStd, gamma], [[...x.shape], c, c],
+        (ins, [dx, dgamma, dbeta]) => addon.batchNormGradient(ins[0], ins[1], ins[2], ins[3], ins[4], dx, dgamma, dbeta));
     },
   });
   return loaded;
