@@ -8,6 +8,8 @@ import { imageAt, readSplit } from '../src/data/cifar10';
 import { decodeImage } from '../src/render';
 import { readExamples } from '../src/render/examples';
 import { SHARED_CIFAR10 } from './setup';
+import { readModelMetadata } from '../src/model/io';
+import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -54,6 +56,29 @@ describe('gradcam CLI', function () {
       const rows = name === 'misclassified' ? 2 : examples.filter((e) => e.role === name).length;
       expect(img.height, `${name}.png height`).to.be.above(rows * 128);
     }
+  });
+
+  it('`demo` draws the figures and, without the data, reports the shipped model\'s recorded accuracy (at least the 85% goal)', async () => {
+    const saved = { dir: process.env.GRADCAM_CIFAR10_DIR, log: console.log };
+    const printed: string[] = [];
+    process.env.GRADCAM_CIFAR10_DIR = '/nonexistent';
+    console.log = (...args: unknown[]) => printed.push(args.join(' '));
+    const demoOut = path.join(out, 'demo');
+    let code: number;
+    try {
+      code = await main(['demo', '--out', demoOut]);
+    } finally {
+      console.log = saved.log;
+      if (saved.dir === undefined) delete process.env.GRADCAM_CIFAR10_DIR;
+      else process.env.GRADCAM_CIFAR10_DIR = saved.dir;
+    }
+    expect(code).to.equal(0);
+    const meta = readModelMetadata(SHIPPED_MODEL_DIR) as { testAccuracy: number };
+    expect(meta.testAccuracy).to.be.at.least(0.85);
+    const text = printed.join('\n');
+    expect(text).to.include(`Shipped model: ${(100 * meta.testAccuracy).toFixed(2)}% test accuracy`);
+    expect(text).to.match(/evaluation here skipped: CIFAR-10 is not downloaded yet/);
+    for (const name of ['deer', 'ship', 'misclassified']) expect(fs.existsSync(path.join(demoOut, `${name}.png`)), name).to.equal(true);
   });
 
   it('`explain` explains an image file into a figure', async () => {
