@@ -1,10 +1,14 @@
 import { expect } from 'chai';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { IMAGE_BYTES } from '../src/data/cifar10';
 import { evaluateModel, formatEvaluation } from '../src/model/evaluate';
-import { CLASS_NAMES } from '../src/data/cifar10';
 import { trainingReport } from '../src/model/report';
+import { CLASS_NAMES, IMAGE_BYTES, readSplit } from '../src/data/cifar10';
+import { loadModel, readModelMetadata } from '../src/model/io';
+import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
+import { SHARED_CIFAR10 } from './setup';
 
 /** logits = [mean R, mean G, mean B, 0, ...]: the class is the brightest channel of the image. */
 function brightestChannelModel(): tf.Sequential {
@@ -60,5 +64,24 @@ describe('training report', () => {
     expect(md).to.match(/20 min on the `wasm` backend/);
     expect(md).to.include('`gradcam train --epochs 30`');
     expect(md.split('\n').filter((l) => /^\| \d/.test(l))).to.have.length(2);
+  });
+});
+
+describe('the shipped model on the real CIFAR-10 test set', function () {
+  this.timeout(300000);
+
+  it('reaches the accuracy its metadata records (and the 85% goal) on all 10,000 test images', async function () {
+    if (!fs.existsSync(path.join(SHARED_CIFAR10, 'test_batch.bin'))) {
+      console.log(`      (skipped: real CIFAR-10 not found at ${SHARED_CIFAR10})`);
+      this.skip();
+    }
+    await initBackend({ quiet: true });
+    const model = await loadModel(SHIPPED_MODEL_DIR);
+    const recorded = (readModelMetadata(SHIPPED_MODEL_DIR) as { testAccuracy: number }).testAccuracy;
+    const e = evaluateModel(model, readSplit(SHARED_CIFAR10, 'test'));
+    model.dispose();
+    expect(e.accuracy).to.be.at.least(0.85);
+    // Training measured the BN network; the export folds BN into the convolutions: same maths, float rounding apart.
+    expect(Math.abs(e.accuracy - recorded)).to.be.below(0.001);
   });
 });
