@@ -11,6 +11,7 @@ import { alphaBars, channelMap, classMap, classOrder } from '../widget/src/deriv
 import { blendHeatmap, blendRgb } from '../widget/src/composite';
 import { colormapTable } from '../src/render/colormap';
 import { removeBuffers, type WidgetState } from '../src/kernel/buffers';
+import type { MethodName } from '../src/kernel/gradcam-schema';
 import { installWidget, labextensionSource, labextensionsDir, WIDGET_EXTENSION_NAME } from '../src/cli/install-widget';
 import { syntheticState } from './e2e/state';
 
@@ -22,25 +23,29 @@ function asDataView(a: ArrayBufferView, offset = 0): DataView {
 }
 
 describe('widget model: binary buffers', () => {
-  it('decodes every buffer the kernel splits off the state into typed arrays of the right length', () => {
+  it('decodes every buffer the kernel splits off the state, put back at its buffer path', () => {
     const state = syntheticState();
-    const wire = { ...state.images[0] };
-    // The paths the kernel really sends: its generic split of every typed array out of the state.
-    const paths = removeBuffers(state as unknown as WidgetState).buffer_paths.filter((p) => p[1] === 0);
-    expect(paths.map((p) => p.slice(2).join('.'))).to.include.members(['pixels', 'probs', 'alphas', 'activations', 'maps.gradcam', 'maps.guided-gradcam']);
-    const img = decodeImage({
-      ...wire,
-      pixels: asDataView(wire.pixels),
-      probs: asDataView(wire.probs),
-      logits: asDataView(wire.logits),
-      alphas: asDataView(wire.alphas),
-      activations: asDataView(wire.activations),
-      maps: Object.fromEntries(Object.entries(wire.maps).map(([k, v]) => [k, asDataView(v)])),
+    // What the kernel really sends: JSON plus one buffer per typed array, each with its path.
+    const split = removeBuffers(state as unknown as WidgetState);
+    expect(split.buffer_paths.filter((p) => p[1] === 0).map((p) => p.slice(2).join('.'))).to.have.members([
+      'pixels', 'probs', 'logits', 'alphas', 'activations', 'maps.gradcam', 'maps.counterfactual', 'maps.guided-gradcam',
+    ]);
+    // What the browser's widget manager does with it: each buffer, as a DataView, at its path.
+    const wire = JSON.parse(JSON.stringify(split.state)) as Record<string, unknown>;
+    split.buffer_paths.forEach((p, n) => {
+      let at = wire as Record<string | number, unknown>;
+      for (const key of p.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
+      at[p[p.length - 1]] = asDataView(split.buffers[n]);
     });
+    const sent = state.images[0];
+    const img = decodeImage((wire.images as typeof state.images)[0]);
     expect(img.pixels).to.be.instanceOf(Uint8Array).with.length(32 * 32 * 3);
     expect(img.probs).to.be.instanceOf(Float32Array).with.length(10);
     expect(img.maps['guided-gradcam']).to.have.length(10 * 32 * 32 * 3);
-    expect(Array.from(img.alphas)).to.deep.equal(Array.from(wire.alphas as Float32Array));
+    for (const key of ['pixels', 'probs', 'logits', 'alphas', 'activations'] as const) {
+      expect(Array.from(img[key]), key).to.deep.equal(Array.from(sent[key] as Float32Array));
+    }
+    for (const [m, a] of Object.entries(sent.maps)) expect(Array.from(img.maps[m as MethodName] ?? []), m).to.deep.equal(Array.from(a as Float32Array));
   });
 
   it('copies float32 data that arrives at an offset not divisible by 4', () => {
