@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { BackendName, initBackend, loadNative, NATIVE_ENV, registerWasmConvGradients, setNativeConvolutionsEnabled } from '../src/backend';
+import { BackendName, initBackend, loadNative, NATIVE_ENV, registerWasmConvGradients, setNativeKernelsEnabled } from '../src/backend';
 import { IMAGE_BYTES } from '../src/data/cifar10';
 import { foldToLayersModel } from '../src/model/fold';
 import { CIFAR10_ARCHITECTURE, disposeNetwork, initNetwork } from '../src/model/network';
@@ -116,7 +116,7 @@ const available: BackendName[] = [];
         ? [...(native.loaded ? [{ label: 'wasm+native', native: true }] : []), { label: 'wasm', native: false }]
         : [{ label: name, native: false }];
       for (const variant of variants) {
-        if (name === 'wasm') setNativeConvolutionsEnabled(variant.native);
+        if (name === 'wasm') setNativeKernelsEnabled(variant.native);
         // The pure-JS cpu backend trains at ~2 img/s: one inference figure is enough to place it.
         const trainIps = name === 'cpu' ? NaN : await trainingSpeed(batch);
         const inferIps = inferenceSpeed(batch);
@@ -124,7 +124,7 @@ const available: BackendName[] = [];
           `  ${variant.label.padEnd(14)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, torchTrain)}), ` +
             `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, torchInfer)})`,
         );
-        const threads = os.availableParallelism();
+        const threads = os.cpus().length;
         if (name === 'wasm' && threads > 1) {
           // Workers read the switch from the environment when they load the backend.
           process.env[NATIVE_ENV] = variant.native ? '1' : '0';
@@ -135,7 +135,8 @@ const available: BackendName[] = [];
         }
       }
     }
-    setNativeConvolutionsEnabled(true);
+    setNativeKernelsEnabled(true);
+    delete process.env[NATIVE_ENV];
   }
   await memoryCheck();
 })();

@@ -3,8 +3,8 @@
     {
       "target_name": "gradcam_native",
       "sources": ["src/conv.c", "src/batch_norm.c", "src/binding.c"],
-      "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/openblas"],
-      "libraries": ["-lopenblas"],
+      "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed 's/-I//g')"],
+      "libraries": ["<!@(pkg-config --libs openblas)"],
       "cflags": ["-O3", "-std=c11", "-Wall"]
     }
   ]

@@ -15,8 +15,10 @@ if (process.env.GRADCAM_NATIVE === '0') {
   console.log('gradcam-ts: native convolutions skipped (GRADCAM_NATIVE=0).');
   process.exit(0);
 }
-if (!fs.existsSync('/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h') && !fs.existsSync('/usr/include/openblas/cblas.h') && !fs.existsSync('/usr/include/cblas.h')) {
-  console.log('gradcam-ts: native convolutions not built: OpenBLAS headers are missing (apt-get install libopenblas-dev). The wasm kernels will be used.');
+// binding.gyp takes OpenBLAS's flags from pkg-config, so that is the one question to ask (any
+// architecture, any install prefix).
+if (spawnSync('pkg-config', ['--exists', 'openblas']).status !== 0) {
+  console.log('gradcam-ts: native convolutions not built: pkg-config does not find OpenBLAS (apt-get install pkg-config libopenblas-dev). The wasm kernels will be used.');
   process.exit(0);
 }
 // npm puts its bundled node-gyp in the environment of every script it runs; run by hand, take

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend, loadNative, registerNativeConvolutions, registerWasmConvGradients, setNativeConvolutionsEnabled } from '../src/backend';
+import { initBackend, registerNativeKernels, registerWasmConvGradients, setNativeKernelsEnabled } from '../src/backend';
+import type { NativeAddon } from '../src/backend/native';
+import { nativeAddonOrSkip } from './native-fixture';
 
 type Pad = 'same' | 'valid';
 type Shape4 = [number, number, number, number];
@@ -40,18 +42,13 @@ function describeConvKernels(path: ConvPath): void {
       await initBackend({ backend: 'wasm', quiet: true });
       registerWasmConvGradients();
       if (path === 'native OpenBLAS') {
-        const native = registerNativeConvolutions();
-        if (!native.loaded) {
-          // CI builds the addon (.ci/system-deps installs libopenblas-dev): there a missing addon is a failure.
-          if (process.env.CI) throw new Error(`native convolutions are not available in CI: ${native.reason}`);
-          console.log(`    (skipping the native path: ${native.reason})`);
-          this.skip();
-        }
+        nativeAddonOrSkip(this);
+        registerNativeKernels();
       }
-      setNativeConvolutionsEnabled(path === 'native OpenBLAS');
+      setNativeKernelsEnabled(path === 'native OpenBLAS');
     });
     after(async () => {
-      setNativeConvolutionsEnabled(true);
+      setNativeKernelsEnabled(true);
       await tf.setBackend('wasm');
     });
 
@@ -91,6 +88,16 @@ function describeConvKernels(path: ConvPath): void {
       const wasm = await grads('wasm');
       // [0] is the fused output itself (bias and ReLU applied), then the three gradients.
       reference.forEach((r, i) => expect(relativeError(wasm[i], r), `output ${i}`).to.be.below(1e-4));
+    });
+
+    it('computes dilated convolutions (rate 2, same and valid) like the cpu backend', async () => {
+      const run = async (backend: string, pad: Pad) => {
+        await tf.setBackend(backend);
+        const x = tf.randomNormal([2, 9, 10, 3], 0, 1, 'float32', 31) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 32) as tf.Tensor4D;
+        return (await tf.conv2d(x, w, 1, pad, 'NHWC', 2).data()) as Float32Array;
+      };
+      for (const pad of ['same', 'valid'] as Pad[]) expect(relativeError(await run('wasm', pad), await run('cpu', pad)), pad).to.be.below(1e-4);
     });
 
     // Ours only on the native path; the XNNPACK path keeps tfjs-wasm's own MaxPoolGrad (which
@@ -162,33 +169,25 @@ describeConvKernels('native OpenBLAS');
 describeConvKernels('XNNPACK forward convolutions');
 
 describe('native convolution addon', function () {
+  let addon: NativeAddon;
   before(function () {
-    const native = loadNative();
-    if (!native.loaded) {
-      if (process.env.CI) throw new Error(`native convolutions are not available in CI: ${native.reason}`);
-      console.log(`    (skipping: ${native.reason})`);
-      this.skip();
-    }
+    addon = nativeAddonOrSkip(this);
   });
 
   it('refuses arrays that do not match the geometry with a named error instead of reading past them', () => {
-    const native = loadNative();
-    if (!native.loaded) return;
     // x [1,4,4,2], filter [3,3,2,3], same padding: y [1,4,4,3].
     const geometry = Int32Array.from([1, 4, 4, 2, 3, 3, 3, 4, 4, 1, 1, 1, 1, 1, 1]);
     const x = new Float32Array(32);
     const filter = new Float32Array(54);
-    expect(() => native.addon.conv2dForward(x, filter, new Float32Array(47), geometry)).to.throw(/do not match the geometry/);
-    expect(() => native.addon.conv2dForward(x, filter, new Float32Array(48), geometry.subarray(0, 14))).to.throw(/geometry must be/);
-    expect(() => native.addon.conv2dForward(x, new Int32Array(54) as unknown as Float32Array, new Float32Array(48), geometry)).to.throw(/do not match/);
+    expect(() => addon.conv2dForward(x, filter, new Float32Array(47), geometry)).to.throw(/do not match the geometry/);
+    expect(() => addon.conv2dForward(x, filter, new Float32Array(48), geometry.subarray(0, 14))).to.throw(/geometry must be/);
+    expect(() => addon.conv2dForward(x, new Int32Array(54) as unknown as Float32Array, new Float32Array(48), geometry)).to.throw(/do not match/);
   });
 
   it('computes a hand-checked 1-channel convolution (3x3 ones over a 3x3 ramp, same padding)', () => {
-    const native = loadNative();
-    if (!native.loaded) return;
     const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const y = new Float32Array(9);
-    native.addon.conv2dForward(x, new Float32Array(9).fill(1), y, Int32Array.from([1, 3, 3, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1]));
+    addon.conv2dForward(x, new Float32Array(9).fill(1), y, Int32Array.from([1, 3, 3, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1]));
     // Each output is the sum of its in-bounds 3x3 neighbourhood.
     expect(Array.from(y)).to.deep.equal([12, 21, 16, 27, 45, 33, 24, 39, 28]);
   });

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, loadNative, setNativeConvolutionsEnabled } from '../src/backend';
+import { initBackend, setNativeKernelsEnabled } from '../src/backend';
+import { nativeAddonOrSkip } from './native-fixture';
 import { batchNormTrain, BN_EPSILON } from '../src/model/batch-norm';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/model/checkpoint';
 import { foldToLayersModel } from '../src/model/fold';
@@ -46,14 +47,10 @@ describe('model room', () => {
   for (const path of ['native kernels', 'tfjs ops with matMul reductions'] as const) {
     describe(`training batch norm through ${path}`, () => {
       before(function () {
-        if (path === 'native kernels' && !loadNative().loaded) {
-          if (process.env.CI) throw new Error(`native kernels are not available in CI: ${(loadNative() as { reason: string }).reason}`);
-          console.log('      (skipping: the native addon is not built)');
-          this.skip();
-        }
-        setNativeConvolutionsEnabled(path === 'native kernels');
+        if (path === 'native kernels') nativeAddonOrSkip(this);
+        setNativeKernelsEnabled(path === 'native kernels');
       });
-      after(() => setNativeConvolutionsEnabled(true));
+      after(() => setNativeKernelsEnabled(true));
 
       it('matches textbook batch norm and its autodiff gradients', () => {
         const x = tf.randomNormal([3, 5, 4, 6], 1, 2, 'float32', 1) as tf.Tensor4D;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
-import { registerNativeConvolutions } from './native';
+import { registerNativeKernels } from './native';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -73,7 +73,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
       const info: BackendInfo = { name, skipped, tfjsVersion: tf.version.tfjs };
       if (name === 'wasm') {
         registerWasmConvGradients();
-        const native = registerNativeConvolutions();
+        const native = registerNativeKernels();
         info.nativeConvolutions = native.loaded
           ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()})` }
           : { active: false, detail: native.reason };
@@ -117,6 +117,6 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 
 export { registerWasmConvGradients } from './wasm-gradients';
 export {
-  BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeBatchNormAvailable, NATIVE_ENV, registerNativeConvolutions, setNativeConvolutionsEnabled,
+  BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeBatchNormAvailable, NATIVE_ENV, registerNativeKernels, setNativeKernelsEnabled,
 } from './native';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 export const NATIVE_ENV = 'GRADCAM_NATIVE';
 
 /** The addon's exports (native/src/binding.c). */
-export interface NativeConvolutions {
+export interface NativeAddon {
   conv2dForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
   conv2dFilterGradient(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
@@ -34,7 +34,7 @@ export interface NativeConvolutions {
   blasConfig(): string;
 }
 
-export type NativeStatus = { loaded: true; addon: NativeConvolutions; blas: string } | { loaded: false; reason: string };
+export type NativeStatus = { loaded: true; addon: NativeAddon; blas: string } | { loaded: false; reason: string };
 
 const NATIVE_DIR = path.resolve(__dirname, '..', '..', 'native');
 export const NATIVE_ADDON_PATH = path.join(NATIVE_DIR, 'build', 'Release', 'gradcam_native.node');
@@ -50,7 +50,7 @@ export function loadNative(): NativeStatus {
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const addon = require(NATIVE_ADDON_PATH) as NativeConvolutions;
+    const addon = require(NATIVE_ADDON_PATH) as NativeAddon;
     // Parallelism comes from data-parallel workers, one SGEMM thread each; OpenBLAS's own
     // thread pool would make two workers fight over both cores.
     addon.setThreads(1);
@@ -123,7 +123,7 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 let enabled = true;
 
 /** Routes work to the native kernels (default) or back to the wasm ones, e.g. to compare them. */
-export function setNativeConvolutionsEnabled(on: boolean): void {
+export function setNativeKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
@@ -191,7 +191,7 @@ function fusedEpilogueSupported(args: KernelArgs): boolean {
 let registered = false;
 
 /** Registers the native kernels on 'wasm' once. Returns why not when the addon is unavailable. */
-export function registerNativeConvolutions(): NativeStatus {
+export function registerNativeKernels(): NativeStatus {
   const loaded = loadNative();
   if (!loaded.loaded || registered) return loaded;
   registered = true;

@@ -41,7 +41,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   let bar: ProgressBar | undefined;
   // wasm runs single-threaded in Node, so its default is one data-parallel worker thread per
   // core; tfjs-node already spreads each op over the cores itself.
-  const threads = numberFlag(args, 'threads', backend.name === 'tensorflow' ? 1 : os.availableParallelism());
+  const threads = numberFlag(args, 'threads', backend.name === 'tensorflow' ? 1 : os.cpus().length);
   const parallel = threads > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads) : undefined;
   if (parallel) console.error(`data-parallel over ${threads} threads (this one + ${threads - 1} workers)`);
   const started = Date.now();

@@ -24,7 +24,7 @@ export interface BatchStats {
  * the "weights" and repacks them on every call (13 ms for [65536,32] in a training step). With
  * X on the left only the ones vector is packed.
  */
-export function columnSums(m: tf.Tensor2D): tf.Tensor2D {
+function columnSums(m: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const [rows, c] = m.shape;
     return tf.reshape(tf.matMul(m, tf.ones([rows, 1]) as tf.Tensor2D, true, false), [1, c]) as tf.Tensor2D;
