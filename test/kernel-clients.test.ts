@@ -1,5 +1,5 @@
 /**
- * The gradcam-ts kernel against real Jupyter clients (Debian packages, driven from here so that
+ * The gradcam-ts kernel against real Jupyter clients (the pinned .venv stack, driven from here so that
  * `npm test` runs them): jupyter_kernel_test's conformance suite, a jupyter_client front end for
  * comms and widgets, and `jupyter nbconvert --execute` saving widget state.
  */

@@ -9,9 +9,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { installKernel } from '../src/cli/install-kernel';
+import { JUPYTER_PYTHON, missingJupyterEnv } from '../src/cli/jupyter-env';
 
 export const REPO = path.resolve(__dirname, '..');
-export const PYTHON = '/usr/bin/python3';
+/** The project's pinned Jupyter (python/jupyter.txt in .venv): what users run is what is tested. */
+export const PYTHON = JUPYTER_PYTHON;
 const PY_DIR = path.join(REPO, 'test', 'python');
 
 export interface KernelWorld {
@@ -22,14 +24,14 @@ export interface KernelWorld {
   importName: string;
 }
 
-/** Why the real-client tests cannot run here, or undefined when they can. */
+/**
+ * Why the real-client tests cannot run here, or undefined when they can. Under CI=true, where
+ * .ci/run makes the environment, its absence throws: those tests must never silently skip there.
+ */
 export function missingPrerequisite(): string | undefined {
-  if (!fs.existsSync(PYTHON)) return `${PYTHON} is absent (install python3-jupyter-client, python3-jupyter-kernel-test, python3-nbclient, jupyter-nbconvert)`;
-  const r = spawnSync(PYTHON, ['-c', 'import jupyter_client, jupyter_kernel_test, nbclient, nbconvert, zmq'], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    return `Debian Jupyter packages missing (${r.stderr.trim().split('\n').pop()}); apt-get install python3-jupyter-client python3-jupyter-kernel-test python3-nbclient jupyter-nbconvert`;
-  }
-  return undefined;
+  const missing = missingJupyterEnv();
+  if (missing && process.env.CI) throw new Error(`the pinned Jupyter environment is missing in CI, where .ci/run makes it: ${missing}`);
+  return missing;
 }
 
 export async function createKernelWorld(): Promise<KernelWorld> {

@@ -8,6 +8,7 @@ import { figuresCommand } from './figures';
 import { infoCommand } from './info';
 import { installKernelCommand } from './install-kernel';
 import { installWidgetCommand } from './install-widget';
+import { labCommand } from './lab';
 import { trainCommand } from './train';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
   'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
   'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'], help: 'install-widget [--user | --sys-prefix | --prefix DIR]   the prebuilt JupyterLab 4 / Notebook 7 extension' },
+  lab: { run: labCommand, switches: ['notebook'], help: 'lab [--notebook] [--port N] [--dir DIR]   open the notebooks in the project\'s JupyterLab 4 (or Notebook 7), made on first use' },
   train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N --threads N]' },
 };
 

@@ -1,5 +1,5 @@
 /**
- * A real Jupyter server for the end-to-end test: Debian's jupyter_server on 127.0.0.1 with a
+ * A real Jupyter server for the end-to-end test: the pinned environment's jupyter_server on 127.0.0.1 with a
  * random token, serving the kernelspecs of a KernelWorld (our kernel installed in a temp prefix),
  * open to the test page's origin (CORS) so @jupyterlab/services can talk to it from there.
  */
@@ -20,7 +20,7 @@ export interface JupyterServer {
 /** Why the server stage cannot run here, or undefined. */
 export function missingJupyterServer(): string | undefined {
   const r = spawnSync(PYTHON, ['-c', 'import jupyter_server'], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `${PYTHON} has no jupyter_server (apt-get install python3-jupyter-server)`;
+  return r.status === 0 ? undefined : `${PYTHON} has no jupyter_server (make the environment with \`python/venv jupyter\`)`;
 }
 
 function freePort(): Promise<number> {
