@@ -201,6 +201,8 @@ export abstract class BaseCAM {
           images: imagesOut,
         };
       });
+    } catch (err) {
+      throw split.explainFailure(err, options.guided === true); // names the layer a gradient failed in
     } finally {
       tf.dispose(kept);
     }

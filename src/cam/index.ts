@@ -8,6 +8,7 @@ export { GradCAMPlusPlus } from './grad-cam-plus-plus';
 export { ScoreCAM } from './score-cam';
 export { CounterfactualCAM } from './counterfactual';
 export { guidedBackprop } from './guided';
+export { GradientUnavailableError } from './gradient-check';
 export type { GuidedBackpropOptions, GuidedBackpropResult } from './guided';
 export { splitModel, candidateLayers, resolveLayer } from './split';
 export type { ModelSplit, ScoreSource, TrunkValues } from './split';

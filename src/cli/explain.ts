@@ -1,7 +1,9 @@
 /** `gradcam explain`: one image (a file or a CIFAR-10 test index) explained into a PNG figure. */
 import * as path from 'path';
 import { initBackend } from '../backend';
-import { explain, CamMethodName, TargetSpec } from '../cam';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { explain, CamMethodName, Explanation, ExplainCallOptions, TargetSpec } from '../cam';
+import { GradientUnavailableError } from '../cam/gradient-check';
 import { imageAt, readSplit } from '../data/cifar10';
 import { ColormapName, COLORMAP_NAMES, figureRows, readImageForModel, writeFigure } from '../render';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
@@ -12,6 +14,7 @@ export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model
 const METHODS = ['gradcam', 'gradcam++', 'scorecam', 'guided', 'counterfactual'] as const;
 export const METHOD_LABELS: Record<CamMethodName, string> = {
   gradcam: 'Grad-CAM', 'gradcam++': 'Grad-CAM++', scorecam: 'Score-CAM', counterfactual: 'Counterfactual',
+  hirescam: 'HiResCAM', xgradcam: 'XGrad-CAM', layercam: 'LayerCAM', eigencam: 'EigenCAM', ablationcam: 'Ablation-CAM', randomcam: 'Random',
 };
 
 function parseTarget(value: string | undefined, classNames: readonly string[]): TargetSpec {
@@ -20,6 +23,21 @@ function parseTarget(value: string | undefined, classNames: readonly string[]): 
   if (/^\d+$/.test(value)) return Number(value);
   if (!classNames.includes(value)) throw new Error(`--class '${value}' is not a class; use an index, 'pred', 'all' or one of ${classNames.join(', ')}.`);
   return value;
+}
+
+/**
+ * The explanation with its guided columns when the model allows them. A model whose gradient
+ * cannot reach the input (a layer tfjs cannot differentiate) still gets its Grad-CAM figure,
+ * with a notice; only `--method guided` insists on guided backprop.
+ */
+function explainWithGuidedIfPossible(model: LayersModel, pixels: Uint8Array, options: ExplainCallOptions, guidedRequired: boolean): Explanation {
+  try {
+    return explain(model, [pixels], { ...options, guided: true });
+  } catch (err) {
+    if (guidedRequired || !(err instanceof GradientUnavailableError)) throw err;
+    console.error(`note: drawing ${METHOD_LABELS[options.method ?? 'gradcam']} without the guided columns. ${err.message}`);
+    return explain(model, [pixels], { ...options, guided: false });
+  }
 }
 
 export async function explainCommand(args: ParsedArgs): Promise<number> {
@@ -55,13 +73,8 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
 
   // 'guided' is Grad-CAM's figure, whose guided columns are always drawn.
   const camMethod = (method === 'guided' ? 'gradcam' : method) as CamMethodName;
-  const e = explain(model, [pixels], {
-    method: camMethod,
-    layer: stringFlag(args, 'layer'),
-    classNames,
-    target: parseTarget(stringFlag(args, 'class'), classNames),
-    guided: true,
-  });
+  const options = { method: camMethod, layer: stringFlag(args, 'layer'), classNames, target: parseTarget(stringFlag(args, 'class'), classNames) };
+  const e = explainWithGuidedIfPossible(model, pixels, options, method === 'guided');
   const rows = figureRows(e, [pixels], { trueLabels: trueLabel === undefined ? undefined : [trueLabel] });
   const colormap = stringFlag(args, 'colormap') as ColormapName | undefined;
   if (colormap && !COLORMAP_NAMES.includes(colormap)) throw new Error(`--colormap '${colormap}' is unknown; use one of ${COLORMAP_NAMES.join(', ')}.`);
