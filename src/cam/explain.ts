@@ -7,12 +7,31 @@ import { GradCAMPlusPlus } from './grad-cam-plus-plus';
 import { ImageBatch } from './input';
 import { ScoreCAM } from './score-cam';
 import { CamMethodName, Explanation } from './types';
+import { HiResCAM } from './hires-cam';
+import { XGradCAM } from './xgrad-cam';
+import { LayerCAM } from './layer-cam';
+import { EigenCAM } from './eigen-cam';
+import { AblationCAM } from './ablation-cam';
+import { RandomCAM } from './random-cam';
 
 export const CAM_METHODS: Record<CamMethodName, new (model: tf.LayersModel, options?: CamOptions) => BaseCAM> = {
   gradcam: GradCAM,
   'gradcam++': GradCAMPlusPlus,
   scorecam: ScoreCAM,
   counterfactual: CounterfactualCAM,
+  hirescam: HiResCAM,
+  xgradcam: XGradCAM,
+  layercam: LayerCAM,
+  eigencam: EigenCAM,
+  ablationcam: AblationCAM,
+  randomcam: RandomCAM,
+};
+
+/** How each method is named in figures and tables. */
+export const CAM_METHOD_LABELS: Record<CamMethodName, string> = {
+  gradcam: 'Grad-CAM', 'gradcam++': 'Grad-CAM++', scorecam: 'Score-CAM', counterfactual: 'Counterfactual',
+  hirescam: 'HiResCAM', xgradcam: 'XGrad-CAM', layercam: 'LayerCAM', eigencam: 'EigenCAM', ablationcam: 'Ablation-CAM',
+  randomcam: 'Random',
 };
 
 export interface ExplainCallOptions extends CamOptions, ExplainOptions {

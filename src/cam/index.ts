@@ -1,5 +1,5 @@
 /** The explanation engine: Grad-CAM family, guided backprop. Tensors in, typed arrays out. */
-export { explain, createCam, CAM_METHODS } from './explain';
+export { explain, createCam, CAM_METHODS, CAM_METHOD_LABELS } from './explain';
 export type { ExplainCallOptions } from './explain';
 export { BaseCAM, MAP_EPSILON } from './base-cam';
 export type { CamInputs, CamOptions, ExplainOptions } from './base-cam';
@@ -7,6 +7,14 @@ export { GradCAM } from './grad-cam';
 export { GradCAMPlusPlus } from './grad-cam-plus-plus';
 export { ScoreCAM } from './score-cam';
 export { CounterfactualCAM } from './counterfactual';
+export { HiResCAM } from './hires-cam';
+export { XGradCAM } from './xgrad-cam';
+export { LayerCAM } from './layer-cam';
+export { EigenCAM } from './eigen-cam';
+export { AblationCAM } from './ablation-cam';
+export { RandomCAM } from './random-cam';
+export type { RandomCamOptions } from './random-cam';
+export { principalProjection } from './principal-component';
 export { guidedBackprop } from './guided';
 export { GradientUnavailableError } from './gradient-check';
 export type { GuidedBackpropOptions, GuidedBackpropResult } from './guided';
