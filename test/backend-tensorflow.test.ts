@@ -50,9 +50,11 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 async function explainOn(backend: string, method: CamMethodName, pixels: Float32Array): Promise<Explanation> {
   expect(await tf.setBackend(backend), `tf.setBackend('${backend}')`).to.equal(true);
   const model = await loadModel(SHIPPED_MODEL_DIR);
+  const x = tf.tensor4d(pixels, [COUNT, 32, 32, 3]);
   try {
-    return tf.tidy(() => explain(model, tf.tensor4d(pixels, [COUNT, 32, 32, 3]), { method, target: 'all', guided: method === 'gradcam' }));
+    return explain(model, x, { method, target: 'all', guided: method === 'gradcam' });
   } finally {
+    tf.dispose([x]);
     model.dispose();
   }
 }
