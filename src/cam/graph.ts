@@ -32,7 +32,8 @@ function isNestedModel(layer: Layer): layer is tf.LayersModel {
 }
 
 interface BatchNormConfig {
-  axis: number;
+  /** Keras 2.x writes a list ([3]) where tfjs has a number. */
+  axis: number | number[];
   epsilon: number;
   center: boolean;
   scale: boolean;
@@ -49,7 +50,8 @@ function batchNormInference(layer: Layer, x: tf.Tensor): tf.Tensor {
   const gamma = scale ? weights.shift() : undefined;
   const beta = center ? weights.shift() : undefined;
   const [mean, variance] = weights;
-  const channelAxis = axis < 0 ? x.rank + axis : axis;
+  const a = Array.isArray(axis) ? axis[0] : axis;
+  const channelAxis = a < 0 ? x.rank + a : a;
   const broadcast = x.shape.map((d, i) => (i === channelAxis ? d : 1));
   const shaped = (t: tf.Tensor): tf.Tensor => tf.reshape(t, broadcast);
   let factor = tf.rsqrt(tf.add(variance, epsilon));

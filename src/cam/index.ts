@@ -22,4 +22,6 @@ export { splitModel, candidateLayers, resolveLayer } from './split';
 export type { ModelSplit, ScoreSource, TrunkValues } from './split';
 export type { ClassTarget, TargetSpec } from './targets';
 export type { ImageLike, ImageBatch } from './input';
+export { toModelInput, scaleToInputRange, checkInputRange, INPUT_RANGES } from './input';
+export type { InputRange } from './input';
 export type { CamMethodName, ClassExplanation, Explanation, ImageExplanation } from './types';

@@ -1,16 +1,18 @@
 /** `gradcam explain`: one image (a file or a CIFAR-10 test index) explained into a PNG figure. */
 import * as path from 'path';
 import { initBackend } from '../backend';
+import type * as tf from '@tensorflow/tfjs';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { explain, CamMethodName, Explanation, ExplainCallOptions, TargetSpec } from '../cam';
 import { GradientUnavailableError } from '../cam/gradient-check';
+import { toModelInput } from '../cam/input';
 import { imageAt, readSplit } from '../data/cifar10';
 import { ColormapName, COLORMAP_NAMES, figureRows, readImageForModel, writeFigure } from '../render';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { resolveDataDir } from './data-dir';
 import { loadModelWithClasses } from './load';
 
-export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model', 'out', 'data', 'opacity', 'colormap'] as const;
+export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model', 'out', 'data', 'opacity', 'colormap', 'labels', 'input-range'] as const;
 const METHODS = ['gradcam', 'gradcam++', 'scorecam', 'guided', 'counterfactual'] as const;
 export const METHOD_LABELS: Record<CamMethodName, string> = {
   gradcam: 'Grad-CAM', 'gradcam++': 'Grad-CAM++', scorecam: 'Score-CAM', counterfactual: 'Counterfactual',
@@ -30,13 +32,13 @@ function parseTarget(value: string | undefined, classNames: readonly string[]): 
  * cannot reach the input (a layer tfjs cannot differentiate) still gets its Grad-CAM figure,
  * with a notice; only `--method guided` insists on guided backprop.
  */
-function explainWithGuidedIfPossible(model: LayersModel, pixels: Uint8Array, options: ExplainCallOptions, guidedRequired: boolean): Explanation {
+function explainWithGuidedIfPossible(model: LayersModel, input: tf.Tensor4D, options: ExplainCallOptions, guidedRequired: boolean): Explanation {
   try {
-    return explain(model, [pixels], { ...options, guided: true });
+    return explain(model, input, { ...options, guided: true });
   } catch (err) {
     if (guidedRequired || !(err instanceof GradientUnavailableError)) throw err;
     console.error(`note: drawing ${METHOD_LABELS[options.method ?? 'gradcam']} without the guided columns. ${err.message}`);
-    return explain(model, [pixels], { ...options, guided: false });
+    return explain(model, input, { ...options, guided: false });
   }
 }
 
@@ -47,8 +49,11 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   const method = stringFlag(args, 'method') ?? 'gradcam';
   if (!(METHODS as readonly string[]).includes(method)) throw new Error(`--method '${method}' is unknown; use one of ${METHODS.join(', ')}.`);
   await initBackend();
-  const { model, classNames } = await loadModelWithClasses(stringFlag(args, 'model'));
-  const [, height, width] = model.inputs[0].shape as number[];
+  const { model, classNames, inputRange } = await loadModelWithClasses(stringFlag(args, 'model'), {
+    labels: stringFlag(args, 'labels'),
+    inputRange: stringFlag(args, 'input-range'),
+  });
+  const [, height, width, channels] = model.inputs[0].shape as number[];
 
   let pixels: Uint8Array;
   let trueLabel: number | undefined;
@@ -74,7 +79,14 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   // 'guided' is Grad-CAM's figure, whose guided columns are always drawn.
   const camMethod = (method === 'guided' ? 'gradcam' : method) as CamMethodName;
   const options = { method: camMethod, layer: stringFlag(args, 'layer'), classNames, target: parseTarget(stringFlag(args, 'class'), classNames) };
-  const e = explainWithGuidedIfPossible(model, pixels, options, method === 'guided');
+  // The model sees its own input range; the figure shows the pixels.
+  const input = toModelInput([pixels], [height, width, channels], inputRange);
+  let e: Explanation;
+  try {
+    e = explainWithGuidedIfPossible(model, input, options, method === 'guided');
+  } finally {
+    input.dispose();
+  }
   const rows = figureRows(e, [pixels], { trueLabels: trueLabel === undefined ? undefined : [trueLabel] });
   const colormap = stringFlag(args, 'colormap') as ColormapName | undefined;
   if (colormap && !COLORMAP_NAMES.includes(colormap)) throw new Error(`--colormap '${colormap}' is unknown; use one of ${COLORMAP_NAMES.join(', ')}.`);

@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   demo: { run: demoCommand, switches: [], help: 'demo [--out DIR]            figures from the shipped model and examples, then evaluation if the data is here' },
   info: { run: infoCommand, switches: [], help: 'info                      backend, versions, where data and model are found' },
   evaluate: { run: evaluateCommand, switches: [], help: 'evaluate [--model DIR --data DIR --limit N --confusion-png FILE]' },
-  explain: { run: explainCommand, switches: [], help: 'explain <image.png|jpg | --cifar-test N> [--class NAME|N|pred|all] [--layer NAME] [--method gradcam|gradcam++|scorecam|guided|counterfactual] [--model DIR] [--colormap jet|viridis|turbo] [--opacity X] --out FILE.png' },
+  explain: { run: explainCommand, switches: [], help: 'explain <image.png|jpg | --cifar-test N> [--class NAME|N|pred|all] [--layer NAME] [--method gradcam|gradcam++|scorecam|guided|counterfactual] [--model DIR] [--labels FILE] [--input-range 0-255|0-1|-1..1|caffe|torch] [--colormap jet|viridis|turbo] [--opacity X] --out FILE.png' },
   figures: { run: figuresCommand, switches: [], help: 'figures [--out DIR --model DIR]   the deer, ship and misclassified figures from the shipped examples' },
   'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
   'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
