@@ -10,6 +10,7 @@ import { installKernelCommand } from './install-kernel';
 import { installWidgetCommand } from './install-widget';
 import { labCommand } from './lab';
 import { trainCommand } from './train';
+import { trustCommand } from './trust';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
 
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
   'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'], help: 'install-widget [--user | --sys-prefix | --prefix DIR]   the prebuilt JupyterLab 4 / Notebook 7 extension' },
   lab: { run: labCommand, switches: ['notebook'], help: 'lab [--notebook] [--port N] [--dir DIR]   open the notebooks in the project\'s JupyterLab 4 (or Notebook 7), made on first use' },
+  trust: { run: trustCommand, switches: [], help: 'trust [--methods gradcam,scorecam,...] [--images N] [--model DIR] [--data DIR] [--baseline blur|mean] [--randomisation-images N] --out DIR   faithfulness table, curves and randomisation figure' },
   train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N --threads N]' },
 };
 

@@ -19,3 +19,5 @@ export { spearman, ssim } from './similarity';
 export { relevanceRanks, averageRanks } from './ranking';
 export { modelRandomisation, copyModel, SANITY_THRESHOLD } from './randomisation';
 export type { RandomisationMode, RandomisationOptions, RandomisationResult, RandomisationStep } from './randomisation';
+export { trustReport, trustMarkdown, trustCsv } from './report';
+export type { TrustOptions, TrustReport, MethodTrust } from './report';
