@@ -69,6 +69,9 @@ export async function trustCommand(args: ParsedArgs): Promise<number> {
   if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw new Error(`--images must be a whole number >= 1; got ${count}.`);
   await initBackend();
   const { model, classNames, dir: modelDir } = await loadModelWithClasses(stringFlag(args, 'model'));
+  if (!(model instanceof tf.LayersModel)) {
+    throw new Error(`gradcam trust needs a layers model (its randomisation check re-initialises layers); ${modelDir} holds a graph model. Convert it with tensorflowjs_converter --output_format tfjs_layers_model.`);
+  }
   const [, H, W, C] = model.inputs[0].shape as number[];
   if (H !== 32 || W !== 32 || C !== 3) throw new Error(`gradcam trust runs on CIFAR-10 images (32x32x3); model ${modelDir} takes ${H}x${W}x${C}.`);
   const data = await loadImages(stringFlag(args, 'data'), count);
