@@ -29,6 +29,13 @@ export async function loadShippedModel(): Promise<LayersModel> {
 
 export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
 export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
+export { HiResCAM, XGradCAM, LayerCAM, EigenCAM, AblationCAM, RandomCAM, CAM_METHODS, CAM_METHOD_LABELS } from './cam';
+export {
+  probabilityScorer, heatmapsOf, classesOf, deletionInsertion, road, confidenceChange, modelRandomisation, trustReport, trustMarkdown, trustCsv,
+  spearman, ssim, baselineImages, noisyLinearImpute, SANITY_THRESHOLD,
+} from './metrics';
+export type { Baseline, CurveResult, RoadResult, ConfidenceResult, RandomisationResult, TrustReport, MethodTrust, MetricInputs, ProbabilityScorer } from './metrics';
+export { metricCurvesPng, randomisationFigurePng } from './render/trust';
 export { trainingCurvesPng, imageGridPng, channelGridPng, barChartPng } from './render';
 export { renderFigure, writeFigure, figureRows, predictedVersusTrueRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
