@@ -50,8 +50,9 @@ export class PeerProcess {
   }
 
   /** Per-call milliseconds of `figure`, or the peer's error. */
-  async time(figure: string, batch: number, repeats: number): Promise<number[] | string> {
-    const r = await this.request({ cmd: 'time', figure, batch, repeats });
+  /** `warmup` calls run first, the first time this figure and batch are asked for. */
+  async time(figure: string, batch: number, repeats: number, warmup: number): Promise<number[] | string> {
+    const r = await this.request({ cmd: 'time', figure, batch, repeats, warmup });
     return r.error ?? (r.ms as number[]);
   }
 

@@ -4,7 +4,7 @@ well in plain PyTorch, on a twin of the shipped model with its exact weights.
 A JSON-lines server on stdin/stdout, so bench/peers.ts can interleave our timings with these in one run
 on one machine (the peer idles while ours runs):
   {"cmd": "load", "model": DIR, "images": FILE, "count": N, "threads": T}  -> {"torch", "gradcam", "logits"}
-  {"cmd": "time", "figure": NAME, "batch": B, "repeats": R}                 -> {"ms": [...]} (after warm-up)
+  {"cmd": "time", "figure": NAME, "batch": B, "repeats": R, "warmup": W}   -> {"ms": [...]} (W calls first, once)
   {"cmd": "train", "batch": B, "seconds": S}                                -> {"images_per_second"}
 FILE holds N images as raw float32 [N,32,32,3], 0-255, the pixels ours gets. Run with .venv-peers/bin/python.
 """
@@ -214,12 +214,12 @@ class Peers:
         cams = self.gradcam(x, None)
         return np.stack([self.guided(x[i:i + 1].clone(), None) * cams[i][:, :, None] for i in range(len(x))])
 
-    def time(self, figure: str, batch: int, repeats: int) -> List[float]:
+    def time(self, figure: str, batch: int, repeats: int, warmup: int) -> List[float]:
         fn, x = self.figures[figure], self.x[:batch].clone()
         # PyTorch's first calls of a shape are several times slower (allocator, oneDNN primitives).
         if (figure, batch) not in self.warm:
             self.warm.add((figure, batch))
-            for _ in range(max(3, 30 // batch)):
+            for _ in range(warmup):
                 fn(x)
         out = []
         for _ in range(repeats):
@@ -265,7 +265,7 @@ def main() -> None:
                          "threads": torch.get_num_threads(), "logits": peers.forward(peers.x).ravel().tolist()}
             elif msg["cmd"] == "time":
                 assert peers is not None, "load first"
-                reply = {"ms": peers.time(msg["figure"], int(msg["batch"]), int(msg["repeats"]))}
+                reply = {"ms": peers.time(msg["figure"], int(msg["batch"]), int(msg["repeats"]), int(msg.get("warmup", 3)))}
             elif msg["cmd"] == "train":
                 reply = {"images_per_second": train_speed(int(msg["batch"]), float(msg["seconds"]))}
             else:

@@ -166,14 +166,17 @@ async function main(): Promise<void> {
     const x = tf.slice(all, 0, batch) as tf.Tensor4D;
     for (const f of figures) {
       const repeats = f.repeats[batch === 1 ? 0 : 1];
-      await timeOurs(() => f.ours(x), Math.max(2, Math.ceil(10 / batch))); // warm-up: kernels, wasm memory growth
+      // Warm-up, both sides: PyTorch's first few dozen small calls are several times slower; ours
+      // compiles nothing but grows wasm memory. One call is enough for figures that take seconds.
+      const warmup = repeats === 1 ? 1 : batch === 1 ? 30 : 3;
+      await timeOurs(() => f.ours(x), warmup);
       const ourMs: number[] = [];
       const peerMs = f.peers.map(() => [] as number[]);
       const peerErr: string[] = f.peers.map(() => '');
       for (let r = 0; r < rounds; r++) {
         ourMs.push(...(await timeOurs(() => f.ours(x), repeats)));
         for (const [k, p] of f.peers.entries()) {
-          const ms = await peer.time(p.figure, batch, repeats);
+          const ms = await peer.time(p.figure, batch, repeats, warmup);
           if (typeof ms === 'string') peerErr[k] = ms;
           else peerMs[k].push(...ms);
         }

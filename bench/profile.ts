@@ -19,7 +19,8 @@ async function profile(label: string, fn: () => void): Promise<void> {
   const info = await tf.profile(fn);
   const wall = performance.now() - t0;
   const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
+  // Op scopes (fusedConv2d__op, a custom gradient's 'forward') wrap kernels: count kernels only.
+  for (const k of info.kernels.filter((k) => !/^[a-z]/.test(k.name))) {
     const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     e.calls += 1;

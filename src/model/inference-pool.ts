@@ -4,66 +4,28 @@
  * (inference-worker.ts), each with its own wasm instance and copy of the model, predict the others.
  * Small batches stay on this thread: a shard must be worth a message round trip.
  */
-import * as path from 'path';
-import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { InferenceReply, InferenceRequest } from './inference-worker';
 import { loadModel } from './io';
+import { RequestWorker, shardRanges, workerScript } from './request-worker';
 
 /** Below this many images per shard, splitting costs more than it saves (measured: bench/peers.ts). */
 export const MIN_SHARD = 4;
 
-function workerScript(): { file: string; execArgv: string[] } {
-  const ts = __filename.endsWith('.ts');
-  // Under tsx (tests, benches) the worker needs the same TypeScript loader.
-  return { file: path.join(__dirname, `inference-worker.${ts ? 'ts' : 'js'}`), execArgv: ts ? ['--require', require.resolve('tsx/cjs')] : [] };
-}
-
-class PoolWorker {
-  private pending?: { resolve: (r: Float32Array) => void; reject: (e: Error) => void };
-  private constructor(private readonly worker: Worker) {}
-
-  static async start(modelDir: string): Promise<PoolWorker> {
-    const { file, execArgv } = workerScript();
-    const pw = new PoolWorker(new Worker(file, { execArgv }));
-    await new Promise<void>((resolve, reject) => {
-      pw.worker.on('message', (m: InferenceReply) => {
-        if ('ready' in m) return resolve();
-        const p = pw.pending;
-        pw.pending = undefined;
-        if ('error' in m) {
-          p ? p.reject(new Error(`inference worker: ${m.error}`)) : reject(new Error(`inference worker: ${m.error}`));
-        } else p?.resolve(m.outputs);
-      });
-      pw.worker.on('error', (e) => {
-        reject(e);
-        pw.pending?.reject(e);
-      });
-      pw.worker.postMessage({ modelDir });
-    });
-    return pw;
-  }
-
-  predict(request: InferenceRequest): Promise<Float32Array> {
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage(request, [request.pixels.buffer as ArrayBuffer]);
-    });
-  }
-
-  terminate(): Promise<number> {
-    return this.worker.terminate();
-  }
-}
+type Worker = RequestWorker<InferenceRequest, InferenceReply>;
 
 export class InferencePool {
-  private constructor(readonly model: tf.LayersModel, private readonly workers: PoolWorker[]) {}
+  private constructor(readonly model: tf.LayersModel, private readonly workers: Worker[]) {}
 
   /** `threads` counts this one: 2 = this thread + one worker. The model is loaded once per thread. */
   static async create(modelDir: string, threads: number): Promise<InferencePool> {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`an inference pool needs at least 1 thread, got ${threads}`);
-    const [model, ...workers] = await Promise.all([loadModel(modelDir), ...Array.from({ length: threads - 1 }, () => PoolWorker.start(modelDir))]);
-    return new InferencePool(model as tf.LayersModel, workers as PoolWorker[]);
+    const script = workerScript(__dirname, 'inference-worker', __filename);
+    const [model, ...workers] = await Promise.all([
+      loadModel(modelDir),
+      ...Array.from({ length: threads - 1 }, () => RequestWorker.start<InferenceRequest, InferenceReply>(script, { modelDir }, 'inference worker')),
+    ]);
+    return new InferencePool(model as tf.LayersModel, workers as Worker[]);
   }
 
   /** The model's outputs for `n` images in `pixels` ([n,H,W,C] row-major), concatenated in order. */
@@ -71,16 +33,13 @@ export class InferencePool {
     const perImage = pixels.length / n;
     const [h, w, c] = this.model.inputs[0].shape.slice(1) as number[];
     if (!Number.isInteger(perImage) || perImage !== h * w * c) throw new Error(`predict: ${pixels.length} values are not ${n} images of ${h}x${w}x${c}`);
-    const shards = Math.max(1, Math.min(this.workers.length + 1, Math.floor(n / MIN_SHARD)));
-    const size = Math.ceil(n / shards);
+    const [[, first], ...rest] = shardRanges(n, this.workers.length + 1, MIN_SHARD);
     // Workers take shards 1.., each a copy transferred to it; this thread predicts shard 0 meanwhile.
-    const pending = this.workers.slice(0, shards - 1).map((worker, k) => {
-      const from = (k + 1) * size;
-      const to = Math.min(n, from + size);
-      return worker.predict({ pixels: pixels.slice(from * perImage, to * perImage), shape: [to - from, h, w, c] });
+    const pending = rest.map(([from, to], k) => {
+      const shard = pixels.slice(from * perImage, to * perImage);
+      return this.workers[k].request({ pixels: shard, shape: [to - from, h, w, c] }, [shard.buffer as ArrayBuffer]).then((r) => r.outputs);
     });
-    const first = Math.min(n, size);
-    const own = tf.tidy(() => (this.model.predict(tf.tensor4d(pixels.subarray(0, first * perImage), [first, h, w, c])) as tf.Tensor).dataSync() as Float32Array);
+    const own = tf.tidy(() => (this.model.predict(tf.tensor4d(pixels.subarray(0, first * perImage), [first, h, w, c]), { batchSize: first }) as tf.Tensor).dataSync() as Float32Array);
     const parts = [own, ...(await Promise.all(pending))];
     const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
     let offset = 0;

@@ -13,7 +13,9 @@ export interface InferenceRequest {
   shape: [number, number, number, number];
 }
 
-export type InferenceReply = { outputs: Float32Array } | { ready: true } | { error: string };
+export interface InferenceReply {
+  outputs: Float32Array;
+}
 
 if (parentPort) {
   const port = parentPort;
@@ -23,14 +25,15 @@ if (parentPort) {
       if ('modelDir' in msg) {
         await initBackend({ quiet: true });
         model = await loadModel(msg.modelDir);
-        port.postMessage({ ready: true } satisfies InferenceReply);
+        port.postMessage({ ready: true });
         return;
       }
       const m = model as tf.LayersModel;
-      const outputs = tf.tidy(() => (m.predict(tf.tensor4d(msg.pixels, msg.shape)) as tf.Tensor).dataSync() as Float32Array);
+      // One predict call for the shard (LayersModel.predict would otherwise split it into 32s).
+      const outputs = tf.tidy(() => (m.predict(tf.tensor4d(msg.pixels, msg.shape), { batchSize: msg.shape[0] }) as tf.Tensor).dataSync() as Float32Array);
       port.postMessage({ outputs } satisfies InferenceReply, [outputs.buffer as ArrayBuffer]);
     } catch (err) {
-      port.postMessage({ error: (err as Error).message } satisfies InferenceReply);
+      port.postMessage({ error: (err as Error).message });
     }
   });
 }
