@@ -32,7 +32,7 @@ export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOption
 export { HiResCAM, XGradCAM, LayerCAM, EigenCAM, AblationCAM, RandomCAM, CAM_METHODS, CAM_METHOD_LABELS } from './cam';
 export {
   probabilityScorer, heatmapsOf, classesOf, deletionInsertion, road, confidenceChange, modelRandomisation, trustReport, trustMarkdown, trustCsv,
-  spearman, ssim, baselineImages, noisyLinearImpute, SANITY_THRESHOLD,
+  spearman, ssim, baselineImages, noisyLinearImpute, copyModel, SANITY_THRESHOLD,
 } from './metrics';
 export type { Baseline, CurveResult, RoadResult, ConfidenceResult, RandomisationResult, TrustReport, MethodTrust, MetricInputs, ProbabilityScorer } from './metrics';
 export { metricCurvesPng, randomisationFigurePng } from './render/trust';
