@@ -13,7 +13,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
-import { BaseCAM, createCam, ExplainOptions } from '../src/cam';
+import { BaseCAM, CamMethodName, createCam, ExplainOptions } from '../src/cam';
+import { ExplainPool } from '../src/cam/explain-pool';
 import { IMAGE_BYTES, readBatchFile } from '../src/data/cifar10';
 import { DataParallelStepper } from '../src/model/data-parallel';
 import { InferencePool } from '../src/model/inference-pool';
@@ -64,6 +65,8 @@ interface Figure {
   peers: { label: string; figure: string }[];
   /** Calls per round at batch 1 and 64; expensive figures fewer. */
   repeats: [number, number];
+  /** Only at these batches (2-thread rows: a batch of 1 has nothing to split). */
+  batches?: number[];
 }
 
 interface Row { label: string; batch: number; ours: Stats; peers: { label: string; stats: Stats | string }[] }
@@ -147,24 +150,36 @@ async function main(): Promise<void> {
 
   const pool = info.name === 'wasm' ? await InferencePool.create(MODEL_DIR, THREADS) : undefined;
   const gradcam = createCam(model);
+  // Explanations on both cores: one pool per method, a batch split over this thread and a worker.
+  const pools: ExplainPool[] = [];
+  const pooled = async (method: CamMethodName) => {
+    const p = await ExplainPool.create(MODEL_DIR, THREADS, { method });
+    pools.push(p);
+    return (options: ExplainOptions) => async (x: tf.Tensor4D) => void (await p.explain(x.dataSync() as Float32Array, x.shape[0], options));
+  };
+  const [gradcamPool, gradcamPlusPlusPool, scorecamPool] = batches.some((b) => b > 1)
+    ? await Promise.all((['gradcam', 'gradcam++', 'scorecam'] as CamMethodName[]).map(pooled))
+    : [undefined, undefined, undefined];
+  const withPool = (f: Figure, pool: ((o: ExplainOptions) => Figure['ours']) | undefined, options: ExplainOptions): Figure[] =>
+    [f, ...(pool ? [{ ...f, label: `${f.label} (${THREADS} thr.)`, ours: pool(options), batches: batches.filter((b) => b > 1) }] : [])];
   const candidates: Figure[] = [
     { key: 'forward', label: 'forward (1 thread)', ours: (x) => void tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
     ...(pool ? [{
       key: 'forward', label: `forward (${THREADS} threads)`, ours: async (x: tf.Tensor4D) => void (await pool.predict(x.dataSync() as Float32Array, x.shape[0])),
-      peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5],
+      peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5], batches: batches.filter((b) => b > 1),
     } satisfies Figure] : []),
-    { key: 'gradcam', label: 'Grad-CAM, predicted class', ours: explainer(gradcam, {}), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam' }, { label: 'torch', figure: 'gradcam/torch' }], repeats: [20, 5] },
-    { key: 'gradcam-all', label: 'Grad-CAM, all 10 classes', ours: explainer(gradcam, { target: 'all' }), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam-all/pytorch-grad-cam' }, { label: 'torch', figure: 'gradcam-all/torch' }], repeats: [10, 3] },
-    { key: 'guided', label: 'Guided Grad-CAM', ours: explainer(gradcam, { guided: true }), peers: [{ label: 'pytorch-grad-cam', figure: 'guided/pytorch-grad-cam' }, { label: 'torch', figure: 'guided/torch' }], repeats: [10, 1] },
-    { key: 'gradcam++', label: 'Grad-CAM++', ours: explainer(createCam(model, { method: 'gradcam++' }), {}), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam++' }, { label: 'torch', figure: 'gradcam++/torch' }], repeats: [20, 5] },
-    { key: 'scorecam', label: 'Score-CAM', ours: explainer(createCam(model, { method: 'scorecam' }), {}), peers: [{ label: 'pytorch-grad-cam', figure: 'scorecam' }, { label: 'torch', figure: 'scorecam/torch' }], repeats: [3, 1] },
+    ...withPool({ key: 'gradcam', label: 'Grad-CAM, predicted class', ours: explainer(gradcam, {}), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam' }, { label: 'torch', figure: 'gradcam/torch' }], repeats: [20, 5] }, gradcamPool, {}),
+    ...withPool({ key: 'gradcam-all', label: 'Grad-CAM, all 10 classes', ours: explainer(gradcam, { target: 'all' }), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam-all/pytorch-grad-cam' }, { label: 'torch', figure: 'gradcam-all/torch' }], repeats: [5, 2] }, gradcamPool, { target: 'all' }),
+    ...withPool({ key: 'guided', label: 'Guided Grad-CAM', ours: explainer(gradcam, { guided: true }), peers: [{ label: 'pytorch-grad-cam', figure: 'guided/pytorch-grad-cam' }, { label: 'torch', figure: 'guided/torch' }], repeats: [10, 1] }, gradcamPool, { guided: true }),
+    ...withPool({ key: 'gradcam++', label: 'Grad-CAM++', ours: explainer(createCam(model, { method: 'gradcam++' }), {}), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam++' }, { label: 'torch', figure: 'gradcam++/torch' }], repeats: [20, 5] }, gradcamPlusPlusPool, {}),
+    ...withPool({ key: 'scorecam', label: 'Score-CAM', ours: explainer(createCam(model, { method: 'scorecam' }), {}), peers: [{ label: 'pytorch-grad-cam', figure: 'scorecam' }, { label: 'torch', figure: 'scorecam/torch' }], repeats: [3, 1] }, scorecamPool, {}),
   ];
   const figures = candidates.filter((f) => !only.length || only.includes(f.key));
 
   const rows: Row[] = [];
   for (const batch of batches) {
     const x = tf.slice(all, 0, batch) as tf.Tensor4D;
-    for (const f of figures) {
+    for (const f of figures.filter((g) => !g.batches || g.batches.includes(batch))) {
       const repeats = f.repeats[batch === 1 ? 0 : 1];
       // Warm-up, both sides: PyTorch's first few dozen small calls are several times slower; ours
       // compiles nothing but grows wasm memory. One call is enough for figures that take seconds.
@@ -215,6 +230,7 @@ async function main(): Promise<void> {
   all.dispose();
   model.dispose();
   await pool?.close();
+  await Promise.all(pools.map((p) => p.close()));
   peer.close();
   fs.rmSync(path.dirname(imagesFile), { recursive: true, force: true });
 }
