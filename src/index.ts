@@ -8,6 +8,7 @@ export { CLASS_NAMES, readSplit, readClassNames, imageAt, CorruptDataError } fro
 export { locateCifar10, ProgressBar } from './data';
 export type { ImageSet, Split } from './data/cifar10';
 export { loadModel, saveModel, ModelNotFoundError, readModelMetadata } from './model/io';
+export { loadGraphModelFromDir, modelFormatOf } from './model/graph-model-io';
 export { SHIPPED_MODEL_DIR } from './model/shipped';
 export { evaluateModel, formatEvaluation } from './model/evaluate';
 export type { Evaluation } from './model/evaluate';
@@ -29,6 +30,8 @@ export async function loadShippedModel(): Promise<LayersModel> {
 
 export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
 export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
+export { candidateNodes, toModelInput, INPUT_RANGES, GradientUnavailableError } from './cam';
+export type { ExplainableModel, InputRange } from './cam';
 export { HiResCAM, XGradCAM, LayerCAM, EigenCAM, AblationCAM, RandomCAM, CAM_METHODS, CAM_METHOD_LABELS } from './cam';
 export {
   probabilityScorer, heatmapsOf, classesOf, deletionInsertion, road, confidenceChange, modelRandomisation, trustReport, trustMarkdown, trustCsv,

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLASS_NAMES } from '../data/cifar10';
 import { ImageBatch, toBatch } from './input';
-import { ModelSplit, splitModel, TrunkValues } from './split';
+import { ExplainableModel, ModelSplit, splitModel, TrunkValues } from './split';
 import { planRows, TargetSpec } from './targets';
 import { CamMethodName, ClassExplanation, Explanation, ImageExplanation } from './types';
 import { firstComponentProjection } from './principal-component';
@@ -82,7 +82,7 @@ export abstract class BaseCAM {
   readonly split: ModelSplit;
   readonly classNames?: readonly string[];
 
-  constructor(readonly model: tf.LayersModel, options: CamOptions = {}) {
+  constructor(readonly model: ExplainableModel, options: CamOptions = {}) {
     this.split = splitModel(model, options.layer);
     this.classNames = options.classNames ?? (this.split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
     if (this.classNames && this.classNames.length !== this.split.numClasses) {

@@ -5,6 +5,7 @@ import { CounterfactualCAM } from './counterfactual';
 import { GradCAM } from './grad-cam';
 import { GradCAMPlusPlus } from './grad-cam-plus-plus';
 import { ImageBatch } from './input';
+import type { ExplainableModel } from './split';
 import { ScoreCAM } from './score-cam';
 import { CamMethodName, Explanation } from './types';
 import { HiResCAM } from './hires-cam';
@@ -14,7 +15,7 @@ import { EigenCAM } from './eigen-cam';
 import { AblationCAM } from './ablation-cam';
 import { RandomCAM } from './random-cam';
 
-export const CAM_METHODS: Record<CamMethodName, new (model: tf.LayersModel, options?: CamOptions) => BaseCAM> = {
+export const CAM_METHODS: Record<CamMethodName, new (model: ExplainableModel, options?: CamOptions) => BaseCAM> = {
   gradcam: GradCAM,
   'gradcam++': GradCAMPlusPlus,
   scorecam: ScoreCAM,
@@ -39,7 +40,7 @@ export interface ExplainCallOptions extends CamOptions, ExplainOptions {
   method?: CamMethodName;
 }
 
-export function createCam(model: tf.LayersModel, options: CamOptions & { method?: CamMethodName } = {}): BaseCAM {
+export function createCam(model: ExplainableModel, options: CamOptions & { method?: CamMethodName } = {}): BaseCAM {
   const method = options.method ?? 'gradcam';
   const Method = CAM_METHODS[method];
   if (!Method) {
@@ -52,6 +53,6 @@ export function createCam(model: tf.LayersModel, options: CamOptions & { method?
  * Explains `images` (a [N,H,W,C] tensor or an array of images, raw pixel values as the model
  * expects them). Example: `explain(model, [imageAt(test, 7)], { target: 'all', guided: true })`.
  */
-export function explain(model: tf.LayersModel, images: ImageBatch, options: ExplainCallOptions = {}): Explanation {
+export function explain(model: ExplainableModel, images: ImageBatch, options: ExplainCallOptions = {}): Explanation {
   return createCam(model, options).explain(images, options);
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamInputs, CamOptions } from './base-cam';
+import type { ExplainableModel } from './split';
 
 export interface RandomCamOptions extends CamOptions {
   seed?: number;
@@ -15,7 +16,7 @@ export class RandomCAM extends BaseCAM {
   private calls = 0;
   private readonly seed?: number;
 
-  constructor(model: tf.LayersModel, options: RandomCamOptions = {}) {
+  constructor(model: ExplainableModel, options: RandomCamOptions = {}) {
     super(model, options);
     this.seed = options.seed;
   }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
 import { gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
+import { splitGraphModel } from './graph-model-split';
 import { describeCandidates, resolveTarget } from './layer-choice';
 
 export { candidateLayers, describeCandidates, resolveLayer } from './layer-choice';
@@ -49,7 +50,18 @@ function scoreOutput(model: tf.LayersModel): { score: SymbolicTensor; linear: Se
   return { score: out, linear: new Set([layer]), source: 'pre-softmax (removed final softmax)' };
 }
 
-export function splitModel(model: tf.LayersModel, layerName?: string): ModelSplit {
+/** A model gradcam-ts can explain: a LayersModel or a GraphModel (tf.loadGraphModel). */
+export type ExplainableModel = tf.LayersModel | tf.GraphModel;
+
+/**
+ * The split of either model format at the target layer (LayersModel) or node (GraphModel):
+ * the one place that knows the format, so the methods never do.
+ */
+export function splitModel(model: ExplainableModel, layerName?: string): ModelSplit {
+  return model instanceof tf.GraphModel ? splitGraphModel(model, layerName) : splitLayersModel(model, layerName);
+}
+
+function splitLayersModel(model: tf.LayersModel, layerName?: string): ModelSplit {
   if (model.inputs.length !== 1 || model.outputs.length < 1) {
     throw new Error(`Model '${model.name}' has ${model.inputs.length} inputs; Grad-CAM here supports single-input image models.`);
   }

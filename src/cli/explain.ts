@@ -2,15 +2,15 @@
 import * as path from 'path';
 import { initBackend } from '../backend';
 import type * as tf from '@tensorflow/tfjs';
-import type { LayersModel } from '@tensorflow/tfjs';
 import { explain, CamMethodName, Explanation, ExplainCallOptions, TargetSpec } from '../cam';
 import { GradientUnavailableError } from '../cam/gradient-check';
 import { toModelInput } from '../cam/input';
+import type { ExplainableModel } from '../cam/split';
 import { imageAt, readSplit } from '../data/cifar10';
 import { ColormapName, COLORMAP_NAMES, figureRows, readImageForModel, writeFigure } from '../render';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { resolveDataDir } from './data-dir';
-import { loadModelWithClasses } from './load';
+import { loadExplainableModel } from './load';
 
 export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model', 'out', 'data', 'opacity', 'colormap', 'labels', 'input-range'] as const;
 const METHODS = ['gradcam', 'gradcam++', 'scorecam', 'guided', 'counterfactual'] as const;
@@ -32,7 +32,7 @@ function parseTarget(value: string | undefined, classNames: readonly string[]): 
  * cannot reach the input (a layer tfjs cannot differentiate) still gets its Grad-CAM figure,
  * with a notice; only `--method guided` insists on guided backprop.
  */
-function explainWithGuidedIfPossible(model: LayersModel, input: tf.Tensor4D, options: ExplainCallOptions, guidedRequired: boolean): Explanation {
+function explainWithGuidedIfPossible(model: ExplainableModel, input: tf.Tensor4D, options: ExplainCallOptions, guidedRequired: boolean): Explanation {
   try {
     return explain(model, input, { ...options, guided: true });
   } catch (err) {
@@ -49,7 +49,7 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   const method = stringFlag(args, 'method') ?? 'gradcam';
   if (!(METHODS as readonly string[]).includes(method)) throw new Error(`--method '${method}' is unknown; use one of ${METHODS.join(', ')}.`);
   await initBackend();
-  const { model, classNames, inputRange } = await loadModelWithClasses(stringFlag(args, 'model'), {
+  const { model, classNames, inputRange } = await loadExplainableModel(stringFlag(args, 'model'), {
     labels: stringFlag(args, 'labels'),
     inputRange: stringFlag(args, 'input-range'),
   });

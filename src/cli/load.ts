@@ -1,6 +1,6 @@
 /**
- * Shared by the explanation commands: the model (shipped by default), its class names and the
- * input range it expects. Class names come from, in order: a labels file (--labels, one name a
+ * Shared by the explanation commands: the model (shipped by default; a layers or a graph model,
+ * told apart by model.json's `format`), its class names and the input range it expects. Class names come from, in order: a labels file (--labels, one name a
  * line), the model's userDefinedMetadata.classNames (gradcam train and tensorflowjs_converter
  * --metadata write it), CIFAR-10's names for a 10-class model, else "class N".
  */
@@ -8,7 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { checkInputRange, InputRange } from '../cam/input';
+import type { ExplainableModel } from '../cam/split';
 import { CLASS_NAMES } from '../data/cifar10';
+import { loadGraphModelFromDir, modelFormatOf, ModelFormat } from '../model/graph-model-io';
 import { loadModel, readModelMetadata } from '../model/io';
 import { SHIPPED_MODEL_DIR } from '../model/shipped';
 
@@ -19,8 +21,10 @@ export interface LoadOptions {
   inputRange?: string;
 }
 
-export interface LoadedModel {
-  model: LayersModel;
+export interface LoadedModel<M extends ExplainableModel = ExplainableModel> {
+  /** A LayersModel or a GraphModel, as model.json's `format` says. */
+  model: M;
+  format: ModelFormat;
   classNames: string[];
   inputRange: InputRange;
   dir: string;
@@ -55,11 +59,37 @@ function classNamesFor(meta: Record<string, unknown>, outputs: number, labels?: 
   return Array.from({ length: outputs }, (_, i) => `class ${i}`);
 }
 
-export async function loadModelWithClasses(dir: string | undefined, options: LoadOptions = {}): Promise<LoadedModel> {
+interface SignatureShape {
+  outputs?: Record<string, { tensorShape?: { dim?: { size?: string | number }[] } }>;
+}
+
+/** The number of class scores: from the output shape, or a graph model's signature. */
+function outputCount(model: ExplainableModel): number {
+  const shape = model.outputs[0].shape;
+  if (shape?.length) return shape[shape.length - 1] ?? 0;
+  const signature = (model as { modelSignature?: SignatureShape }).modelSignature;
+  const [first] = Object.values(signature?.outputs ?? {});
+  const dims = first?.tensorShape?.dim ?? [];
+  return Number(dims[dims.length - 1]?.size ?? 0);
+}
+
+/** Either format (for `gradcam explain`). */
+export async function loadExplainableModel(dir: string | undefined, options: LoadOptions = {}): Promise<LoadedModel> {
   const modelDir = path.resolve(dir ?? SHIPPED_MODEL_DIR);
-  const model = await loadModel(modelDir);
+  const format = modelFormatOf(modelDir);
+  const model = format === 'graph-model' ? await loadGraphModelFromDir(modelDir) : await loadModel(modelDir);
   const meta = readModelMetadata(modelDir);
-  const outputs = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
+  const outputs = outputCount(model);
   const inputRange = checkInputRange(options.inputRange ?? (typeof meta.inputRange === 'string' ? meta.inputRange : '0-255'));
-  return { model, classNames: classNamesFor(meta, outputs, options.labels), inputRange, dir: modelDir };
+  return { model, format, classNames: classNamesFor(meta, outputs, options.labels), inputRange, dir: modelDir };
+}
+
+/** A layers model only (for the commands and views that need its layers: figures, the widget). */
+export async function loadModelWithClasses(dir: string | undefined, options: LoadOptions = {}): Promise<LoadedModel<LayersModel>> {
+  const loaded = await loadExplainableModel(dir, options);
+  if (loaded.format !== 'layers-model') {
+    loaded.model.dispose();
+    throw new Error(`${loaded.dir} holds a TF.js graph model; this command needs a layers model (tensorflowjs_converter --output_format=tfjs_layers_model). gradcam explain takes either.`);
+  }
+  return loaded as LoadedModel<LayersModel>;
 }
