@@ -27,7 +27,7 @@ describe('gradcam trust', function () {
     const csv = fs.readFileSync(path.join(out, 'trust.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
     expect(csv[0].slice(0, 4)).to.deep.equal(['method', 'deletion_auc', 'insertion_auc', 'road_combined']);
     expect(csv.map((r) => r[0]).slice(1)).to.deep.equal(['gradcam', 'randomcam']);
-    const [gradcam, random] = csv.slice(1).map((r) => r.slice(1, 10).map(Number));
+    const [gradcam, random] = csv.slice(1).map((r) => r.slice(1, 11).map(Number));
     for (const v of [...gradcam, ...random]) expect(Number.isFinite(v)).to.equal(true);
     for (const auc of [gradcam[0], gradcam[1], random[0], random[1]]) expect(auc).to.be.within(0, 1);
     expect(gradcam[1]).to.be.above(random[1]); // insertion
