@@ -40,6 +40,7 @@ export {
 export type { Baseline, CurveResult, RoadResult, ConfidenceResult, RandomisationResult, TrustReport, MethodTrust, MetricInputs, ProbabilityScorer } from './metrics';
 export { metricCurvesPng, randomisationFigurePng } from './render/trust';
 export { gradientImage } from './render';
+export type { GridCell } from './render';
 export { trainingCurvesPng, imageGridPng, channelGridPng, barChartPng } from './render';
 export { renderFigure, writeFigure, figureRows, predictedVersusTrueRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';
