@@ -49,7 +49,7 @@ CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
 def mobilenet_v2():
     # Flat functional model at width 0.1 (the last 1x1 conv keeps its 1280 filters), softmax head
     # after GlobalAveragePooling: the default layer is out_relu.
-    return keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.1, weights=None, classes=CLASSES), 'out_relu', '-1..1'
+    return keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.1, weights=None, classes=CLASSES), 'out_relu', 'block_13_expand_relu', '-1..1'
 
 
 def resnet50():
@@ -65,7 +65,7 @@ def resnet50():
     x = layers.AveragePooling2D(2, name='avg_pool')(base.output)
     x = layers.Flatten(name='flatten')(x)
     out = layers.Dense(CLASSES, activation='softmax', name='predictions')(x)
-    return keras.Model(base.input, out, name='resnet50_small'), 'conv5_block3_out', 'caffe'
+    return keras.Model(base.input, out, name='resnet50_small'), 'conv5_block3_out', 'conv4_block6_out', 'caffe'
 
 
 def inception_v3():
@@ -81,7 +81,7 @@ def inception_v3():
         model = inception_app.InceptionV3(input_shape=(139, 139, 3), weights=None, classes=CLASSES)
     finally:
         inception_app.conv2d_bn = original
-    return model, 'mixed10', '-1..1'
+    return model, 'mixed10', 'mixed7', '-1..1'
 
 
 def densenet121():
@@ -102,7 +102,7 @@ def densenet121():
     x = base(inputs)
     x = layers.GlobalAveragePooling2D(name='avg_pool')(x)
     out = layers.Dense(CLASSES, activation='softmax', name='predictions')(x)
-    return keras.Model(inputs, out, name='densenet121_transfer'), 'densenet121', 'torch'
+    return keras.Model(inputs, out, name='densenet121_transfer'), 'densenet121', 'densenet121', 'torch'
 
 
 def efficientnet_b0():
@@ -117,7 +117,7 @@ def efficientnet_b0():
             return layers.Rescaling(1.0, name=layer.name)
         return layer.__class__.from_config(layer.get_config())
 
-    return keras.models.clone_model(model, clone_function=clone), 'top_activation', '0-255'
+    return keras.models.clone_model(model, clone_function=clone), 'top_activation', 'block6a_expand_activation', '0-255'
 
 
 def cifar_cnn():
@@ -135,7 +135,7 @@ def cifar_cnn():
     x = layers.Dropout(0.2, name='drop3')(x)
     x = layers.GlobalAveragePooling2D(name='gap')(x)
     out = layers.Dense(10, activation='softmax', name='predictions')(x)
-    return keras.Model(inputs, out, name='cifar10_keras_cnn'), 'drop3', '0-255'
+    return keras.Model(inputs, out, name='cifar10_keras_cnn'), 'drop3', 'relu2', '0-255'
 
 
 APPLICATIONS = {
@@ -235,6 +235,7 @@ def convert(model, folder, metadata):
             # e.g. DenseNet: grappler fuses its BatchNorm+ReLU pairs into _FusedBatchNormEx, an op
             # tfjs does not have, and the converter refuses the graph.
             graph_error = ' '.join(str(err).split())
+            shutil.rmtree(os.path.join(tmp, 'graph'), ignore_errors=True)  # whatever it wrote before failing
         for name in ('layers', 'graph'):
             dest = os.path.join(folder, name)
             shutil.rmtree(dest, ignore_errors=True)
@@ -301,9 +302,9 @@ def target_and_scores(model, target_name):
     return lambda x: split(x, training=False)
 
 
-def references(model, target_name, x):
-    without_softmax(model)
-    run = target_and_scores(model, target_name)
+def grad_cam(model, layer_name, x):
+    """Scores, alpha_k^c, maps and A at one layer, every class of every image, by tf.GradientTape."""
+    run = target_and_scores(model, layer_name)
     logits_list, alphas, maps, A_list = [], [], [], []
     for i in range(len(x)):
         xi = tf.constant(x[i:i + 1])
@@ -320,7 +321,15 @@ def references(model, target_name, x):
         alphas.append(np.stack([p[0] for p in per_class]))
         maps.append(np.stack([p[1] for p in per_class]))
         A_list.append(a[0].numpy())
-    logits = np.stack(logits_list)
+    return np.stack(logits_list), np.stack(alphas), np.stack(maps), np.stack(A_list)
+
+
+def references(model, target_name, inner_name, x):
+    """Grad-CAM at the default target layer and at an inner layer (where the head is a deep,
+    non-linear network, not just pooling + Dense), and guided backprop of the predicted class."""
+    without_softmax(model)
+    logits, alphas, maps, activations = grad_cam(model, target_name, x)
+    _, inner_alphas, inner_maps, inner_activations = grad_cam(model, inner_name, x)
     predicted = logits.argmax(axis=1)
 
     def plain_gradient(xi, c):
@@ -339,8 +348,9 @@ def references(model, target_name, x):
         differs = max(np.abs(g - p).max() for g, p in zip(guided, plain))
         assert differs > 0, 'guided backprop equals the plain gradient: the swap did not take'
     return {
-        'logits': logits, 'predicted': predicted, 'alphas': np.stack(alphas), 'maps': np.stack(maps),
-        'activations': np.stack(A_list), 'guided': np.stack(guided), 'guidedReLUs': swapped,
+        'logits': logits, 'predicted': predicted, 'alphas': alphas, 'maps': maps, 'activations': activations,
+        'innerAlphas': inner_alphas, 'innerMaps': inner_maps, 'innerActivations': inner_activations,
+        'guided': np.stack(guided), 'guidedReLUs': swapped,
     }
 
 
@@ -358,7 +368,8 @@ def write_fixture(folder, info, ref, pixels):
     """reference.json (shapes, names, offsets) + reference.bin (float32 / uint8), via temp + rename."""
     blobs, entries, offset = [], {}, 0
     arrays = {'pixels': pixels.astype(np.uint8)}
-    arrays.update({k: ref[k].astype(np.float32) for k in ('logits', 'alphas', 'maps', 'activations', 'guided')})
+    keys = ('logits', 'alphas', 'maps', 'activations', 'innerAlphas', 'innerMaps', 'innerActivations', 'guided')
+    arrays.update({k: ref[k].astype(np.float32) for k in keys})
     for key, arr in arrays.items():
         data = arr.tobytes()
         entries[key] = {'offset': offset, 'dtype': str(arr.dtype), 'shape': list(arr.shape)}
@@ -395,17 +406,18 @@ def train_cifar(model, cifar_dir, epochs):
 
 # ---------------------------------------------------------------------------------------------
 
-def build_fixture(name, model, target, input_range, pixels, metadata):
+def build_fixture(name, model, target, inner, input_range, pixels, metadata):
     folder = os.path.join(OUT, name)
     os.makedirs(folder, exist_ok=True)
     graph_error = convert(model, folder, metadata)
     x = preprocess(pixels, input_range)
-    ref = references(model, target, x)
+    ref = references(model, target, inner, x)
     graph_dir = os.path.join(folder, 'graph')
     info = {
-        'model': model.name, 'layer': target, 'inputRange': input_range,
+        'model': model.name, 'layer': target, 'innerLayer': inner, 'inputRange': input_range,
         'graphNodes': None if graph_error else graph_nodes_of(graph_dir, model, target), 'graphConversionError': graph_error,
         'inputShape': list(model.input_shape[1:]), 'layerShape': list(ref['activations'].shape[1:]),
+        'innerLayerShape': list(ref['innerActivations'].shape[1:]),
         'classNames': metadata['classNames'], 'tensorflow': tf.__version__, 'keras': keras.__version__,
     }
     info.update({k: v for k, v in metadata.items() if k != 'classNames'})
@@ -426,17 +438,17 @@ def main():
     for name, build in APPLICATIONS.items():
         if name not in wanted:
             continue
-        model, target, input_range = build()
+        model, target, inner, input_range = build()
         size = model.input_shape[1]
         calibrate_batch_norm(model, preprocess(smooth_images(16, size, seed=1), input_range))
         pixels = smooth_images(1, size, seed=100 + len(name))
         names = [f'class {chr(ord("a") + i)}' for i in range(CLASSES)]
-        build_fixture(name, model, target, input_range, pixels, {'classNames': names})
+        build_fixture(name, model, target, inner, input_range, pixels, {'classNames': names})
     if 'cifar10_cnn' in wanted:
-        model, target, input_range = cifar_cnn()
+        model, target, inner, input_range = cifar_cnn()
         xt, yt, acc = train_cifar(model, args.cifar10, args.epochs)
         pick = [7, 12]  # two fixed test images
-        build_fixture('cifar10_cnn', model, target, input_range, xt[pick],
+        build_fixture('cifar10_cnn', model, target, inner, input_range, xt[pick],
                       {'classNames': CIFAR_CLASSES, 'testAccuracy': acc, 'epochs': args.epochs, 'testIndices': pick,
                        'trueLabels': [int(v) for v in yt[pick]]})
 

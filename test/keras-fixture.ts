@@ -16,6 +16,9 @@ export interface KerasReference {
   dir: string;
   model: string;
   layer: string;
+  /** A layer further from the scores, where the head is a deep non-linear network. */
+  innerLayer: string;
+  innerLayerShape: [number, number, number];
   /** Graph nodes named after the target layer; null when there is no graph model. */
   graphNodes: string[] | null;
   /** Why tensorflowjs could not convert the model to a graph model, if it could not. */
@@ -37,6 +40,10 @@ export interface KerasReference {
   maps: Float32Array;
   /** [N,h,w,K] A. */
   activations: Float32Array;
+  /** The same three at innerLayer. */
+  innerAlphas: Float32Array;
+  innerMaps: Float32Array;
+  innerActivations: Float32Array;
   /** [N,H,W,C] guided backprop of the predicted class. */
   guided: Float32Array;
 }
@@ -48,7 +55,7 @@ export function kerasFixtureNames(): string[] {
 
 export function readKerasReference(name: string): KerasReference {
   const dir = path.join(KERAS_FIXTURES, name);
-  const info = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Omit<KerasReference, 'pixels' | 'logits' | 'alphas' | 'maps' | 'activations' | 'guided'> & {
+  const info = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Omit<KerasReference, 'pixels' | 'logits' | 'alphas' | 'maps' | 'activations' | 'innerAlphas' | 'innerMaps' | 'innerActivations' | 'guided'> & {
     arrays: Record<string, ArrayEntry>;
   };
   const bin = fs.readFileSync(path.join(dir, 'reference.bin'));
@@ -67,6 +74,9 @@ export function readKerasReference(name: string): KerasReference {
     alphas: read('alphas') as Float32Array,
     maps: read('maps') as Float32Array,
     activations: read('activations') as Float32Array,
+    innerAlphas: read('innerAlphas') as Float32Array,
+    innerMaps: read('innerMaps') as Float32Array,
+    innerActivations: read('innerActivations') as Float32Array,
     guided: read('guided') as Float32Array,
   };
 }

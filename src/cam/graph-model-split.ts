@@ -8,6 +8,7 @@
  * synchronous pass (the graph runs tfjs's own ops, so there is no layer to put a gate after).
  */
 import * as tf from '@tensorflow/tfjs';
+import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
 import type { ModelSplit, TrunkValues } from './split';
 
@@ -75,6 +76,18 @@ interface Candidate {
  * depend on, deepest first (then the 1x1 ones). Shapes come from one execution on a blank image.
  */
 export function candidateNodes(model: tf.GraphModel): Candidate[] {
+  // Shapes need one execution of the whole graph: once per model, not once per explanation.
+  let known = candidatesOf.get(model);
+  if (!known) {
+    known = rankNodes(model);
+    candidatesOf.set(model, known);
+  }
+  return known;
+}
+
+const candidatesOf = new WeakMap<tf.GraphModel, Candidate[]>();
+
+function rankNodes(model: tf.GraphModel): Candidate[] {
   const nodes = graphNodes(model);
   const score = scoreNode(model, nodes);
   const depths = upstreamDepths(nodes, score.name);
@@ -100,9 +113,20 @@ function describeNodes(candidates: Candidate[]): string {
   return `Candidate nodes (4-D outputs that feed the scores, h*w > 1 first, best first): ${named.join(', ')}${more}.`;
 }
 
+const classCounts = new WeakMap<tf.GraphModel, number>();
+
+function classCount(model: tf.GraphModel, scoreName: string, [H, W, C]: number[]): number {
+  let n = classCounts.get(model);
+  if (n === undefined) {
+    n = tf.tidy(() => (model.execute(tf.zeros([1, H, W, C]), scoreName) as tf.Tensor).shape[1] ?? 0);
+    classCounts.set(model, n);
+  }
+  return n;
+}
+
 /** Runs `f` with the ReLU and ReLU6 gradients replaced by the guided rule, then puts them back. */
 function withGuidedActivations<T>(f: () => T): T {
-  const saved = [...ACTIVATION_OPS].map((op) => tf.getGradient(op));
+  const saved = [...ACTIVATION_OPS].map((op): [string, tf.GradConfig | undefined] => [op, tf.getGradient(op)]);
   for (const op of ACTIVATION_OPS) {
     tf.registerGradient({
       kernelName: op,
@@ -117,7 +141,10 @@ function withGuidedActivations<T>(f: () => T): T {
   try {
     return f();
   } finally {
-    saved.forEach((config) => tf.registerGradient(config));
+    for (const [op, config] of saved) {
+      if (config) tf.registerGradient(config);
+      else tf.unregisterGradient(op);
+    }
   }
 }
 
@@ -168,14 +195,14 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string): ModelS
   const sideNames = [...side];
   const [, H, W, C] = inputShape as number[];
   const [, h, w, K] = target.shape;
-  const numClasses = tf.tidy(() => (model.execute(tf.zeros([1, H, W, C]), score.name) as tf.Tensor).shape[1] ?? 0);
+  const numClasses = classCount(model, score.name, [H, W, C]);
 
   let backwardStarted = false;
   const marked = onBackward(() => {
     backwardStarted = true;
   });
   const run = (feeds: tf.Tensor | tf.NamedTensorMap, names: string[]): tf.Tensor[] => {
-    const outs = model.execute(feeds, names);
+    const outs = withExactAvgPoolGradient(() => model.execute(feeds, names));
     return Array.isArray(outs) ? outs : [outs];
   };
   const headFeeds = (t: TrunkValues): tf.NamedTensorMap => Object.fromEntries([[A, t.activations], ...sideNames.map((n, i): [string, tf.Tensor] => [n, t.side[i]])]);

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
+import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
 import { splitGraphModel } from './graph-model-split';
 import { describeCandidates, resolveTarget } from './layer-choice';
@@ -123,15 +124,15 @@ function splitLayersModel(model: tf.LayersModel, layerName?: string): ModelSplit
     numClasses,
     trunk(x) {
       backwardStarted = false;
-      const [a, ...rest] = runGraph([A, ...side], new Map([[input.id, x]]), { linear });
+      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side], new Map([[input.id, x]]), { linear }));
       return { activations: a as tf.Tensor4D, side: rest };
     },
     head(t) {
-      return marked(runGraph([score], feedsFor(t), { linear })[0]) as tf.Tensor2D;
+      return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), { linear }))[0]) as tf.Tensor2D;
     },
     full(x, guided) {
       backwardStarted = false;
-      const [a, ...rest] = runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided });
+      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided }));
       const scores = marked(rest.pop() as tf.Tensor) as tf.Tensor2D;
       return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
     },
