@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decodeImage, renderFigure, rowPanels } from '../src/render';
-import { MAX_PANEL, panelScale } from '../src/render/figure';
+import { fitText, MAX_PANEL, panelScale } from '../src/render/figure';
 import type { FigureRow } from '../src/render';
 
 function row(size: number, guided = true): FigureRow {
@@ -58,5 +58,16 @@ describe('render: figures sized for people', () => {
 
   it('rejects a scale that is neither a whole number nor below 1', () => {
     expect(() => rowPanels(row(32), { scale: 2.5 })).to.throw(RangeError, /Figure scale 2.5 must be a whole number/);
+  });
+});
+
+describe('render: long titles', () => {
+  it('cuts a title wider than the figure with an ellipsis', () => {
+    const width = (t: string): number => t.length * 7;
+    expect(fitText('short', 100, width)).to.equal('short');
+    const cut = fitText('x'.repeat(200), 700, width);
+    expect(cut.endsWith('…')).to.equal(true);
+    expect(width(cut)).to.be.at.most(700);
+    expect(width(cut)).to.be.above(690);
   });
 });

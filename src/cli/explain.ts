@@ -42,6 +42,11 @@ function explainWithGuidedIfPossible(model: ExplainableModel, input: tf.Tensor4D
   }
 }
 
+/** A graph node 'StatefulPartitionedCall/model/out_relu/Relu6' as 'out_relu/Relu6'; layer names as they are. */
+function shortLayerName(name: string): string {
+  return name.split('/').slice(-2).join('/');
+}
+
 export async function explainCommand(args: ParsedArgs): Promise<number> {
   rejectUnknown(args, EXPLAIN_OPTIONS, 'explain');
   const out = stringFlag(args, 'out');
@@ -91,7 +96,7 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   const colormap = stringFlag(args, 'colormap') as ColormapName | undefined;
   if (colormap && !COLORMAP_NAMES.includes(colormap)) throw new Error(`--colormap '${colormap}' is unknown; use one of ${COLORMAP_NAMES.join(', ')}.`);
   writeFigure(out, rows, {
-    title: `${title} · ${METHOD_LABELS[camMethod]} on ${e.layer}${e.scoreSource === 'logits' ? '' : ` (${e.scoreSource})`}`,
+    title: `${title} · ${METHOD_LABELS[camMethod]} on ${shortLayerName(e.layer)}${e.scoreSource === 'logits' ? '' : ` (${e.scoreSource})`}`,
     methodLabel: METHOD_LABELS[camMethod],
     colormap,
     opacity: numberFlag(args, 'opacity', 0.5),

@@ -107,7 +107,7 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
   g.fillStyle = '#111111';
   if (options.title) {
     g.font = `bold ${FONT}`;
-    g.fillText(options.title, GAP, 16);
+    g.fillText(fitText(options.title, width - 2 * GAP, (t) => g.measureText(t).width), GAP, 16);
   }
   g.font = FONT;
   g.textAlign = 'center';
@@ -129,6 +129,14 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
       });
   });
   return canvas.toBuffer('image/png');
+}
+
+/** `text`, cut short with an ellipsis when wider than `maxWidth` (a long graph-node name). */
+export function fitText(text: string, maxWidth: number, widthOf: (t: string) => number): string {
+  if (widthOf(text) <= maxWidth) return text;
+  let n = text.length;
+  while (n > 1 && widthOf(`${text.slice(0, n)}…`) > maxWidth) n--;
+  return `${text.slice(0, n)}…`;
 }
 
 /** Renders and writes the figure atomically. */
