@@ -5,7 +5,7 @@
  * Ours and the peer take turns figure by figure (the other idles), so machine load hits both alike;
  * each figure is warmed up, then measured in several rounds; min and median per call are reported.
  * Ratios are peer time / our time: above 1 we are faster. Asserts nothing.
- *   npx tsx bench/peers.ts [--rounds 3] [--batches 1,64] [--only forward,gradcam,...] [--train-seconds 8]
+ *   npx tsx bench/peers.ts [--rounds 3] [--batches 1,64] [--only forward,gradcam,...] [--train-seconds 8] [--threads 2]
  * GRADCAM_BACKEND=tensorflow|wasm picks our backend (default: the fastest available).
  */
 import * as fs from 'fs';
@@ -29,7 +29,8 @@ function arg(name: string, fallback: string): string {
 }
 
 const MODEL_DIR = path.resolve(__dirname, '../models/cifar10');
-const THREADS = 2;
+/** Threads each side gets: PyTorch's intra-op threads; our worker pools (1 = this thread only). */
+const THREADS = Number(arg('threads', '2'));
 const rounds = Number(arg('rounds', '3'));
 const batches = arg('batches', '1,64').split(',').map(Number);
 const only = arg('only', '').split(',').filter(Boolean);
@@ -98,7 +99,7 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
     labels: Uint8Array.from({ length: batch * steps }, (_, i) => i % 10),
     count: batch * steps,
   };
-  const stepper = await DataParallelStepper.create(CIFAR10_ARCHITECTURE, THREADS);
+  const stepper = THREADS > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, THREADS) : undefined;
   const oursIps: number[] = [];
   const peerIps: number[] = [];
   let peerError = '';
@@ -117,7 +118,7 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
     if (typeof p === 'string') peerError = p;
     else peerIps.push(p);
   }
-  await stepper.close();
+  await stepper?.close();
   const perImage = (ips: number[]) => stats(ips.map((v) => 1000 / v));
   return { label: 'training (img/s)', batch, ours: perImage(oursIps), peers: [{ label: 'torch', stats: peerError || perImage(peerIps) }] };
 }
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
   console.log(`logits, ours vs PyTorch twin on the 64 images: max |difference| ${worst.toExponential(2)} (largest logit ${scale.toFixed(2)})`);
   if (worst > 1e-3 * scale) throw new Error('the PyTorch twin does not compute what ours computes; its timings would compare different work');
 
-  const pool = info.name === 'wasm' ? await InferencePool.create(MODEL_DIR, THREADS) : undefined;
+  const pool = info.name === 'wasm' && THREADS > 1 ? await InferencePool.create(MODEL_DIR, THREADS) : undefined;
   const gradcam = createCam(model);
   // Explanations on both cores: one pool per method, a batch split over this thread and a worker.
   const pools: ExplainPool[] = [];
@@ -157,13 +158,13 @@ async function main(): Promise<void> {
     pools.push(p);
     return (options: ExplainOptions) => async (x: tf.Tensor4D) => void (await p.explain(x.dataSync() as Float32Array, x.shape[0], options));
   };
-  const [gradcamPool, gradcamPlusPlusPool, scorecamPool] = batches.some((b) => b > 1)
+  const [gradcamPool, gradcamPlusPlusPool, scorecamPool] = THREADS > 1 && batches.some((b) => b > 1)
     ? await Promise.all((['gradcam', 'gradcam++', 'scorecam'] as CamMethodName[]).map(pooled))
     : [undefined, undefined, undefined];
   const withPool = (f: Figure, pool: ((o: ExplainOptions) => Figure['ours']) | undefined, options: ExplainOptions): Figure[] =>
     [f, ...(pool ? [{ ...f, label: `${f.label} (${THREADS} thr.)`, ours: pool(options), batches: batches.filter((b) => b > 1) }] : [])];
   const candidates: Figure[] = [
-    { key: 'forward', label: 'forward (1 thread)', ours: (x) => void tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
+    { key: 'forward', label: 'forward (1 thread)', ours: (x) => void tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
     ...(pool ? [{
       key: 'forward', label: `forward (${THREADS} threads)`, ours: async (x: tf.Tensor4D) => void (await pool.predict(x.dataSync() as Float32Array, x.shape[0])),
       peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5], batches: batches.filter((b) => b > 1),
