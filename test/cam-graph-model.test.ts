@@ -6,10 +6,11 @@ import { expect } from 'chai';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { candidateNodes, explain } from '../src/cam';
+import { CAM_METHODS, CamMethodName, candidateNodes, explain } from '../src/cam';
 import { toModelInput } from '../src/cam/input';
 import { loadGraphModelFromDir, modelFormatOf } from '../src/model/graph-model-io';
-import { KERAS_FIXTURES, readKerasReference } from './keras-fixture';
+import { loadModel } from '../src/model/io';
+import { KERAS_FIXTURES, readKerasReference, relativeError } from './keras-fixture';
 
 describe('cam: TF.js graph models', function () {
   this.timeout(300000);
@@ -50,6 +51,32 @@ describe('cam: TF.js graph models', function () {
     expect(e.scoreSource).to.equal('pre-softmax (removed final softmax)');
     expect(() => explain(model, x, { layer: 'out_relu' })).to.throw(/Node 'out_relu' is not a node of this graph\. Candidate nodes .*best first\): '[^']*out_relu\/Relu6' \[3x3x1280\]/);
     expect(() => explain(model, x, { layer: 'StatefulPartitionedCall/mobilenetv2_0.10_96/predictions/MatMul' })).to.throw(/is not a 4-D feature map that feeds the scores/);
+  });
+
+  it('every CAM method gives the same maps on the graph model as on the layers model (ResNet50)', async () => {
+    const resnet = readKerasReference('resnet50');
+    const graph = await loadGraphModelFromDir(path.join(resnet.dir, 'graph'));
+    const layers = await loadModel(path.join(resnet.dir, 'layers'));
+    const input = toModelInput([resnet.pixels], resnet.inputShape, 'caffe');
+    const before = tf.memory().numTensors;
+    const worst: Partial<Record<CamMethodName, number>> = {};
+    try {
+      for (const method of Object.keys(CAM_METHODS) as CamMethodName[]) {
+        if (method === 'randomcam') continue; // random weights by design
+        const [g, l] = [graph, layers].map((m) => explain(m, input, { method, target: 'all' }));
+        g.images[0].classes.forEach((cl, c) => {
+          worst[method] = Math.max(worst[method] ?? 0, relativeError(cl.map, l.images[0].classes[c].map));
+        });
+      }
+      // The formats differ only in float rounding (the graph has batch norm folded into its convs).
+      // Score-CAM weights channels by a softmax over K masked passes, which magnifies it (measured 1.3e-3).
+      for (const [method, err] of Object.entries(worst)) expect(err, method).to.be.below(method === 'scorecam' ? 5e-3 : 2e-4);
+      expect(tf.memory().numTensors).to.equal(before);
+    } finally {
+      input.dispose();
+      graph.dispose();
+      layers.dispose();
+    }
   });
 
   it("guided backprop swaps the ReLU gradients only during its own pass", () => {
