@@ -9,7 +9,7 @@ import {
   baselineImages, confidenceChange, deletionInsertion, modelRandomisation, noisyLinearImpute, percentile,
   probabilityScorer, road, roadRemoved, spearman, ssim, trapezoidAuc,
 } from '../src/metrics';
-import { maxAbs, randomArray, seeded } from './cam-fixtures';
+import { camNet, maxAbs, randomArray, seeded } from './cam-fixtures';
 import { REPO_ROOT } from './setup';
 
 /** 1x1 identity conv ('features', so the cam room can split) -> flatten -> dense with given class-0 weights; class 1 scores 0. */
@@ -237,6 +237,25 @@ describe('metrics: deletion, insertion, ROAD, confidence change, randomisation',
       const c1 = 1e-4;
       const c2 = 9e-4;
       expect(ssim(a, b, 7, 7)).to.be.closeTo(((2 * ma * mb + c1) * (2 * vab + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2)), 1e-6);
+    });
+  });
+
+  describe('model-parameter randomisation: the two modes', () => {
+    it('independent re-initialises one layer at a time: its top step equals the cascade\'s, its lower steps do not', async () => {
+      const net = camNet(81);
+      const images = tf.tensor4d(randomArray(3 * 5 * 5 * 2, seeded(2), 2), [3, 5, 5, 2]);
+      const r = await modelRandomisation(net.model, images, [0, 1, 2], { methods: ['gradcam', 'eigencam'], seed: 4 });
+      expect(r.layers).to.deep.equal(['scores', 'features']);
+      expect(r.cascading.map((s) => s.layer)).to.deep.equal(['none', 'scores', 'features']);
+      expect(r.independent.map((s) => s.layer)).to.deep.equal(['none', 'scores', 'features']);
+      // The first step randomises the same layer with the same seed in both modes.
+      expect(r.independent[1].spearman).to.deep.equal(r.cascading[1].spearman);
+      // EigenCAM never looks at the class layer: randomising it alone changes nothing.
+      expect(r.independent[1].spearman.eigencam).to.equal(1);
+      // Only 'features' random (independent) is not 'scores' and 'features' random (cascading) for Grad-CAM.
+      expect(r.independent[2].spearman.gradcam).to.not.equal(r.cascading[2].spearman.gradcam);
+      images.dispose();
+      net.model.dispose();
     });
   });
 

@@ -77,6 +77,9 @@ export async function modelRandomisation(model: tf.LayersModel, images: tf.Tenso
   const N = images.shape[0];
   if (classes.length !== N) throw new Error(`model randomisation: got ${classes.length} classes for ${N} images; give one class per image.`);
   const [, H, W] = images.shape;
+  // scikit-image's 7x7 window, or the largest odd window that fits smaller maps.
+  const side = Math.min(H, W);
+  const window = Math.min(7, side % 2 ? side : side - 1);
   const modes = options.modes ?? ['cascading', 'independent'];
   const keep = options.keepMapsFor ?? 1;
   const target = Array.from(classes);
@@ -93,7 +96,7 @@ export async function modelRandomisation(model: tf.LayersModel, images: tf.Tenso
         const got = maps[method] as Float32Array[];
         const ref = original[method] as Float32Array[];
         step.spearman[method] = got.reduce((s, g, i) => s + spearman(ref[i], g), 0) / N;
-        step.ssim[method] = got.reduce((s, g, i) => s + ssim(ref[i], g, H, W), 0) / N;
+        step.ssim[method] = got.reduce((s, g, i) => s + ssim(ref[i], g, H, W, 1, window), 0) / N;
         step.maps[method] = got.slice(0, keep);
       }
       return step;
