@@ -64,7 +64,10 @@ function drawPanel(g: CanvasRenderingContext2D, frame: Frame, panel: CurvePanel,
     g.stroke();
   });
   const legend: LegendItem[] = panel.series.map((s, i) => ({ label: s.label, color: METHOD_COLORS[i % METHOD_COLORS.length], kind: 'line' }));
-  drawLegend(g, frame, legend, 'top-right');
+  // The legend goes where the curves are not: below rising curves (insertion), above falling ones (deletion).
+  const ends = panel.series.map((ser) => ser.values[ser.values.length - 1]).filter(Number.isFinite);
+  const high = ends.length > 0 && ends.reduce((a, b) => a + b, 0) / ends.length > 0.5;
+  drawLegend(g, frame, legend, high ? 'bottom-right' : 'top-right');
 }
 
 /** Panels of probability curves over the fraction of pixels, side by side, as PNG bytes. */
