@@ -158,13 +158,14 @@ async function main(): Promise<void> {
     pools.push(p);
     return (options: ExplainOptions) => async (x: tf.Tensor4D) => void (await p.explain(x.dataSync() as Float32Array, x.shape[0], options));
   };
-  const [gradcamPool, gradcamPlusPlusPool, scorecamPool] = THREADS > 1 && batches.some((b) => b > 1)
+  // Only on wasm, which tfjs keeps single-threaded in Node; TensorFlow's own kernels use every core.
+  const [gradcamPool, gradcamPlusPlusPool, scorecamPool] = info.name === 'wasm' && THREADS > 1 && batches.some((b) => b > 1)
     ? await Promise.all((['gradcam', 'gradcam++', 'scorecam'] as CamMethodName[]).map(pooled))
     : [undefined, undefined, undefined];
   const withPool = (f: Figure, pool: ((o: ExplainOptions) => Figure['ours']) | undefined, options: ExplainOptions): Figure[] =>
     [f, ...(pool ? [{ ...f, label: `${f.label} (${THREADS} thr.)`, ours: pool(options), batches: batches.filter((b) => b > 1) }] : [])];
   const candidates: Figure[] = [
-    { key: 'forward', label: 'forward (1 thread)', ours: (x) => void tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
+    { key: 'forward', label: info.name === 'wasm' ? 'forward (1 thread)' : 'forward', ours: (x) => void tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
     ...(pool ? [{
       key: 'forward', label: `forward (${THREADS} threads)`, ours: async (x: tf.Tensor4D) => void (await pool.predict(x.dataSync() as Float32Array, x.shape[0])),
       peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5], batches: batches.filter((b) => b > 1),
