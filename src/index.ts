@@ -8,6 +8,7 @@ export { CLASS_NAMES, readSplit, readClassNames, imageAt, CorruptDataError } fro
 export { locateCifar10, ProgressBar } from './data';
 export type { ImageSet, Split } from './data/cifar10';
 export { loadModel, saveModel, ModelNotFoundError, readModelMetadata } from './model/io';
+export { loadGraphModelFromDir, modelFormatOf } from './model/graph-model-io';
 export { SHIPPED_MODEL_DIR } from './model/shipped';
 export { evaluateModel, formatEvaluation } from './model/evaluate';
 export type { Evaluation } from './model/evaluate';
@@ -29,6 +30,17 @@ export async function loadShippedModel(): Promise<LayersModel> {
 
 export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
 export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
+export { candidateNodes, toModelInput, INPUT_RANGES, GradientUnavailableError } from './cam';
+export type { ExplainableModel, InputRange } from './cam';
+export { HiResCAM, XGradCAM, LayerCAM, EigenCAM, AblationCAM, RandomCAM, CAM_METHODS, CAM_METHOD_LABELS } from './cam';
+export {
+  probabilityScorer, heatmapsOf, classesOf, deletionInsertion, road, confidenceChange, modelRandomisation, trustReport, trustMarkdown, trustCsv,
+  spearman, ssim, baselineImages, noisyLinearImpute, copyModel, SANITY_THRESHOLD,
+} from './metrics';
+export type { Baseline, CurveResult, RoadResult, ConfidenceResult, RandomisationResult, TrustReport, MethodTrust, MetricInputs, ProbabilityScorer } from './metrics';
+export { metricCurvesPng, randomisationFigurePng } from './render/trust';
+export { gradientImage } from './render';
+export type { GridCell } from './render';
 export { trainingCurvesPng, imageGridPng, channelGridPng, barChartPng } from './render';
 export { renderFigure, writeFigure, figureRows, predictedVersusTrueRows, applyColormap, overlay, heatmapImage, toRgbImage, encodePng, decodeImage, writePng } from './render';
 export type { FigureRow, FigureOptions, ColormapName, RgbImage } from './render';

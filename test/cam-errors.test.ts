@@ -42,7 +42,7 @@ describe('cam: errors name the problem and the fix', () => {
 
   it('a non-4-D layer or an unknown layer lists the candidate layers', () => {
     expect(() => explain(model, [image], { layer: 'gap' })).to.throw(/Layer 'gap' outputs shape \[null,4\], not a 4-D feature map.*'conv1'/);
-    expect(() => explain(model, [image], { layer: 'conv9' })).to.throw(/no layer named 'conv9'.*Layers with a 4-D output: 'conv1'/);
+    expect(() => explain(model, [image], { layer: 'conv9' })).to.throw(/no layer named 'conv9'.*Candidate layers .*best first\): 'conv1' \[32x32x4\]/);
   });
 
   it('a model without a conv layer says Grad-CAM needs a feature map', () => {

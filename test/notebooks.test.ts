@@ -16,6 +16,7 @@ const EXPECTED: Record<string, { pngs: number; widget?: boolean; needsData?: boo
   '02-gradcam-deer-and-ship': { pngs: 4, widget: true },
   '04-why-it-failed': { pngs: 4, needsData: true },
   '05-explain-your-own-model': { pngs: 3 },
+  '06-can-we-trust-the-map': { pngs: 4 },
   '03-how-grad-cam-works': { pngs: 6 },
   '01-train-cifar10': { pngs: 3, needsData: true },
 };

@@ -16,6 +16,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { chooseOpenBlasCore } from './openblas-core';
 
 export const NATIVE_ENV = 'GRADCAM_NATIVE';
 
@@ -49,6 +50,7 @@ export function loadNative(): NativeStatus {
     return status;
   }
   try {
+    chooseOpenBlasCore(); // before OpenBLAS loads: it reads the choice once
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const addon = require(NATIVE_ADDON_PATH) as NativeAddon;
     // Parallelism comes from data-parallel workers, one SGEMM thread each; OpenBLAS's own

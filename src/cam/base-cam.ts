@@ -8,9 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLASS_NAMES } from '../data/cifar10';
 import { ImageBatch, toBatch } from './input';
-import { ModelSplit, splitModel, TrunkValues } from './split';
+import { ExplainableModel, ModelSplit, splitModel, TrunkValues } from './split';
 import { planRows, TargetSpec } from './targets';
 import { CamMethodName, ClassExplanation, Explanation, ImageExplanation } from './types';
+import { firstComponentProjection } from './principal-component';
+import { augmentationSmoothed } from './aug-smooth';
 
 /** Normalisation floor: an all-zero map stays zero instead of becoming 0/0. */
 export const MAP_EPSILON = 1e-7;
@@ -25,6 +27,12 @@ export interface CamInputs {
   images: tf.Tensor4D;
   /** Pre-softmax score of `classes[i]` for each of `images`, [n] (for gradient-free methods). */
   score(images: tf.Tensor4D, classes: Int32Array): tf.Tensor1D;
+  /** Image index of each row: rows of one image share A, so a method can compute per image once. */
+  rowImage: Int32Array;
+  /** Every class's pre-softmax score [n,classes] for n input images (one pass serves all classes). */
+  allScores(images: tf.Tensor4D): tf.Tensor2D;
+  /** Every class's score [n,classes] from n variants of row `row`'s A (the head only; e.g. ablations). */
+  headScores(activations: tf.Tensor4D, row: number): tf.Tensor2D;
 }
 
 export interface CamOptions {
@@ -39,6 +47,13 @@ export interface ExplainOptions {
   target?: TargetSpec;
   /** Also compute guided backprop and Guided Grad-CAM. */
   guided?: boolean;
+  /**
+   * Replace sum_k of the weighted activations by their first principal component (pytorch-grad-cam's
+   * eigen_smooth): less noise, sign fixed so the larger extreme is positive.
+   */
+  eigenSmooth?: boolean;
+  /** Average the maps over horizontal flips x brightness 0.9/1/1.1, each mapped back (aug_smooth). */
+  augSmooth?: boolean;
 }
 
 /**
@@ -67,7 +82,7 @@ export abstract class BaseCAM {
   readonly split: ModelSplit;
   readonly classNames?: readonly string[];
 
-  constructor(readonly model: tf.LayersModel, options: CamOptions = {}) {
+  constructor(readonly model: ExplainableModel, options: CamOptions = {}) {
     this.split = splitModel(model, options.layer);
     this.classNames = options.classNames ?? (this.split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
     if (this.classNames && this.classNames.length !== this.split.numClasses) {
@@ -75,10 +90,23 @@ export abstract class BaseCAM {
     }
   }
 
-  /** Channel weights alpha [R,K] for each row. */
+  /** Channel weights alpha [R,K] for each row (for element-wise methods: their position mean). */
   protected abstract channelWeights(inputs: CamInputs): tf.Tensor2D;
 
+  /**
+   * Element-wise methods (HiResCAM, LayerCAM) weight each position of A separately: they return
+   * the weighted activations [R,h,w,K] here, and the map is their sum over k. Channel-weight
+   * methods leave this undefined and the map is one matMul.
+   */
+  protected weightedActivations?(inputs: CamInputs, weights: tf.Tensor2D): tf.Tensor4D;
+  /** EigenCAM's map is always the first principal component (it has no class weights). */
+  protected readonly alwaysProject: boolean = false;
+
   explain(images: ImageBatch, options: ExplainOptions = {}): Explanation {
+    if (options.augSmooth) {
+      return augmentationSmoothed(images, this.split.inputShape, options.target ?? 'predicted',
+        (x, target) => this.explain(x, { ...options, augSmooth: false, target }));
+    }
     const { split } = this;
     const numClasses = split.numClasses;
     const [H, W, C] = split.inputShape;
@@ -133,16 +161,34 @@ export abstract class BaseCAM {
           scores = split.head(trunk);
           classes = plan.classes(scores.dataSync() as Float32Array);
         }
-        const weights = this.channelWeights({
+        const rowTrunk = trunk;
+        const inputs: CamInputs = {
           activations: trunk.activations,
           gradients,
           classes,
           images: xRows,
           score: (imgs, cls) => tf.sum(tf.mul(split.full(imgs, false).scores, oneHotRows(cls, numClasses)), 1) as tf.Tensor1D,
-        });
-        // sum_k w_k A^k for every row as one batched matMul on each image's A (no tiled A).
-        const weighted = tf.matMul(tf.reshape(perImage, [N, h * w, K]), tf.reshape(weights, [N, perRow, K]), false, true); // [N,hw,perRow]
-        const maps = tf.reshape(tf.relu(tf.transpose(weighted, [0, 2, 1])), [R, h, w]) as tf.Tensor3D;
+          rowImage: plan.rowImage,
+          allScores: (imgs) => split.full(imgs, false).scores,
+          headScores: (a, row) => {
+            const n = a.shape[0];
+            const side = rowTrunk.side.map((s) => repeatEach(tf.slice(s, [row], [1]), n));
+            return split.head({ activations: a, side });
+          },
+        };
+        const weights = this.channelWeights(inputs);
+        let raw: tf.Tensor3D;
+        if (this.weightedActivations || options.eigenSmooth || this.alwaysProject) {
+          const weighted = this.weightedActivations?.(inputs, weights) ?? (tf.mul(trunk.activations, tf.reshape(weights, [R, 1, 1, K])) as tf.Tensor4D);
+          raw = options.eigenSmooth || this.alwaysProject
+            ? firstComponentProjection(weighted)
+            : tf.sum(weighted, 3) as tf.Tensor3D;
+        } else {
+          // sum_k w_k A^k for every row as one batched matMul on each image's A (no tiled A).
+          const weighted = tf.matMul(tf.reshape(perImage, [N, h * w, K]), tf.reshape(weights, [N, perRow, K]), false, true); // [N,hw,perRow]
+          raw = tf.reshape(tf.transpose(weighted, [0, 2, 1]), [R, h, w]) as tf.Tensor3D;
+        }
+        const maps = tf.relu(raw) as tf.Tensor3D;
         const up = tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [H, W], false, true);
         // Scale each map to peak at exactly 1; a map whose peak is below epsilon (all-zero after the
         // ReLU) stays zero instead of amplifying noise or dividing by zero.
@@ -201,6 +247,8 @@ export abstract class BaseCAM {
           images: imagesOut,
         };
       });
+    } catch (err) {
+      throw split.explainFailure(err, options.guided === true); // names the layer a gradient failed in
     } finally {
       tf.dispose(kept);
     }

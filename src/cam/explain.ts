@@ -5,14 +5,34 @@ import { CounterfactualCAM } from './counterfactual';
 import { GradCAM } from './grad-cam';
 import { GradCAMPlusPlus } from './grad-cam-plus-plus';
 import { ImageBatch } from './input';
+import type { ExplainableModel } from './split';
 import { ScoreCAM } from './score-cam';
 import { CamMethodName, Explanation } from './types';
+import { HiResCAM } from './hires-cam';
+import { XGradCAM } from './xgrad-cam';
+import { LayerCAM } from './layer-cam';
+import { EigenCAM } from './eigen-cam';
+import { AblationCAM } from './ablation-cam';
+import { RandomCAM } from './random-cam';
 
-export const CAM_METHODS: Record<CamMethodName, new (model: tf.LayersModel, options?: CamOptions) => BaseCAM> = {
+export const CAM_METHODS: Record<CamMethodName, new (model: ExplainableModel, options?: CamOptions) => BaseCAM> = {
   gradcam: GradCAM,
   'gradcam++': GradCAMPlusPlus,
   scorecam: ScoreCAM,
   counterfactual: CounterfactualCAM,
+  hirescam: HiResCAM,
+  xgradcam: XGradCAM,
+  layercam: LayerCAM,
+  eigencam: EigenCAM,
+  ablationcam: AblationCAM,
+  randomcam: RandomCAM,
+};
+
+/** How each method is named in figures and tables. */
+export const CAM_METHOD_LABELS: Record<CamMethodName, string> = {
+  gradcam: 'Grad-CAM', 'gradcam++': 'Grad-CAM++', scorecam: 'Score-CAM', counterfactual: 'Counterfactual',
+  hirescam: 'HiResCAM', xgradcam: 'XGrad-CAM', layercam: 'LayerCAM', eigencam: 'EigenCAM', ablationcam: 'Ablation-CAM',
+  randomcam: 'Random',
 };
 
 export interface ExplainCallOptions extends CamOptions, ExplainOptions {
@@ -20,7 +40,7 @@ export interface ExplainCallOptions extends CamOptions, ExplainOptions {
   method?: CamMethodName;
 }
 
-export function createCam(model: tf.LayersModel, options: CamOptions & { method?: CamMethodName } = {}): BaseCAM {
+export function createCam(model: ExplainableModel, options: CamOptions & { method?: CamMethodName } = {}): BaseCAM {
   const method = options.method ?? 'gradcam';
   const Method = CAM_METHODS[method];
   if (!Method) {
@@ -33,6 +53,6 @@ export function createCam(model: tf.LayersModel, options: CamOptions & { method?
  * Explains `images` (a [N,H,W,C] tensor or an array of images, raw pixel values as the model
  * expects them). Example: `explain(model, [imageAt(test, 7)], { target: 'all', guided: true })`.
  */
-export function explain(model: tf.LayersModel, images: ImageBatch, options: ExplainCallOptions = {}): Explanation {
+export function explain(model: ExplainableModel, images: ImageBatch, options: ExplainCallOptions = {}): Explanation {
   return createCam(model, options).explain(images, options);
 }

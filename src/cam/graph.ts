@@ -14,13 +14,50 @@ interface HasActivation {
   activation?: { getClassName(): string };
 }
 
-/** The activation a layer ends in ('relu', 'softmax', 'linear'...), or undefined if none. */
+/** The activation a layer ends in ('relu', 'relu6', 'softmax', 'linear'...), or undefined if none. */
 export function activationOf(layer: Layer): string | undefined {
   const cls = layer.getClassName();
-  if (cls === 'ReLU') return 'relu';
+  if (cls === 'ReLU') return (layer.getConfig() as { maxValue?: number | null }).maxValue === 6 ? 'relu6' : 'relu';
   if (cls === 'Softmax') return 'softmax';
   const act = (layer as unknown as HasActivation).activation;
   return act && typeof act.getClassName === 'function' ? act.getClassName() : undefined;
+}
+
+/** Activations that get the guided-backprop gate: the ReLU family (ReLU6 = ReLU clipped at 6). */
+const GUIDED_ACTIVATIONS = new Set(['relu', 'relu6']);
+
+/** A nested model (Sequential or functional used as a layer): run its own graph, not `apply`. */
+function isNestedModel(layer: Layer): layer is tf.LayersModel {
+  return layer instanceof tf.LayersModel;
+}
+
+interface BatchNormConfig {
+  /** Keras 2.x writes a list ([3]) where tfjs has a number. */
+  axis: number | number[];
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+}
+
+/**
+ * Inference batch norm from the layer's weights, written with plain ops. tfjs's own batchNorm
+ * saves `scale` for its gradient and crashes (a raw "reading 'dtype'" TypeError) when a Keras
+ * BatchNormalization has scale=False, as every InceptionV3 one does.
+ */
+function batchNormInference(layer: Layer, x: tf.Tensor): tf.Tensor {
+  const { axis, epsilon, center, scale } = layer.getConfig() as unknown as BatchNormConfig;
+  const weights = layer.getWeights();
+  const gamma = scale ? weights.shift() : undefined;
+  const beta = center ? weights.shift() : undefined;
+  const [mean, variance] = weights;
+  const a = Array.isArray(axis) ? axis[0] : axis;
+  const channelAxis = a < 0 ? x.rank + a : a;
+  const broadcast = x.shape.map((d, i) => (i === channelAxis ? d : 1));
+  const shaped = (t: tf.Tensor): tf.Tensor => tf.reshape(t, broadcast);
+  let factor = tf.rsqrt(tf.add(variance, epsilon));
+  if (gamma) factor = tf.mul(factor, gamma);
+  const y = tf.mul(tf.sub(x, shaped(mean)), shaped(factor));
+  return beta ? tf.add(y, shaped(beta)) : y;
 }
 
 /**
@@ -69,16 +106,8 @@ export function runGraph(wanted: SymbolicTensor[], feeds: Map<number, tf.Tensor>
     const key = `${layer.name}#${st.nodeIndex}`;
     let outs = nodeOutputs.get(key);
     if (!outs) {
-      const ins = st.inputs.map(valueOf);
-      if (options.linear?.has(layer) && layer.getClassName() === 'Dense') {
-        outs = [denseLinear(layer, ins[0])];
-      } else if (options.linear?.has(layer)) {
-        outs = [ins[0]]; // a Softmax or Activation('softmax') layer: its input is the logits
-      } else {
-        const out = layer.apply(ins.length === 1 ? ins[0] : ins, { ...st.callArgs, training: false }) as tf.Tensor | tf.Tensor[];
-        outs = Array.isArray(out) ? out : [out];
-      }
-      if (options.guided && activationOf(layer) === 'relu') outs = outs.map((t) => positiveGradientGate(t));
+      outs = runLayer(layer, st, st.inputs.map(valueOf), options);
+      if (options.guided && GUIDED_ACTIVATIONS.has(activationOf(layer) ?? '')) outs = outs.map((t) => positiveGradientGate(t));
       nodeOutputs.set(key, outs);
     }
     const value = outs[st.tensorIndex ?? 0];
@@ -86,4 +115,18 @@ export function runGraph(wanted: SymbolicTensor[], feeds: Map<number, tf.Tensor>
     return value;
   };
   return wanted.map(valueOf);
+}
+
+/** One node: the layer applied to its inputs, with the overrides described above. */
+export function runLayer(layer: Layer, st: SymbolicTensor, ins: tf.Tensor[], options: RunOptions): tf.Tensor[] {
+  if (options.linear?.has(layer) && layer.getClassName() === 'Dense') return [denseLinear(layer, ins[0])];
+  if (options.linear?.has(layer)) return [ins[0]]; // a Softmax or Activation('softmax') layer: its input is the logits
+  if (isNestedModel(layer)) {
+    // Its own layers, re-run the same way, so guided gates reach the ReLUs inside it too.
+    const feeds = new Map(layer.inputs.map((input, i): [number, tf.Tensor] => [input.id, ins[i]]));
+    return runGraph(layer.outputs, feeds, { guided: options.guided });
+  }
+  if (layer.getClassName() === 'BatchNormalization') return [batchNormInference(layer, ins[0])];
+  const out = layer.apply(ins.length === 1 ? ins[0] : ins, { ...st.callArgs, training: false }) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(out) ? out : [out];
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLASS_NAMES } from '../data/cifar10';
 import { ImageBatch, toBatch } from './input';
-import { splitModel } from './split';
+import { ExplainableModel, ModelSplit, splitModel } from './split';
 import { planRows, TargetSpec } from './targets';
 
 export interface GuidedBackpropOptions {
@@ -20,9 +20,17 @@ export interface GuidedBackpropResult {
   inputShape: [number, number, number];
 }
 
-export function guidedBackprop(model: tf.LayersModel, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
+export function guidedBackprop(model: ExplainableModel, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
   // Any 4-D layer will do: guided backprop only needs the full pass, not the split.
   const split = splitModel(model);
+  try {
+    return guidedRows(split, images, options);
+  } catch (err) {
+    throw split.explainFailure(err, true); // names the layer whose gradient failed
+  }
+}
+
+function guidedRows(split: ModelSplit, images: ImageBatch, options: GuidedBackpropOptions): GuidedBackpropResult {
   const names = options.classNames ?? (split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
   const size = split.inputShape[0] * split.inputShape[1] * split.inputShape[2];
   return tf.tidy(() => {

@@ -43,3 +43,52 @@ export function toBatch(images: ImageBatch, shape: [number, number, number]): tf
   });
   return tf.tensor4d(pixels, [images.length, H, W, C]);
 }
+
+/**
+ * The pixel range a model was trained on. Images are given as pixels 0-255 (RGB); this turns
+ * them into what the model expects, the way Keras's preprocess_input modes do:
+ * '0-255' as they are (the shipped CIFAR-10 model), '0-1' divided by 255, '-1..1' (Keras 'tf':
+ * MobileNet, Inception, Xception), 'caffe' (Keras 'caffe': RGB -> BGR minus the ImageNet mean, ResNet50, VGG),
+ * 'torch' (Keras 'torch': 0-1 minus the ImageNet mean over its std, DenseNet).
+ */
+export type InputRange = '0-255' | '0-1' | '-1..1' | 'caffe' | 'torch';
+export const INPUT_RANGES: readonly InputRange[] = ['0-255', '0-1', '-1..1', 'caffe', 'torch'];
+
+const IMAGENET_MEAN_BGR = [103.939, 116.779, 123.68];
+const IMAGENET_MEAN_RGB = [0.485, 0.456, 0.406];
+const IMAGENET_STD_RGB = [0.229, 0.224, 0.225];
+
+export function checkInputRange(range: string): InputRange {
+  if (!(INPUT_RANGES as readonly string[]).includes(range)) {
+    throw new Error(`Unknown input range '${range}'; use one of ${INPUT_RANGES.join(', ')} (what the model was trained on; raw pixels are 0-255).`);
+  }
+  return range as InputRange;
+}
+
+/** Pixels 0-255 [N,H,W,C] scaled to `range` (a new tensor; the caller disposes it or tidies). */
+export function scaleToInputRange(pixels: tf.Tensor4D, range: InputRange): tf.Tensor4D {
+  return tf.tidy(() => {
+    const x = tf.cast(pixels, 'float32') as tf.Tensor4D;
+    const C = x.shape[3];
+    if ((range === 'caffe' || range === 'torch') && C !== 3) {
+      throw new Error(`Input range '${range}' needs RGB images (3 channels); these have ${C}. Use '0-255', '0-1' or '-1..1'.`);
+    }
+    switch (range) {
+      case '0-255':
+        return x;
+      case '0-1':
+        return tf.div(x, 255);
+      case '-1..1':
+        return tf.sub(tf.div(x, 127.5), 1);
+      case 'caffe':
+        return tf.sub(tf.reverse(x, 3), tf.tensor1d(IMAGENET_MEAN_BGR));
+      case 'torch':
+        return tf.div(tf.sub(tf.div(x, 255), tf.tensor1d(IMAGENET_MEAN_RGB)), tf.tensor1d(IMAGENET_STD_RGB));
+    }
+  });
+}
+
+/** Images (pixels 0-255, any ImageBatch form) as the model's input batch in `range`. */
+export function toModelInput(images: ImageBatch, shape: [number, number, number], range: InputRange = '0-255'): tf.Tensor4D {
+  return tf.tidy(() => scaleToInputRange(toBatch(images, shape), range));
+}

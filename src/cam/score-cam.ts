@@ -1,7 +1,8 @@
 /**
  * Score-CAM (Wang et al.), gradient-free: each channel map, upsampled and scaled to [0,1],
  * masks the input; the class score of each masked input, softmaxed over channels, is the
- * channel's weight. The K masked inputs of an image run as batches.
+ * channel's weight. The K masked inputs of an image run as batches, once per image: a masked
+ * pass yields every class's score, so target 'all' shares them instead of repeating them per class.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamInputs } from './base-cam';
@@ -14,28 +15,34 @@ export class ScoreCAM extends BaseCAM {
   readonly method = 'scorecam' as const;
   protected readonly usesGradients = false;
 
-  protected channelWeights({ activations, images, classes, score }: CamInputs): tf.Tensor2D {
+  protected channelWeights({ activations, images, classes, rowImage, allScores }: CamInputs): tf.Tensor2D {
     const [R, , , K] = activations.shape;
     const [, H, W] = images.shape;
-    const rows: tf.Tensor1D[] = [];
-    for (let r = 0; r < R; r++) {
-      rows.push(
-        tf.tidy(() => {
-          const a = tf.slice(activations, [r, 0, 0, 0], [1, -1, -1, -1]);
-          const up = tf.image.resizeBilinear(a, [H, W], false, true); // [1,H,W,K]
-          const lo = tf.min(up, [1, 2], true);
-          const hi = tf.max(up, [1, 2], true);
-          const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.add(tf.sub(hi, lo), EPS)), [3, 1, 2, 0]); // [K,H,W,1]
-          const image = tf.slice(images, [r, 0, 0, 0], [1, -1, -1, -1]);
-          const scores: tf.Tensor1D[] = [];
-          for (let k = 0; k < K; k += SCORE_CAM_BATCH) {
-            const n = Math.min(SCORE_CAM_BATCH, K - k);
-            const masked = tf.mul(image, tf.slice(masks, [k, 0, 0, 0], [n, -1, -1, -1])) as tf.Tensor4D;
-            scores.push(score(masked, new Int32Array(n).fill(classes[r])));
-          }
-          return tf.softmax(tf.concat(scores)) as tf.Tensor1D;
-        }),
-      );
+    const rows: tf.Tensor1D[] = new Array(R);
+    let r = 0;
+    while (r < R) {
+      let end = r + 1;
+      while (end < R && rowImage[end] === rowImage[r]) end++; // rows of one image share A and the input
+      const first = r;
+      const scores = tf.tidy(() => {
+        const a = tf.slice(activations, [first, 0, 0, 0], [1, -1, -1, -1]);
+        const up = tf.image.resizeBilinear(a, [H, W], false, true); // [1,H,W,K]
+        const lo = tf.min(up, [1, 2], true);
+        const hi = tf.max(up, [1, 2], true);
+        const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.add(tf.sub(hi, lo), EPS)), [3, 1, 2, 0]); // [K,H,W,1]
+        const image = tf.slice(images, [first, 0, 0, 0], [1, -1, -1, -1]);
+        const parts: tf.Tensor2D[] = [];
+        for (let k = 0; k < K; k += SCORE_CAM_BATCH) {
+          const n = Math.min(SCORE_CAM_BATCH, K - k);
+          parts.push(allScores(tf.mul(image, tf.slice(masks, [k, 0, 0, 0], [n, -1, -1, -1])) as tf.Tensor4D));
+        }
+        return tf.concat(parts) as tf.Tensor2D; // [K,classes]
+      });
+      for (let q = r; q < end; q++) {
+        rows[q] = tf.tidy(() => tf.softmax(tf.reshape(tf.slice(scores, [0, classes[q]], [K, 1]), [K])) as tf.Tensor1D);
+      }
+      scores.dispose();
+      r = end;
     }
     const weights = tf.stack(rows) as tf.Tensor2D;
     tf.dispose(rows);

@@ -4,6 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
+import { withExactAvgPoolGradient } from './avg-pool-gradient';
+import { gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
+import { splitGraphModel } from './graph-model-split';
+import { describeCandidates, resolveTarget } from './layer-choice';
+
+export { candidateLayers, describeCandidates, resolveLayer } from './layer-choice';
 
 export type ScoreSource = 'logits' | 'pre-softmax (removed final softmax)';
 
@@ -26,45 +32,11 @@ export interface ModelSplit {
   head(trunk: TrunkValues): tf.Tensor2D;
   /** One pass input -> scores that also yields the trunk values (guided: scoped guided ReLUs). */
   full(x: tf.Tensor4D, guided: boolean): { trunk: TrunkValues; scores: tf.Tensor2D };
-}
-
-function shapeOf(layer: Layer): (number | null)[] | undefined {
-  const shape = layer.outputShape;
-  if (Array.isArray(shape[0])) return undefined; // a multi-output layer
-  return shape as (number | null)[];
-}
-
-/** Layers whose output is a 4-D feature map [N,h,w,K] (the possible Grad-CAM layers), in order. */
-export function candidateLayers(model: tf.LayersModel): Layer[] {
-  return model.layers.filter((l) => l.getClassName() !== 'InputLayer' && shapeOf(l)?.length === 4);
-}
-
-function describeCandidates(model: tf.LayersModel): string {
-  const names = candidateLayers(model).map((l) => `'${l.name}'`);
-  return names.length ? `Layers with a 4-D output: ${names.join(', ')}.` : 'The model has no layer with a 4-D output.';
-}
-
-export function resolveLayer(model: tf.LayersModel, name?: string): Layer {
-  if (name === undefined) {
-    const candidates = candidateLayers(model);
-    if (!candidates.length) {
-      throw new Error(
-        `Model '${model.name}' has no convolutional layer (no layer with a 4-D output [N,h,w,K]); ` +
-          'Grad-CAM needs a feature map to explain. Layers: ' +
-          model.layers.map((l) => `'${l.name}' (${l.getClassName()})`).join(', ') + '.',
-      );
-    }
-    return candidates[candidates.length - 1];
-  }
-  const layer = model.layers.find((l) => l.name === name);
-  if (!layer) throw new Error(`Model '${model.name}' has no layer named '${name}'. ${describeCandidates(model)}`);
-  const shape = shapeOf(layer);
-  if (shape?.length !== 4) {
-    throw new Error(
-      `Layer '${name}' outputs shape ${JSON.stringify(layer.outputShape)}, not a 4-D feature map [N,h,w,K]. ${describeCandidates(model)}`,
-    );
-  }
-  return layer;
+  /**
+   * The error to report for `err`, thrown while explaining: when it came from differentiating
+   * the model, one that names the layer and the fix instead of tfjs's raw message.
+   */
+  explainFailure(err: unknown, guided: boolean): Error;
 }
 
 /** The score tensor and whether a final softmax had to be removed to reach it. */
@@ -79,7 +51,18 @@ function scoreOutput(model: tf.LayersModel): { score: SymbolicTensor; linear: Se
   return { score: out, linear: new Set([layer]), source: 'pre-softmax (removed final softmax)' };
 }
 
-export function splitModel(model: tf.LayersModel, layerName?: string): ModelSplit {
+/** A model gradcam-ts can explain: a LayersModel or a GraphModel (tf.loadGraphModel). */
+export type ExplainableModel = tf.LayersModel | tf.GraphModel;
+
+/**
+ * The split of either model format at the target layer (LayersModel) or node (GraphModel):
+ * the one place that knows the format, so the methods never do.
+ */
+export function splitModel(model: ExplainableModel, layerName?: string): ModelSplit {
+  return model instanceof tf.GraphModel ? splitGraphModel(model, layerName) : splitLayersModel(model, layerName);
+}
+
+function splitLayersModel(model: tf.LayersModel, layerName?: string): ModelSplit {
   if (model.inputs.length !== 1 || model.outputs.length < 1) {
     throw new Error(`Model '${model.name}' has ${model.inputs.length} inputs; Grad-CAM here supports single-input image models.`);
   }
@@ -87,10 +70,10 @@ export function splitModel(model: tf.LayersModel, layerName?: string): ModelSpli
   if (input.shape.length !== 4) {
     throw new Error(`Model '${model.name}' takes input of shape ${JSON.stringify(input.shape)}; expected images [N,H,W,C].`);
   }
-  const layer = resolveLayer(model, layerName);
+  const { layer, output } = resolveTarget(model, layerName);
   let A: SymbolicTensor;
   try {
-    A = layer.output as SymbolicTensor;
+    A = output ?? (layer.output as SymbolicTensor);
   } catch {
     throw new Error(`Layer '${layer.name}' is used more than once in the model, so its output is ambiguous; pick another layer. ${describeCandidates(model)}`);
   }
@@ -124,6 +107,12 @@ export function splitModel(model: tf.LayersModel, layerName?: string): ModelSpli
   if (H == null || W == null || C == null || h == null || w == null || K == null || numClasses == null) {
     throw new Error(`Model '${model.name}' needs fixed input and layer sizes (input ${JSON.stringify(input.shape)}, '${layer.name}' ${JSON.stringify(A.shape)}).`);
   }
+  // Scores pass through a marker whose gradient notes that differentiation began, so only errors
+  // from a backward pass are traced to a layer (a wrong class name is reported as it is).
+  let backwardStarted = false;
+  const marked = onBackward(() => {
+    backwardStarted = true;
+  });
   const feedsFor = (t: TrunkValues): Map<number, tf.Tensor> =>
     new Map<number, tf.Tensor>([[A.id, t.activations], ...side.map((s, i): [number, tf.Tensor] => [s.id, t.side[i]])]);
 
@@ -134,16 +123,22 @@ export function splitModel(model: tf.LayersModel, layerName?: string): ModelSpli
     layerShape: [h, w, K],
     numClasses,
     trunk(x) {
-      const [a, ...rest] = runGraph([A, ...side], new Map([[input.id, x]]), { linear });
+      backwardStarted = false;
+      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side], new Map([[input.id, x]]), { linear }));
       return { activations: a as tf.Tensor4D, side: rest };
     },
     head(t) {
-      return runGraph([score], feedsFor(t), { linear })[0] as tf.Tensor2D;
+      return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), { linear }))[0]) as tf.Tensor2D;
     },
     full(x, guided) {
-      const [a, ...rest] = runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided });
-      const scores = rest.pop() as tf.Tensor2D;
+      backwardStarted = false;
+      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided }));
+      const scores = marked(rest.pop() as tf.Tensor) as tf.Tensor2D;
       return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
+    },
+    explainFailure(err, guided) {
+      releaseFailedTape();
+      return backwardStarted ? gradientFailure(model, err, guided) : err instanceof Error ? err : new Error(String(err));
     },
   };
 }

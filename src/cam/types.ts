@@ -1,7 +1,9 @@
 /** What an explanation returns: plain typed arrays (every tensor is disposed before return). */
 import type { ScoreSource } from './split';
 
-export type CamMethodName = 'gradcam' | 'gradcam++' | 'scorecam' | 'counterfactual';
+export type CamMethodName =
+  | 'gradcam' | 'gradcam++' | 'scorecam' | 'counterfactual'
+  | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'ablationcam' | 'randomcam';
 
 /** One explained class of one image. */
 export interface ClassExplanation {

@@ -1,17 +1,22 @@
 /** `gradcam explain`: one image (a file or a CIFAR-10 test index) explained into a PNG figure. */
 import * as path from 'path';
 import { initBackend } from '../backend';
-import { explain, CamMethodName, TargetSpec } from '../cam';
+import type * as tf from '@tensorflow/tfjs';
+import { explain, CamMethodName, Explanation, ExplainCallOptions, TargetSpec } from '../cam';
+import { GradientUnavailableError } from '../cam/gradient-check';
+import { toModelInput } from '../cam/input';
+import type { ExplainableModel } from '../cam/split';
 import { imageAt, readSplit } from '../data/cifar10';
 import { ColormapName, COLORMAP_NAMES, figureRows, readImageForModel, writeFigure } from '../render';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { resolveDataDir } from './data-dir';
-import { loadModelWithClasses } from './load';
+import { loadExplainableModel } from './load';
 
-export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model', 'out', 'data', 'opacity', 'colormap'] as const;
+export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model', 'out', 'data', 'opacity', 'colormap', 'labels', 'input-range'] as const;
 const METHODS = ['gradcam', 'gradcam++', 'scorecam', 'guided', 'counterfactual'] as const;
 export const METHOD_LABELS: Record<CamMethodName, string> = {
   gradcam: 'Grad-CAM', 'gradcam++': 'Grad-CAM++', scorecam: 'Score-CAM', counterfactual: 'Counterfactual',
+  hirescam: 'HiResCAM', xgradcam: 'XGrad-CAM', layercam: 'LayerCAM', eigencam: 'EigenCAM', ablationcam: 'Ablation-CAM', randomcam: 'Random',
 };
 
 function parseTarget(value: string | undefined, classNames: readonly string[]): TargetSpec {
@@ -22,6 +27,26 @@ function parseTarget(value: string | undefined, classNames: readonly string[]): 
   return value;
 }
 
+/**
+ * The explanation with its guided columns when the model allows them. A model whose gradient
+ * cannot reach the input (a layer tfjs cannot differentiate) still gets its Grad-CAM figure,
+ * with a notice; only `--method guided` insists on guided backprop.
+ */
+function explainWithGuidedIfPossible(model: ExplainableModel, input: tf.Tensor4D, options: ExplainCallOptions, guidedRequired: boolean): Explanation {
+  try {
+    return explain(model, input, { ...options, guided: true });
+  } catch (err) {
+    if (guidedRequired || !(err instanceof GradientUnavailableError)) throw err;
+    console.error(`note: drawing ${METHOD_LABELS[options.method ?? 'gradcam']} without the guided columns. ${err.message}`);
+    return explain(model, input, { ...options, guided: false });
+  }
+}
+
+/** A graph node 'StatefulPartitionedCall/model/out_relu/Relu6' as 'out_relu/Relu6'; layer names as they are. */
+function shortLayerName(name: string): string {
+  return name.split('/').slice(-2).join('/');
+}
+
 export async function explainCommand(args: ParsedArgs): Promise<number> {
   rejectUnknown(args, EXPLAIN_OPTIONS, 'explain');
   const out = stringFlag(args, 'out');
@@ -29,8 +54,11 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   const method = stringFlag(args, 'method') ?? 'gradcam';
   if (!(METHODS as readonly string[]).includes(method)) throw new Error(`--method '${method}' is unknown; use one of ${METHODS.join(', ')}.`);
   await initBackend();
-  const { model, classNames } = await loadModelWithClasses(stringFlag(args, 'model'));
-  const [, height, width] = model.inputs[0].shape as number[];
+  const { model, classNames, inputRange } = await loadExplainableModel(stringFlag(args, 'model'), {
+    labels: stringFlag(args, 'labels'),
+    inputRange: stringFlag(args, 'input-range'),
+  });
+  const [, height, width, channels] = model.inputs[0].shape as number[];
 
   let pixels: Uint8Array;
   let trueLabel: number | undefined;
@@ -55,18 +83,20 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
 
   // 'guided' is Grad-CAM's figure, whose guided columns are always drawn.
   const camMethod = (method === 'guided' ? 'gradcam' : method) as CamMethodName;
-  const e = explain(model, [pixels], {
-    method: camMethod,
-    layer: stringFlag(args, 'layer'),
-    classNames,
-    target: parseTarget(stringFlag(args, 'class'), classNames),
-    guided: true,
-  });
+  const options = { method: camMethod, layer: stringFlag(args, 'layer'), classNames, target: parseTarget(stringFlag(args, 'class'), classNames) };
+  // The model sees its own input range; the figure shows the pixels.
+  const input = toModelInput([pixels], [height, width, channels], inputRange);
+  let e: Explanation;
+  try {
+    e = explainWithGuidedIfPossible(model, input, options, method === 'guided');
+  } finally {
+    input.dispose();
+  }
   const rows = figureRows(e, [pixels], { trueLabels: trueLabel === undefined ? undefined : [trueLabel] });
   const colormap = stringFlag(args, 'colormap') as ColormapName | undefined;
   if (colormap && !COLORMAP_NAMES.includes(colormap)) throw new Error(`--colormap '${colormap}' is unknown; use one of ${COLORMAP_NAMES.join(', ')}.`);
   writeFigure(out, rows, {
-    title: `${title} · ${METHOD_LABELS[camMethod]} on ${e.layer}${e.scoreSource === 'logits' ? '' : ` (${e.scoreSource})`}`,
+    title: `${title} · ${METHOD_LABELS[camMethod]} on ${shortLayerName(e.layer)}${e.scoreSource === 'logits' ? '' : ` (${e.scoreSource})`}`,
     methodLabel: METHOD_LABELS[camMethod],
     colormap,
     opacity: numberFlag(args, 'opacity', 0.5),

@@ -8,6 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { kerasTopologyForTfjs } from './keras-compat';
 
 export class ModelNotFoundError extends Error {
   constructor(message: string) {
@@ -114,7 +115,7 @@ export async function loadModel(location: string): Promise<tf.LayersModel> {
   }
   const weightData = concatBuffers(buffers).buffer as ArrayBuffer;
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData, userDefinedMetadata: json.userDefinedMetadata }),
+    tf.io.fromMemory({ modelTopology: kerasTopologyForTfjs(json.modelTopology), weightSpecs: specs, weightData, userDefinedMetadata: json.userDefinedMetadata }),
   );
 }
 

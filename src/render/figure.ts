@@ -1,8 +1,11 @@
 /**
  * The explanation figure: one row per explained (image, class) with panels
  * [input | Grad-CAM | overlay | guided backprop | Guided Grad-CAM] and a caption such as
- * "pred: deer 0.93 · true: deer". The small input is upscaled with nearest neighbour so its
- * pixels stay crisp; the heatmap is upscaled bilinearly, as it is a smooth field.
+ * "pred: deer 0.93 · true: deer". Panels are sized for people: a small input is upscaled by a
+ * whole factor with nearest neighbour so its pixels stay crisp (32 px -> 128 px), up to about
+ * 256 px; a large one (224 px and up) is shown at its own size or scaled down bilinearly to
+ * 256 px, so a figure of a 299 px input stays readable at 100% zoom. The heatmap is always
+ * resized bilinearly, as it is a smooth field.
  */
 import { createCanvas } from 'canvas';
 import type { Explanation } from '../cam/types';
@@ -26,7 +29,10 @@ export interface FigureRow {
 }
 
 export interface FigureOptions {
-  /** Upscale factor for each panel (default 4: 32 px -> 128 px). */
+  /**
+   * Scale of each panel: a whole number upscales crisply, below 1 scales down. Default: see
+   * panelScale (32 px -> 4, 96 px -> 2, 224 px -> 1, 299 px -> 256/299).
+   */
   scale?: number;
   colormap?: ColormapName;
   /** Heatmap opacity in the overlay panel (default 0.5). */
@@ -40,33 +46,57 @@ const GAP = 8;
 const CAPTION = 20;
 const HEADER = 22;
 const FONT = '13px sans-serif';
+/** The largest panel side the default scale aims for. */
+export const MAX_PANEL = 256;
+/** The largest whole-number upscale the default uses (more makes a 32 px image look blocky). */
+const MAX_UPSCALE = 4;
+
+/**
+ * The default panel scale for an image of width x height: the largest whole factor up to 4 that
+ * keeps the panel within 256 px, 1 when none does, below 1 for images larger than 256 px.
+ */
+export function panelScale(width: number, height: number): number {
+  const side = Math.max(width, height);
+  if (side > MAX_PANEL) return MAX_PANEL / side;
+  return Math.max(1, Math.min(MAX_UPSCALE, Math.floor(MAX_PANEL / side)));
+}
+
+function checkScale(scale: number): void {
+  if (!(scale > 0) || (scale > 1 && !Number.isInteger(scale))) {
+    throw new RangeError(`Figure scale ${scale} must be a whole number >= 1 (crisp upscale) or between 0 and 1 (scale down).`);
+  }
+}
+
+/** RGB pixels of a panel resized by `scale`: crisp blocks when upscaling, bilinear when shrinking. */
+function resizeRgb(img: RgbImage, scale: number): RgbImage {
+  if (scale >= 1) return { width: img.width * scale, height: img.height * scale, data: nearestUpscale(img.data, img.height, img.width, scale) };
+  const width = Math.max(1, Math.round(img.width * scale));
+  const height = Math.max(1, Math.round(img.height * scale));
+  return { width, height, data: Uint8ClampedArray.from(bilinearResize(img.data, img.height, img.width, height, width, 3)) };
+}
 
 
 /** The panels of one row, each (width*scale) x (height*scale). */
 export function rowPanels(row: FigureRow, options: FigureOptions = {}): (RgbImage | undefined)[] {
-  const s = options.scale ?? 4;
   const { width: w, height: h } = row;
+  const s = options.scale ?? panelScale(w, h);
+  checkScale(s);
   const channels = row.channels ?? 3;
-  const input = toRgbImage(row.image, w, h, channels);
-  const big = { width: w * s, height: h * s, data: nearestUpscale(input.data, h, w, s) };
-  const heat = heatmapImage(bilinearResize(row.heatmap, h, w, h * s, w * s), w * s, h * s, options.colormap ?? 'jet');
-  const crisp = (g: ArrayLike<number> | undefined): RgbImage | undefined => {
-    if (!g) return undefined;
-    const img = gradientImage(g, w, h, channels);
-    return { width: w * s, height: h * s, data: nearestUpscale(img.data, h, w, s) };
-  };
-  return [big, heat, overlay(big, heat, options.opacity ?? 0.5), crisp(row.guided), crisp(row.guidedGradCam)];
+  const big = resizeRgb(toRgbImage(row.image, w, h, channels), s);
+  const heat = heatmapImage(bilinearResize(row.heatmap, h, w, big.height, big.width), big.width, big.height, options.colormap ?? 'jet');
+  const sized = (g: ArrayLike<number> | undefined): RgbImage | undefined => (g ? resizeRgb(gradientImage(g, w, h, channels), s) : undefined);
+  return [big, heat, overlay(big, heat, options.opacity ?? 0.5), sized(row.guided), sized(row.guidedGradCam)];
 }
 
 /** The figure as PNG bytes. Guided columns appear when any row has them. */
 export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Buffer {
   if (!rows.length) throw new Error('renderFigure: no rows to draw.');
-  const s = options.scale ?? 4;
+  const s = options.scale ?? panelScale(Math.max(...rows.map((r) => r.width)), Math.max(...rows.map((r) => r.height)));
   const label = options.methodLabel ?? 'Grad-CAM';
   const headers = ['input', label, 'overlay', 'guided backprop', `Guided ${label}`];
   const columns = rows.some((r) => r.guided) ? 5 : 3;
-  const panelW = Math.max(...rows.map((r) => r.width)) * s;
-  const panelH = Math.max(...rows.map((r) => r.height)) * s;
+  const panelW = Math.max(...rows.map((r) => (s >= 1 ? r.width * s : Math.max(1, Math.round(r.width * s)))));
+  const panelH = Math.max(...rows.map((r) => (s >= 1 ? r.height * s : Math.max(1, Math.round(r.height * s)))));
   const top = (options.title ? HEADER : 0) + HEADER;
   const width = GAP + columns * (panelW + GAP);
   const height = top + rows.length * (CAPTION + panelH + GAP);
@@ -77,7 +107,7 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
   g.fillStyle = '#111111';
   if (options.title) {
     g.font = `bold ${FONT}`;
-    g.fillText(options.title, GAP, 16);
+    g.fillText(fitText(options.title, width - 2 * GAP, (t) => g.measureText(t).width), GAP, 16);
   }
   g.font = FONT;
   g.textAlign = 'center';
@@ -87,7 +117,7 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
     const y = top + r * (CAPTION + panelH + GAP);
     g.fillStyle = '#111111';
     g.fillText(row.caption, GAP, y + CAPTION - 6);
-    rowPanels(row, options)
+    rowPanels(row, { ...options, scale: s })
       .slice(0, columns)
       .forEach((panel, c) => {
         const x = GAP + c * (panelW + GAP);
@@ -99,6 +129,14 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
       });
   });
   return canvas.toBuffer('image/png');
+}
+
+/** `text`, cut short with an ellipsis when wider than `maxWidth` (a long graph-node name). */
+export function fitText(text: string, maxWidth: number, widthOf: (t: string) => number): string {
+  if (widthOf(text) <= maxWidth) return text;
+  let n = text.length;
+  while (n > 1 && widthOf(`${text.slice(0, n)}…`) > maxWidth) n--;
+  return `${text.slice(0, n)}…`;
 }
 
 /** Renders and writes the figure atomically. */

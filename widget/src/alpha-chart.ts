@@ -2,7 +2,9 @@
  * The alpha_k^c bar chart of one image's selected class (d3): channels sorted by weight,
  * positive and negative in two colours, the strongest few labelled. Bars are joined by channel
  * index, so a class switch moves each channel's bar to its new rank in a short transition.
- * Hovering a bar reports its channel (the view then shows A^k over the image).
+ * Hovering a bar reports its channel (the view then shows A^k over the image). A layer with
+ * more channels than fit (MobileNetV2's 1280, ResNet50's 2048) shows its strongest MAX_BARS by
+ * |alpha| in the same order, and one line sums up the others.
  */
 import { select, type Selection } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
@@ -21,6 +23,35 @@ const MARGIN = { top: 16, right: 6, bottom: 14, left: 30 };
 /** Least horizontal room between two channel labels, px. */
 const LABEL_GAP = 24;
 const DURATION = 160;
+/** Most bars drawn: at ~300 px, about 3 px each. */
+export const MAX_BARS = 96;
+
+/** The channels left out of the chart, summed up. */
+export interface RestSummary {
+  count: number;
+  /** Their sum of alpha_k^c and their largest |alpha_k^c|. */
+  sum: number;
+  maxAbs: number;
+}
+
+/** The bars to draw (the strongest maxBars by |alpha|, order kept) and a summary of the rest. */
+export function chartData(bars: AlphaBar[], maxBars = MAX_BARS): { shown: AlphaBar[]; rest?: RestSummary } {
+  if (bars.length <= maxBars) return { shown: bars };
+  const shown = bars.filter((b) => b.strength < maxBars);
+  const rest: RestSummary = { count: bars.length - shown.length, sum: 0, maxAbs: 0 };
+  for (const b of bars) {
+    if (b.strength < maxBars) continue;
+    rest.sum += b.value;
+    rest.maxAbs = Math.max(rest.maxAbs, Math.abs(b.value));
+  }
+  return { shown, rest };
+}
+
+/** "strongest 96 of 1280 by |α|; other 1184: Σα 1.2e-3, |α| ≤ 4.0e-4" */
+export function restText(total: number, shown: number, rest: RestSummary | undefined): string {
+  if (!rest) return '';
+  return `strongest ${shown} of ${total} by |α|; other ${rest.count}: Σα ${format(rest.sum)}, |α| ≤ ${format(rest.maxAbs)}`;
+}
 
 export class AlphaChart {
   readonly node: SVGSVGElement;
@@ -31,6 +62,7 @@ export class AlphaChart {
   private readonly labelCount: number;
   private width = 300;
   private bars: AlphaBar[] = [];
+  private rest = '';
   private hovered: number | null = null;
 
   constructor(private readonly options: AlphaChartOptions) {
@@ -42,6 +74,7 @@ export class AlphaChart {
     this.node = this.svg.node() as SVGSVGElement;
     this.svg.append('g').attr('class', 'gc-axis').attr('transform', `translate(${MARGIN.left - 3},0)`);
     this.svg.append('text').attr('class', 'gc-axis-unit').attr('x', 0).attr('y', this.height - 2);
+    this.svg.append('text').attr('class', 'gc-rest').attr('text-anchor', 'end').attr('y', this.height - 2);
     this.svg.append('line').attr('class', 'gc-zero');
     this.svg.append('g').attr('class', 'gc-bars');
     this.svg.append('g').attr('class', 'gc-labels');
@@ -51,7 +84,9 @@ export class AlphaChart {
 
   /** New data (another class, or the first draw). */
   update(bars: AlphaBar[]): void {
-    this.bars = bars;
+    const { shown, rest } = chartData(bars);
+    this.bars = shown;
+    this.rest = restText(bars.length, shown.length, rest);
     this.draw(true);
   }
 
@@ -113,6 +148,7 @@ export class AlphaChart {
     const bw = Math.max(1, x.bandwidth());
     const duration = animate ? DURATION : 0;
 
+    this.svg.select('.gc-rest').attr('x', this.width - MARGIN.right).text(this.rest);
     this.svg.select('.gc-zero').attr('x1', MARGIN.left).attr('x2', this.width - MARGIN.right).attr('y1', zero).attr('y2', zero);
     // Ticks as multiples of a power of ten written once above the axis (alphas are ~1e-3).
     const power = Math.floor(Math.log10(Math.max(Math.abs(lo), Math.abs(hi)) || 1));
