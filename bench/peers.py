@@ -182,27 +182,32 @@ class Peers:
         load_weights(self.model, model_dir)
         self.model.eval()
         self.x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-        layer = [self.model.trunk[-1]]  # conv6's ReLU: the activations ours explains
-        self.gradcam = GradCAM(self.model, layer)
-        self.gradcam_pp = GradCAMPlusPlus(self.model, layer)
-        self.scorecam = ScoreCAM(self.model, layer)
-        # Its own copy: GuidedBackpropReLUModel swaps the ReLU modules, which would drop the CAM hooks.
+        # pytorch-grad-cam gets its own copy of the network: its hooks (registered per call, released by
+        # the `with` block, its documented usage) must not run inside the other figures' passes.
+        self.cam_model = copy.deepcopy(self.model)
+        # Its own copy too: GuidedBackpropReLUModel swaps the ReLU modules for the call's duration.
         self.guided = GuidedBackpropReLUModel(copy.deepcopy(self.model), device="cpu")
         self.well = WellWritten(self.model)
         self.warm: Set[Tuple[str, int]] = set()
         self.figures: Dict[str, Callable[[torch.Tensor], object]] = {
             "forward": self.forward,
-            "gradcam": lambda x: self.gradcam(x, None),
-            "gradcam-all/pytorch-grad-cam": lambda x: [self.gradcam(x, [ClassifierOutputTarget(c)] * len(x)) for c in range(10)],
+            "gradcam": lambda x: self.cam(GradCAM, x, [None]),
+            "gradcam-all/pytorch-grad-cam": lambda x: self.cam(GradCAM, x, [[ClassifierOutputTarget(c)] * len(x) for c in range(10)]),
             "gradcam-all/torch": lambda x: self.well.gradcam(x, all_classes=True),
             "gradcam/torch": lambda x: self.well.gradcam(x),
             "guided/pytorch-grad-cam": self.guided_gradcam,
             "guided/torch": self.well.guided_gradcam,
-            "gradcam++": lambda x: self.gradcam_pp(x, None),
+            "gradcam++": lambda x: self.cam(GradCAMPlusPlus, x, [None]),
             "gradcam++/torch": self.well.gradcam_plus_plus,
-            "scorecam": lambda x: self.scorecam(x, None),
+            "scorecam": lambda x: self.cam(ScoreCAM, x, [None]),
             "scorecam/torch": self.well.scorecam,
         }
+
+    def cam(self, method: type, x: torch.Tensor, targets: list) -> List[np.ndarray]:
+        """pytorch-grad-cam's documented usage: `with Method(model, target_layers) as cam`, one call per
+        target list (None: the predicted class). The layer is conv6's ReLU, the activations ours explains."""
+        with method(self.cam_model, [self.cam_model.trunk[-1]]) as cam:
+            return [cam(x, t) for t in targets]
 
     def forward(self, x: torch.Tensor) -> np.ndarray:
         with torch.inference_mode():
@@ -211,7 +216,7 @@ class Peers:
     def guided_gradcam(self, x: torch.Tensor) -> np.ndarray:
         """pytorch-grad-cam's documented Guided Grad-CAM: the CAM for the batch, then guided backprop one
         image at a time (GuidedBackpropReLUModel explains only the first image of what it is given)."""
-        cams = self.gradcam(x, None)
+        (cams,) = self.cam(GradCAM, x, [None])
         return np.stack([self.guided(x[i:i + 1].clone(), None) * cams[i][:, :, None] for i in range(len(x))])
 
     def time(self, figure: str, batch: int, repeats: int, warmup: int) -> List[float]:
