@@ -8,9 +8,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { installKernel, KERNEL_DISPLAY_NAME, KERNEL_NAME } from '../src/cli/install-kernel';
+import { JUPYTER_PYTHON } from '../src/cli/jupyter-env';
 
 export const NOTEBOOK_DIR = __dirname;
-export const PYTHON = '/usr/bin/python3';
+/** nbconvert of the pinned Jupyter environment (python/venv jupyter). */
+export const PYTHON = JUPYTER_PYTHON;
 
 interface Cell {
   cell_type: 'markdown' | 'code';

@@ -301,6 +301,30 @@ describe('kernel launcher, tslab patch guard and install', () => {
     expect(connectionFileFrom([])).to.equal(undefined);
   });
 
+  it('exits on its own when the process that started it dies without shutting it down', async function () {
+    this.timeout(20_000);
+    const launcher = path.resolve(__dirname, '..', 'src', 'kernel', 'launcher.ts');
+    // bash starts a stand-in kernel (JPY_PARENT_PID = bash) and exits half a second later.
+    const js = `require(${JSON.stringify(launcher)}).exitWithParent(Number(process.env.JPY_PARENT_PID), 100); setInterval(() => {}, 1000);`;
+    const { spawnSync } = await import('child_process');
+    const r = spawnSync('bash', ['-c', `JPY_PARENT_PID=$$ node --require tsx/cjs -e '${js}' >/dev/null 2>&1 & echo $!; sleep 0.5`], { encoding: 'utf8', cwd: path.resolve(__dirname, '..') });
+    const pid = Number(r.stdout.trim());
+    expect(pid).to.be.above(1);
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 15_000;
+    while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    const stillAlive = alive();
+    if (stillAlive) process.kill(pid, 'SIGKILL');
+    expect(stillAlive, 'the orphaned kernel is still running').to.equal(false);
+  });
+
   it('fails with the tslab version and the fix when a private member is missing', () => {
     function Server(): void {}
     function Handler(): void {}

@@ -98,6 +98,32 @@ describe('showGradCam (kernel side of the widget)', function () {
     w.close();
   });
 
+  it("rejects a front end's invalid values, keeps its own, tells the front end, and still takes the valid ones", async () => {
+    const w = await show();
+    const heard: unknown[] = [];
+    w.on('change', (changed) => heard.push(changed));
+    const kept = [...w.selectedClass];
+    for (const bad of ['abc', [999, 0], [1], [1.5, 0], null]) {
+      t.sent = [];
+      runtime.comms.handle(frontendUpdate(w.id, { selected_class: bad as JSONObject['x'] }));
+      expect(w.selectedClass, `selected_class = ${JSON.stringify(bad)}`).to.deep.equal(kept);
+      const msgs = t.sent.map((s) => s.content.data as JSONObject);
+      const echo = msgs.find((m) => m.method === 'echo_update');
+      expect(echo?.state, 'the echo leaves the rejected field out').to.deep.equal({});
+      const restore = msgs.find((m) => m.method === 'update');
+      expect(restore?.state, 'the front end gets the kernel value back').to.deep.equal({ selected_class: kept });
+    }
+    runtime.comms.handle(frontendUpdate(w.id, { method: 'nonsense', opacity: 0.25 }));
+    expect(w.get('method')).to.equal('gradcam');
+    expect(w.get('opacity')).to.equal(0.25);
+    runtime.comms.handle(frontendUpdate(w.id, { opacity: 7, colormap: 'rainbow', layer: 'conv1', class_names: ['a'] }));
+    expect([w.get('opacity'), w.get('colormap'), w.get('layer')]).to.deep.equal([0.25, 'jet', 'conv6']);
+    runtime.comms.handle(frontendUpdate(w.id, { method: 'guided-gradcam', colormap: 'viridis', selected_class: [3, 3] }));
+    expect([w.get('method'), w.get('colormap'), w.selectedClass]).to.deep.equal(['guided-gradcam', 'viridis', [3, 3]]);
+    expect(heard, 'listeners hear only accepted changes').to.deep.equal([{ opacity: 0.25 }, { method: 'guided-gradcam', colormap: 'viridis', selected_class: [3, 3] }]);
+    w.close();
+  });
+
   it('rejects a method it was not asked to compute, and leaks no tensors', async () => {
     let error: Error | undefined;
     await show({ method: 'scorecam' }).catch((e: Error) => (error = e));

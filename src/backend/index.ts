@@ -78,7 +78,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
           ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()})` }
           : { active: false, detail: native.reason };
       }
-      if (!quiet) console.error(describeBackend(info));
+      if (!quiet) reportBackend(info);
       return info;
     }
     skipped.push({ name, reason });
@@ -94,6 +94,25 @@ export function describeBackend(info: BackendInfo): string {
   const conv = info.nativeConvolutions;
   const convNote = conv ? (conv.active ? ` with ${conv.detail}` : ` (XNNPACK convolutions: ${conv.detail})`) : '';
   return `gradcam-ts: TensorFlow.js ${info.tfjsVersion} on the '${info.name}' backend${convNote}${note}`;
+}
+
+/** Where the one-line report goes: env GRADCAM_REPORT = stderr (default) | stdout | off. */
+export const REPORT_ENV = 'GRADCAM_REPORT';
+
+/**
+ * The report is information, not a warning: in a terminal it goes to stderr so it stays out of
+ * piped output, but our Jupyter kernel sets stdout, because front ends draw stderr as an error box.
+ * There it is the short form; `gradcam info` gives the details.
+ */
+function reportBackend(info: BackendInfo): void {
+  const where = process.env[REPORT_ENV];
+  if (where === 'off') return;
+  if (where === 'stdout') {
+    const conv = info.nativeConvolutions?.active ? ' + native OpenBLAS kernels' : '';
+    console.log(`gradcam-ts: TensorFlow.js ${info.tfjsVersion} on ${info.name}${conv} (details: gradcam info)`);
+  } else {
+    console.error(describeBackend(info));
+  }
 }
 
 export interface InitBackendOptions {

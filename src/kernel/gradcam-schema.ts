@@ -74,3 +74,32 @@ export type GradCamState = {
   /** Heatmap opacity over the image, 0..1. */
   opacity: number;
 };
+
+/** The fields a front end may change; everything else is computed by the kernel. */
+export const FRONTEND_FIELDS = ['selected_class', 'method', 'colormap', 'opacity'] as const;
+
+/**
+ * Why a front end's value for `key` is not acceptable in `state`, or undefined when it is. The
+ * kernel applies this to every update from the browser before it reaches notebook code.
+ */
+export function invalidFrontendValue(key: string, value: unknown, state: GradCamState): string | undefined {
+  switch (key) {
+    case 'selected_class': {
+      const n = state.images.length;
+      const c = state.class_names.length;
+      if (!Array.isArray(value) || value.length !== n) return `expected ${n} class indices (one per image)`;
+      const bad = value.find((v) => !Number.isInteger(v) || v < 0 || v >= c);
+      return bad === undefined ? undefined : `${JSON.stringify(bad)} is not a class index 0..${c - 1}`;
+    }
+    case 'method': {
+      const offered = Object.keys(state.images[0]?.maps ?? {});
+      return typeof value === 'string' && offered.includes(value) ? undefined : `expected one of the computed methods ${offered.join(', ')}`;
+    }
+    case 'colormap':
+      return typeof value === 'string' && (COLORMAPS as readonly string[]).includes(value) ? undefined : `expected one of ${COLORMAPS.join(', ')}`;
+    case 'opacity':
+      return typeof value === 'number' && value >= 0 && value <= 1 ? undefined : 'expected a number from 0 to 1';
+    default:
+      return `${key} is set by the kernel, not the front end (the front end may set ${FRONTEND_FIELDS.join(', ')})`;
+  }
+}

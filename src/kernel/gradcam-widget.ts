@@ -9,7 +9,7 @@ import { explain, CamMethodName, Explanation } from '../cam';
 import type { ImageBatch } from '../cam';
 import { figureRows, FigureRow, gradientImage, renderFigure } from '../render';
 import {
-  ColormapName, GRADCAM_WIDGET_SPEC, GradCamState, ImageEntry, MethodName,
+  ColormapName, GRADCAM_WIDGET_SPEC, GradCamState, ImageEntry, invalidFrontendValue, MethodName,
 } from './gradcam-schema';
 import { WidgetFallback, WidgetModel, WidgetOptions } from './widget';
 
@@ -165,7 +165,11 @@ export async function showGradCam(model: tf.LayersModel, images: ImageBatch, opt
   const widget = new GradCamWidget(
     GRADCAM_WIDGET_SPEC,
     state,
-    { ...options.widget, fallback: (wgt) => fallbackPicture(wgt.state, explanations) },
+    {
+      ...options.widget,
+      fallback: (wgt) => fallbackPicture(wgt.state, explanations),
+      validate: (key, value, wgt) => invalidFrontendValue(key, value, wgt.state),
+    },
   );
   if (options.display !== false) widget.display();
   return widget;

@@ -24,6 +24,29 @@ export function connectionFileFrom(argv: readonly string[]): string | undefined 
   return undefined;
 }
 
+/**
+ * Exit when the process that started us is gone. A Jupyter server or client that is killed
+ * (not shut down) never sends shutdown_request, and tslab would otherwise run on forever,
+ * holding a core and a gigabyte. Jupyter names its pid in JPY_PARENT_PID, as ipykernel uses it.
+ */
+export function exitWithParent(parentPid = Number(process.env.JPY_PARENT_PID ?? process.ppid), everyMs = 2000): NodeJS.Timeout | undefined {
+  if (!Number.isInteger(parentPid) || parentPid <= 1) return undefined;
+  const timer = setInterval(() => {
+    let alive = true;
+    try {
+      process.kill(parentPid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, but not ours to signal
+    }
+    if (!alive || process.ppid === 1) {
+      kernelLog(`the parent process ${parentPid} is gone; exiting`);
+      process.exit(0);
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
+}
+
 export function launch(argv: readonly string[]): void {
   const configPath = connectionFileFrom(argv);
   if (!configPath) {
@@ -33,10 +56,13 @@ export function launch(argv: readonly string[]): void {
   const mods: TslabModules = { version, jupyter: require('tslab/dist/jupyter') as TslabModules['jupyter'] };
   const main = require('tslab/dist/main') as Partial<TslabMain>;
   if (typeof main.startKernel !== 'function') throw new TslabPatchError(version, 'dist/main.js exports no startKernel');
+  // Front ends draw stderr as an error box; the backend's one-line report is information.
+  process.env.GRADCAM_REPORT = process.env.GRADCAM_REPORT ?? 'stdout';
   const runtime = patchTslab(mods);
   runtime.install();
   kernelLog(`starting (tslab ${version}, node ${process.version}, cwd ${process.cwd()})`);
   main.startKernel({ configPath, enableFindLocal: false, jsKernel: false, globalVersion: version });
+  exitWithParent();
 }
 
 if (require.main === module) {

@@ -8,7 +8,8 @@
  *     answers comm_info with a "complete_reply" and ignores the rest);
  *   - each execute request runs inside the comm manager's context, so what a cell causes later
  *     is parented to it;
- *   - replies carry the fields the messaging spec requires (kernel_info status, error fields).
+ *   - replies carry the fields the messaging spec requires (kernel_info status and debugger, error
+ *     fields), history_request gets an (empty) history, and any other request an error reply.
  * Every other message is still handled by tslab's own methods.
  */
 import * as fs from 'fs';
@@ -169,6 +170,22 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
   };
   const runtime = new KernelRuntime(transport);
 
+  /** The messaging spec wants a reply to every request; one we do not implement gets an error reply. */
+  const replyUnsupported = (msg: JupyterMessage): void => {
+    const type = msg.header.msg_type;
+    if (!type.endsWith('_request')) {
+      kernelLog(`ignored a ${type} message on the shell or control channel (not a request)`);
+      return;
+    }
+    kernelLog(`unsupported request ${type}; answered with an error reply`);
+    transport.reply(msg, type.replace(/_request$/, '_reply'), {
+      status: 'error',
+      ename: 'UnsupportedRequest',
+      evalue: `the gradcam-ts kernel does not implement ${type}`,
+      traceback: [],
+    });
+  };
+
   /** Our message in the shape tslab's handlers expect (they only reply through it). */
   class ShellMessage implements TslabMessageLike {
     constructor(readonly msg: JupyterMessage) {}
@@ -238,8 +255,12 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
             this.handleShutdown(sock, req);
             terminated = true;
             break;
+          case 'history_request':
+            // JupyterLab asks once per notebook; tslab keeps no history, so the honest answer is empty.
+            transport.reply(msg, 'history_reply', { status: 'ok', history: [] });
+            break;
           default:
-            kernelLog(`unsupported message type ${type}; no reply`);
+            replyUnsupported(msg);
         }
       }
     } catch (e) {
@@ -254,7 +275,8 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
   handler.handleKernel = function (this: TslabHandler): JSONObject {
     const info = originalKernel.call(this);
     // The spec requires status; tslab omits it.
-    return { status: 'ok', ...info, banner: `TypeScript (gradcam-ts: tslab ${mods.version} with Jupyter comms and ipywidgets 8)` };
+    // debugger: false tells JupyterLab not to start a debug session (it logged errors trying to).
+    return { status: 'ok', ...info, debugger: false, banner: `TypeScript (gradcam-ts: tslab ${mods.version} with Jupyter comms and ipywidgets 8)` };
   };
 
   const originalExecute = handler.handleExecute;

@@ -42,6 +42,12 @@ export interface WidgetOptions<M> {
   /** Echo front-end updates back (ipywidgets 8 default, keeps several front ends in sync). */
   echo?: boolean;
   fallback?: (model: M) => WidgetFallback;
+  /**
+   * Checks one field the front end set; returns why it is rejected, or undefined to accept. A
+   * rejected value is logged and the front end gets the kernel's value back, as ipywidgets' trait
+   * validation does.
+   */
+  validate?: (key: string, value: unknown, model: M) => string | undefined;
 }
 
 export type ChangeSource = 'frontend' | 'kernel';
@@ -236,13 +242,45 @@ export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetH
       this.runtime.comms.log(`widget ${this.id}: bad update (${(e as Error).message}); ignored`);
       return;
     }
+    const rejected = this.rejectedKeys(incoming);
+    for (const key of rejected) delete incoming[key];
     if (this.echo) {
       // Parented to the front end's update (the comm manager's context), which is how the
-      // front end recognises its own echo.
-      this.comm.send({ method: 'echo_update', state, buffer_paths: paths }, { buffers: msg.buffers.slice(0, paths.length) });
+      // front end recognises its own echo. Only accepted values are echoed.
+      const accepted: JSONObject = {};
+      for (const [k, v] of Object.entries(state)) if (!rejected.includes(k)) accepted[k] = v;
+      const kept = paths.map((p, i) => ({ p, b: msg.buffers[i] })).filter(({ p }) => !rejected.includes(String(p[0])));
+      this.comm.send({ method: 'echo_update', state: accepted, buffer_paths: kept.map(({ p }) => p) }, { buffers: kept.map(({ b }) => b) });
+    }
+    if (rejected.length > 0) {
+      // Put the front end back on the kernel's values.
+      const current: WidgetState = {};
+      for (const key of rejected) current[key] = this.values[key];
+      this.sendState('update', current);
     }
     const { changed, old } = this.apply(incoming);
     if (Object.keys(changed).length > 0) this.emitChanges(changed, old, 'frontend');
+  }
+
+  /** Fields of a front-end update that fail validation (each logged with its reason). */
+  private rejectedKeys(incoming: WidgetState): string[] {
+    const validate = this.options.validate;
+    if (!validate) return [];
+    const rejected: string[] = [];
+    for (const [key, value] of Object.entries(incoming)) {
+      if (sameValue(this.values[key], value)) continue; // not a change: nothing to validate
+      let reason: string | undefined;
+      try {
+        reason = validate(key, value, this);
+      } catch (e) {
+        reason = `the validator failed (${(e as Error).message})`;
+      }
+      if (reason !== undefined) {
+        rejected.push(key);
+        this.runtime.comms.log(`widget ${this.id} (${this.modelName}): rejected the front end's ${key} = ${JSON.stringify(value)?.slice(0, 200)}: ${reason}; sent the kernel's value back`);
+      }
+    }
+    return rejected;
   }
 
   /** Store the values that differ; return them and what they replaced. */

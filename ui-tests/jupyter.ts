@@ -1,0 +1,149 @@
+/**
+ * The real Jupyter a user opens with `gradcam lab`: the pinned environment's `jupyter lab` (or
+ * `jupyter notebook`), with our kernel and widget installed into its prefix, started on a free
+ * loopback port in a throwaway folder holding copies of the notebooks, and stopped afterwards.
+ * User-level settings, workspaces and runtime files go to temp folders so a developer's own
+ * JupyterLab settings (theme, saved layout) cannot change what the tests see.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { installIntoJupyterEnv } from '../src/cli/lab';
+import { jupyterBin, JUPYTER_VENV, missingJupyterEnv, PACKAGE_ROOT } from '../src/cli/jupyter-env';
+
+export type JupyterApp = 'lab' | 'notebook';
+
+export interface RunningJupyter {
+  app: JupyterApp;
+  /** http://127.0.0.1:PORT/ */
+  base: string;
+  token: string;
+  /** The served folder (copies of the notebooks). */
+  root: string;
+  /** Everything the server printed (our kernel's log lines included), for failure reports. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Why the UI tests cannot run; under CI=true (where .ci/run makes the environment) a throw. */
+export function missingUiPrerequisite(): string | undefined {
+  const missing =
+    missingJupyterEnv() ??
+    (fs.existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') ? undefined : 'Chromium is absent (apt-get install chromium)') ??
+    (fs.existsSync(path.join(PACKAGE_ROOT, 'dist', 'kernel', 'launcher.js')) ? undefined : 'the kernel is not built (npm run build)') ??
+    (fs.existsSync(path.join(PACKAGE_ROOT, 'widget', 'labextension', 'package.json')) ? undefined : 'the labextension is not built (npm run build)');
+  if (missing && process.env.CI) throw new Error(`UI tests cannot run in CI: ${missing}`);
+  return missing;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** What `jupyter labextension list` says of our extension (e.g. "enabled OK"). */
+export function labextensionStatus(): string {
+  const r = spawnSync(jupyterBin('jupyter'), ['labextension', 'list'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const text = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+  return text.split('\n').find((l) => l.includes('gradcam-ts-widget'))?.trim() ?? `(not listed)\n${text}`;
+}
+
+/** A folder holding copies of `notebooks` and a node_modules/gradcam-ts link, as in notebooks/. */
+function makeRoot(notebooks: readonly string[]): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-'));
+  for (const nb of notebooks) fs.copyFileSync(path.join(PACKAGE_ROOT, 'notebooks', nb), path.join(root, nb));
+  fs.mkdirSync(path.join(root, 'node_modules'));
+  fs.symlinkSync(PACKAGE_ROOT, path.join(root, 'node_modules', 'gradcam-ts'), 'dir');
+  return root;
+}
+
+/** User settings for a quiet, reproducible page: no news or update pop-ups over the notebook. */
+function writeSettings(dir: string): void {
+  const file = path.join(dir, '@jupyterlab', 'apputils-extension', 'notification.jupyterlab-settings');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ fetchNews: 'false', checkForUpdates: false }));
+}
+
+export async function startJupyter(app: JupyterApp, notebooks: readonly string[], timeoutMs = 120_000): Promise<RunningJupyter> {
+  await installIntoJupyterEnv();
+  const root = makeRoot(notebooks);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-home-'));
+  const settings = path.join(home, 'settings');
+  writeSettings(settings);
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUPYTER_DATA_DIR: path.join(home, 'data'), // no per-user kernelspec can shadow the one in the prefix
+    JUPYTER_CONFIG_DIR: path.join(home, 'config'),
+    JUPYTER_RUNTIME_DIR: path.join(home, 'runtime'),
+    JUPYTERLAB_SETTINGS_DIR: settings,
+    JUPYTERLAB_WORKSPACES_DIR: path.join(home, 'workspaces'),
+    GRADCAM_QUIET: '0', // the backend report must appear, on stdout, and not as an error
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+  const shared = path.resolve(PACKAGE_ROOT, '..', 'shared', 'cifar-10-batches-bin');
+  if (!env.GRADCAM_CIFAR10_DIR && fs.existsSync(path.join(shared, 'test_batch.bin'))) env.GRADCAM_CIFAR10_DIR = shared;
+  const args = [
+    '--no-browser',
+    '--ServerApp.ip=127.0.0.1',
+    `--ServerApp.port=${port}`,
+    '--ServerApp.port_retries=0',
+    `--ServerApp.token=${token}`,
+    `--ServerApp.root_dir=${root}`,
+    '--LabApp.news_url=',
+    ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+  ];
+  const child: ChildProcess = spawn(jupyterBin(app === 'lab' ? 'jupyter-lab' : 'jupyter-notebook'), args, {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const base = `http://127.0.0.1:${port}/`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM'); // the server shuts its kernels down on SIGTERM
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(home, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`jupyter ${app} exited with ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${base}api/status`, { headers: { Authorization: `token ${token}` } });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`jupyter ${app} did not answer on ${base} within ${timeoutMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return { app, base, token, root, log: () => out, stop };
+}
+
+/** The kernel's own log lines ("[gradcam-ts kernel] ...") from the server's output. */
+export function kernelLogLines(server: RunningJupyter): string[] {
+  return server.log().split('\n').filter((l) => l.includes('[gradcam-ts kernel]'));
+}
+
+export { JUPYTER_VENV };

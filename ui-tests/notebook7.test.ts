@@ -1,0 +1,81 @@
+/// <reference lib="dom" />
+/**
+ * The same notebook in Notebook 7 (`gradcam lab --notebook`): open it from the tree (it opens in
+ * a new browser tab), Run All, and use the widget. Notebook 7 has no status bar, so the steps wait
+ * on the notebook toolbar's execution indicator.
+ */
+import { expect } from 'chai';
+import { canvasPixels, openBrowser, pixelDistance, widgetErrors, type Browser } from './browser';
+import { missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
+import { NotebookUi, stepByStep } from './notebook-ui';
+import { KERNEL_DISPLAY_NAME } from '../src/cli/install-kernel';
+
+const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
+
+describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them', function () {
+  this.timeout(600_000);
+  stepByStep(this);
+  let server: RunningJupyter;
+  let browser: Browser;
+  let home: NotebookUi;
+  let nb: NotebookUi;
+  let widget: string;
+
+  before(async function () {
+    const missing = missingUiPrerequisite();
+    if (missing) {
+      console.log(`      (skipping the Notebook 7 UI tests: ${missing})`);
+      this.skip();
+    }
+    server = await startJupyter('notebook', [NOTEBOOK]);
+    browser = await openBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      console.log(`--- browser console ---\n${browser?.console.slice(-40).join('\n')}`);
+      console.log(`--- server log (tail) ---\n${server?.log().split('\n').slice(-40).join('\n')}`);
+    }
+  });
+
+  it('loads the tree page with no error from our extension or the widget manager', async () => {
+    home = await NotebookUi.openHome(browser, server);
+    await home.page.waitForTimeout(1000);
+    expect(widgetErrors(browser.console)).to.deep.equal([]);
+  });
+
+  it('opens notebook 02 in a new tab in our kernel and runs all cells with no error output', async () => {
+    nb = await home.openFromFileBrowser(NOTEBOOK);
+    expect(nb.page.url()).to.match(/\/notebooks\/02-gradcam-deer-and-ship\.ipynb/);
+    expect(await nb.kernelName()).to.equal(KERNEL_DISPLAY_NAME);
+    const ms = await nb.runAllFromScratch();
+    console.log(`      Run All of notebook 02 in Notebook 7: ${(ms / 1000).toFixed(1)} s`);
+    expect(await nb.errorOutputs()).to.deep.equal([]);
+  });
+
+  it('renders the widget, redraws on a class click, hovers a channel and toggles Guided Grad-CAM', async () => {
+    widget = await nb.waitForWidget();
+    const page = nb.page;
+    expect(await nb.outputText()).not.to.match(/Error displaying widget|Loading widget\.\.\./);
+    const before = await canvasPixels(page, widget, 1);
+    await page.locator(`${widget} .gc-panel[data-image="1"] .gc-class[data-class="0"]`).click();
+    expect(pixelDistance(before, await canvasPixels(page, widget, 1))).to.be.greaterThan(2);
+    const out = await nb.runNewCell('widget.selectedClass');
+    expect(out.replace(/\s+/g, ' ')).to.match(/\[ ?7, 0 ?\]/);
+    const panel = `${widget} .gc-panel[data-image="0"]`;
+    const classMap = await canvasPixels(page, widget, 0);
+    const channel = await page.$eval(`${panel} .gc-bars rect`, (e) => Number(e.getAttribute('data-channel')));
+    await page.hover(`${panel} .gc-hits rect[data-channel="${channel}"]`);
+    expect(await page.$eval(`${panel} .gc-caption`, (e) => e.textContent ?? '')).to.match(new RegExp(`^A${channel} · α = `));
+    await page.mouse.move(2, 2);
+    expect(pixelDistance(classMap, await canvasPixels(page, widget, 0))).to.equal(0);
+    await page.click(`${widget} .gc-method[data-method="guided-gradcam"]`);
+    expect(pixelDistance(classMap, await canvasPixels(page, widget, 0))).to.be.greaterThan(2);
+    expect(widgetErrors(browser.console)).to.deep.equal([]);
+  });
+});
