@@ -40,6 +40,7 @@ async function profile(label: string, fn: () => void): Promise<void> {
   await profile(`forward, batch ${batch}`, () => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync()));
   const cam = createCam(model);
   await profile(`Grad-CAM of the predicted class, batch ${batch}`, () => void cam.explain(x));
+  await profile(`Grad-CAM of all 10 classes, batch ${batch}`, () => void cam.explain(x, { target: 'all' }));
   await profile(`Guided Grad-CAM, batch ${batch}`, () => void cam.explain(x, { guided: true }));
   x.dispose();
   model.dispose();
