@@ -163,6 +163,18 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
     expect(saved.metadata.widgets, 'widget state saved in the notebook').to.be.an('object');
   });
 
+  it('shows the saved widget after the kernel is shut down and the page reloaded (a fresh kernel holds none of its models)', async () => {
+    await nb.menu('Kernel', 'kernelmenu:shutdown');
+    await nb.page.waitForFunction(() => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName')?.textContent?.trim() === 'No Kernel', undefined, { timeout: 30_000 });
+    const errorsBefore = widgetErrors(browser.console).length;
+    await nb.page.reload();
+    await nb.waitForKernelIdle();
+    widget = await nb.waitForWidget();
+    expect(await nb.outputText()).not.to.match(/Error displaying widget|Loading widget\.\.\./);
+    expect(pixelDistance(await canvasPixels(nb.page, widget, 1), new Array(4 * 32 * 32).fill(0))).to.be.greaterThan(10);
+    expect(widgetErrors(browser.console).slice(errorsBefore)).to.deep.equal([]);
+  });
+
   it('restarts the kernel from the menu and runs all again, with no stale widget throwing', async () => {
     const errorsBefore = widgetErrors(browser.console).length;
     await nb.restartKernel();
