@@ -5,6 +5,7 @@ import { initBackend } from '../src/backend';
 import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
 import { KernelRuntime } from '../src/kernel/runtime';
 import { GradCamWidget, showGradCam } from '../src/kernel/gradcam-widget';
+import { explain } from '../src/cam';
 import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
@@ -121,6 +122,26 @@ describe('showGradCam (kernel side of the widget)', function () {
     runtime.comms.handle(frontendUpdate(w.id, { method: 'guided-gradcam', colormap: 'viridis', selected_class: [3, 3] }));
     expect([w.get('method'), w.get('colormap'), w.selectedClass]).to.deep.equal(['guided-gradcam', 'viridis', [3, 3]]);
     expect(heard, 'listeners hear only accepted changes').to.deep.equal([{ opacity: 0.25 }, { method: 'guided-gradcam', colormap: 'viridis', selected_class: [3, 3] }]);
+    w.close();
+  });
+
+  it("ships a map for every method asked for (the toggle offers exactly those), equal to explain()'s", async () => {
+    const methods = ['layercam', 'eigencam', 'ablationcam'] as const;
+    const w = await show({ methods: [...methods], method: 'layercam' });
+    const open = t.sent.find((s) => s.msgType === 'comm_open') as Published;
+    const paths = ((open.content.data as JSONObject).buffer_paths as (string | number)[][]).map((p) => p.join('/'));
+    const offered = paths.filter((p) => p.startsWith('images/0/maps/')).map((p) => p.slice('images/0/maps/'.length)).sort();
+    expect(offered).to.deep.equal(['ablationcam', 'eigencam', 'gradcam', 'guided-gradcam', 'layercam']);
+    const layercam = open.buffers[paths.indexOf('images/1/maps/layercam')];
+    const shipped = new Float32Array(new Uint8Array(layercam).slice().buffer);
+    const direct = explain(model, examples.map((e) => e.pixels), { method: 'layercam', target: 'all' });
+    const ship = direct.images[1].classes.map((c) => Array.from(c.heatmap)).flat();
+    expect(shipped.length).to.equal(ship.length);
+    for (let i = 0; i < ship.length; i += 97) expect(shipped[i]).to.be.closeTo(ship[i], 1e-6);
+    runtime.comms.handle(frontendUpdate(w.id, { method: 'eigencam' }));
+    expect(w.get('method')).to.equal('eigencam');
+    runtime.comms.handle(frontendUpdate(w.id, { method: 'scorecam' }));
+    expect(w.get('method'), 'a method that was not computed is rejected').to.equal('eigencam');
     w.close();
   });
 

@@ -32,7 +32,9 @@ export type ColormapName = 'jet' | 'viridis' | 'turbo';
 export const COLORMAPS: readonly ColormapName[] = ['jet', 'viridis', 'turbo'];
 
 /** Methods whose maps are shipped; the widget offers exactly the keys present in `maps`. */
-export type MethodName = 'gradcam' | 'guided-gradcam' | 'counterfactual' | 'gradcam++' | 'scorecam' | 'guided-backprop';
+export type MethodName =
+  | 'gradcam' | 'guided-gradcam' | 'counterfactual' | 'gradcam++' | 'scorecam' | 'guided-backprop'
+  | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'ablationcam' | 'randomcam';
 
 export type ImageEntry = {
   /** Caption, e.g. "test #1234". */

@@ -22,8 +22,9 @@ export interface ShowGradCamOptions {
   /** Caption per image. */
   titles?: string[];
   /**
-   * Methods to compute; Grad-CAM and Guided Grad-CAM always. Score-CAM costs K forward passes per
-   * class, so it is opt-in. Default: gradcam, guided-gradcam, counterfactual, gradcam++.
+   * Methods to compute; Grad-CAM and Guided Grad-CAM always. The widget's toggle offers exactly
+   * these. Score-CAM and Ablation-CAM cost K forward passes per image, and EigenCAM ignores the
+   * class, so they are opt-in. Default: gradcam, guided-gradcam, counterfactual, gradcam++.
    */
   methods?: MethodName[];
   method?: MethodName;
@@ -36,8 +37,11 @@ export interface ShowGradCamOptions {
 }
 
 export const DEFAULT_METHODS: readonly MethodName[] = ['gradcam', 'guided-gradcam', 'counterfactual', 'gradcam++'];
+/** The engine method behind each widget method; the two guided ones come from Grad-CAM's guided pass. */
 const CAM_OF: Partial<Record<MethodName, CamMethodName>> = {
   gradcam: 'gradcam', counterfactual: 'counterfactual', 'gradcam++': 'gradcam++', scorecam: 'scorecam',
+  hirescam: 'hirescam', xgradcam: 'xgradcam', layercam: 'layercam', eigencam: 'eigencam', ablationcam: 'ablationcam',
+  randomcam: 'randomcam',
 };
 
 /** Pixels of each image as HWC bytes, whatever form the caller passed them in. */

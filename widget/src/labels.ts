@@ -8,6 +8,12 @@ export const METHOD_LABELS: Record<MethodName, string> = {
   counterfactual: 'Counterfactual',
   'guided-gradcam': 'Guided Grad-CAM',
   'guided-backprop': 'Guided backprop',
+  hirescam: 'HiResCAM',
+  xgradcam: 'XGrad-CAM',
+  layercam: 'LayerCAM',
+  eigencam: 'EigenCAM',
+  ablationcam: 'Ablation-CAM',
+  randomcam: 'Random',
 };
 
 export const METHOD_ORDER = Object.keys(METHOD_LABELS) as MethodName[];
