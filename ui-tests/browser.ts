@@ -66,13 +66,7 @@ export async function canvasPixels(page: Page, scope: string, i: number): Promis
   });
 }
 
-/** Mean absolute difference of two pixel arrays. */
-export function pixelDistance(a: number[], b: number[]): number {
-  if (a.length !== b.length || !a.length) return Infinity;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
-  return s / a.length;
-}
+export { pixelDistance } from '../test/e2e/harness';
 
 /**
  * WCAG contrast ratio of each visible text element under `selector` against the colour actually

@@ -8,11 +8,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { installIntoJupyterEnv } from '../src/cli/lab';
 import { jupyterBin, JUPYTER_VENV, missingJupyterEnv, PACKAGE_ROOT } from '../src/cli/jupyter-env';
+import { freePort } from '../test/e2e/server';
 
 export type JupyterApp = 'lab' | 'notebook';
 
@@ -37,17 +37,6 @@ export function missingUiPrerequisite(): string | undefined {
     (fs.existsSync(path.join(PACKAGE_ROOT, 'widget', 'labextension', 'package.json')) ? undefined : 'the labextension is not built (npm run build)');
   if (missing && process.env.CI) throw new Error(`UI tests cannot run in CI: ${missing}`);
   return missing;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** What `jupyter labextension list` says of our extension (e.g. "enabled OK"). */

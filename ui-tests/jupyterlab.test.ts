@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { canvasPixels, openBrowser, pixelDistance, textContrasts, widgetErrors, type Browser } from './browser';
 import { kernelLogLines, labextensionStatus, missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
-import { NotebookUi, stepByStep } from './notebook-ui';
+import { NotebookUi, reportFailures, stepByStep } from './notebook-ui';
 import { KERNEL_DISPLAY_NAME } from '../src/cli/install-kernel';
 
 const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
@@ -49,12 +49,7 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
     await server?.stop();
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      console.log(`--- browser console ---\n${browser?.console.slice(-40).join('\n')}`);
-      console.log(`--- server log (tail) ---\n${server?.log().split('\n').slice(-60).join('\n')}`);
-    }
-  });
+  reportFailures(this, () => ({ browser, server }));
 
   it('lists our extension as "enabled OK" and loads the page with no error from it or the widget manager', async () => {
     expect(labextensionStatus()).to.match(/gradcam-ts-widget v[\d.]+ enabled\s+OK/);

@@ -27,6 +27,16 @@ export function stepByStep(suite: Mocha.Suite): void {
   });
 }
 
+/** After a failed step, print the tail of the browser console and of the server log. */
+export function reportFailures(suite: Mocha.Suite, session: () => { browser?: Browser; server?: RunningJupyter }): void {
+  suite.afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    const { browser, server } = session();
+    console.log(`--- browser console ---\n${browser?.console.slice(-40).join('\n')}`);
+    console.log(`--- server log (tail) ---\n${server?.log().split('\n').slice(-60).join('\n')}`);
+  });
+}
+
 export class NotebookUi {
   constructor(
     readonly page: Page,

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { canvasPixels, openBrowser, pixelDistance, widgetErrors, type Browser } from './browser';
 import { missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
-import { NotebookUi, stepByStep } from './notebook-ui';
+import { NotebookUi, reportFailures, stepByStep } from './notebook-ui';
 import { KERNEL_DISPLAY_NAME } from '../src/cli/install-kernel';
 
 const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
@@ -36,12 +36,7 @@ describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them',
     await server?.stop();
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      console.log(`--- browser console ---\n${browser?.console.slice(-40).join('\n')}`);
-      console.log(`--- server log (tail) ---\n${server?.log().split('\n').slice(-40).join('\n')}`);
-    }
-  });
+  reportFailures(this, () => ({ browser, server }));
 
   it('loads the tree page with no error from our extension or the widget manager', async () => {
     home = await NotebookUi.openHome(browser, server);

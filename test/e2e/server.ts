@@ -23,7 +23,8 @@ export function missingJupyterServer(): string | undefined {
   return r.status === 0 ? undefined : `${PYTHON} has no jupyter_server (make the environment with \`python/venv jupyter\`)`;
 }
 
-function freePort(): Promise<number> {
+/** A free loopback port (the OS picks one; the listener is closed before it is used). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);
