@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { main } from '../src/cli/main';
+import { rejection } from './setup';
 import { saveModel } from '../src/model/io';
 import { decodeImage, writePng } from '../src/render';
 import { readKerasReference } from './keras-fixture';
@@ -29,15 +30,6 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
     console.log = log;
     console.error = error;
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the command to fail');
 }
 
 describe('gradcam explain on Keras-converted models', function () {

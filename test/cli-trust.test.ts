@@ -4,16 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../src/cli/main';
 import { decodeImage } from '../src/render';
-import { SHARED_CIFAR10 } from './setup';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the command to fail');
-}
+import { SHARED_CIFAR10, rejection } from './setup';
 
 describe('gradcam trust', function () {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-trust-'));

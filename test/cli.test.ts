@@ -7,18 +7,9 @@ import { parsePicks } from '../src/cli/export-examples';
 import { imageAt, readSplit } from '../src/data/cifar10';
 import { decodeImage } from '../src/render';
 import { readExamples } from '../src/render/examples';
-import { SHARED_CIFAR10 } from './setup';
+import { SHARED_CIFAR10, rejection } from './setup';
 import { readModelMetadata } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the command to fail');
-}
 
 describe('gradcam CLI', function () {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-cli-'));

@@ -8,19 +8,10 @@ import { extractCifar10 } from '../src/data/extract';
 import { locateCifar10, DatasetNotFoundError, CIFAR10_URL } from '../src/data/locate';
 import { ArchiveError } from '../src/data/tar';
 import { Fixture, hasSystemTar, makeFixture, serveBytes, sha1, startServer, TestServer, tempDir } from './cifar10-fixture';
-import { SHARED_CIFAR10 } from './setup';
+import { SHARED_CIFAR10, rejection } from './setup';
 
 const ENV_KEYS = ['GRADCAM_CIFAR10_DIR', 'GRADCAM_CACHE_DIR', 'GRADCAM_CIFAR10_URL'] as const;
 const quiet = { log: () => undefined, onProgress: () => undefined };
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 describe('CIFAR-10 fetch: checksums', () => {
   it('sha1File gives the FIPS 180 test vector for "abc" and matches an in-memory hash of a larger file', async () => {
