@@ -62,12 +62,25 @@ export type ImageEntry = {
   alphas: Bytes;
   /** float32 [map_height, map_width, K]: the activations A^k, for the per-channel hover view. */
   activations: Bytes;
+  /**
+   * Where the pixels came from: as given to showGradCam, edited in the widget (occlusion brush),
+   * or added in the widget (a dropped, pasted or picked file). Absent in states saved before 0.2.
+   */
+  origin?: ImageOrigin;
+  /** float32 [C]: probabilities of the image before any edit ("before -> after"); equals probs when unedited. */
+  original_probs?: Bytes;
 };
+
+export type ImageOrigin = 'given' | 'edited' | 'added';
 
 // Type aliases (not interfaces) so the state is assignable to the widget layer's WidgetState.
 export type GradCamState = {
   class_names: string[];
   layer: string;
+  /** Layers the widget's layer selector offers (best first); empty when the kernel answers no requests. */
+  layers: string[];
+  /** True while the kernel that made the widget answers its requests (edit, add, layer). */
+  interactive: boolean;
   images: ImageEntry[];
   /** One selected class per image (the predicted class initially). Synced back to the kernel. */
   selected_class: number[];
@@ -103,5 +116,62 @@ export function invalidFrontendValue(key: string, value: unknown, state: GradCam
       return typeof value === 'number' && value >= 0 && value <= 1 ? undefined : 'expected a number from 0 to 1';
     default:
       return `${key} is set by the kernel, not the front end (the front end may set ${FRONTEND_FIELDS.join(', ')})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: the questions the widget asks the kernel (custom messages, both ways). Every request
+// carries an id chosen by the front end; every answer names the request it answers, so a front
+// end draws only the answer to its newest request for a panel (older ones are superseded).
+
+/** Largest image file the widget sends (the Jupyter server drops websocket messages over 10 MiB). */
+export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+
+export type GradCamRequest =
+  /** Explain these pixels (buffers[0]: uint8 RGB HWC at the model's input size) in place of image `image`. */
+  | { type: 'edit'; request: string; image: number; width: number; height: number }
+  /** Put image `image` back as it was given (or added). */
+  | { type: 'reset'; request: string; image: number }
+  /** Append an image file (buffers[0]: its bytes, PNG/JPEG/GIF) as a new panel. */
+  | { type: 'add'; request: string; name: string }
+  /** Re-explain every image at another layer. */
+  | { type: 'layer'; request: string; layer: string };
+
+export type GradCamReply =
+  /**
+   * The new ImageEntry of image `image` (`image === images.length` appends) as JSON, its arrays as
+   * the message's buffers at `buffer_paths` (relative to the entry); `selected_class` for that image.
+   */
+  | { type: 'image'; request: string; image: number; entry: unknown; buffer_paths: (string | number)[][]; selected_class: number }
+  /** A layer change was applied (the state update carrying the new images came just before). */
+  | { type: 'done'; request: string }
+  /** The request was dropped because a newer one for the same panel (or the layer) arrived first. */
+  | { type: 'superseded'; request: string }
+  /** The request failed; `message` names the problem and the fix. */
+  | { type: 'error'; request: string; image?: number; message: string };
+
+/** The first problem with a request from the front end, or undefined when it is well formed. */
+export function invalidRequest(content: unknown, state: GradCamState): string | undefined {
+  if (content === null || typeof content !== 'object' || Array.isArray(content)) return 'a request must be an object';
+  const r = content as { [k: string]: unknown };
+  if (typeof r.request !== 'string' || r.request.length === 0 || r.request.length > 100) return "a request needs a 'request' id (a short string)";
+  const imageIndex = (allowed: number): string | undefined =>
+    Number.isInteger(r.image) && (r.image as number) >= 0 && (r.image as number) < allowed
+      ? undefined
+      : `image ${JSON.stringify(r.image)} is not an image index 0..${allowed - 1}`;
+  switch (r.type) {
+    case 'edit':
+      return imageIndex(state.images.length) ??
+        (Number.isInteger(r.width) && Number.isInteger(r.height) ? undefined : 'an edit needs integer width and height');
+    case 'reset':
+      return imageIndex(state.images.length);
+    case 'add':
+      return typeof r.name === 'string' && r.name.length <= 500 ? undefined : "an added image needs a file 'name'";
+    case 'layer':
+      return typeof r.layer === 'string' && state.layers.includes(r.layer)
+        ? undefined
+        : `layer ${JSON.stringify(r.layer)} is not one of the offered layers (${state.layers.join(', ')})`;
+    default:
+      return `unknown request type ${JSON.stringify(r.type)} (expected edit, reset, add or layer)`;
   }
 }

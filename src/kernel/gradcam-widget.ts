@@ -2,16 +2,27 @@
  * The Grad-CAM widget's kernel side: `showGradCam(model, images)` explains every image for every
  * class with each method in one go (the engine runs the trunk once per image), ships the maps as
  * binary buffers, and displays the widget with a PNG fallback of its current state.
+ *
+ * The widget then asks the model again on a person's behalf: an image edited with the occlusion
+ * brush, an image file dropped onto it, another layer. Each request is a custom message; the
+ * answer is one new image entry (or, for a layer, the whole state), and requests for the same
+ * panel that are still waiting are superseded by the newest (SupersedingQueue).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { explain, CamMethodName, Explanation } from '../cam';
-import type { ImageBatch } from '../cam';
-import { figureRows, FigureRow, gradientImage, renderFigure } from '../render';
+import { candidateLayers } from '../cam';
+import type { Explanation, ImageBatch } from '../cam';
+import { figureRows, FigureRow, readImageForModel, renderFigure } from '../render';
+import type { WidgetState } from './buffers';
+import { removeBuffers } from './buffers';
 import {
-  ColormapName, GRADCAM_WIDGET_SPEC, GradCamState, ImageEntry, invalidFrontendValue, MethodName,
+  ColormapName, GRADCAM_WIDGET_SPEC, GradCamReply, GradCamRequest, GradCamState, ImageEntry, ImageOrigin,
+  invalidFrontendValue, invalidRequest, MAX_UPLOAD_BYTES, MethodName,
 } from './gradcam-schema';
+import { SupersedingQueue } from './superseding-queue';
 import { WidgetFallback, WidgetModel, WidgetOptions } from './widget';
+import { ExplainedImage, ImageFacts, WidgetExplainer } from './widget-explainer';
+import type { JSONObject } from './wire';
 
 export interface ShowGradCamOptions {
   /** Target conv layer; default: the last layer with a 4-D output. */
@@ -30,19 +41,47 @@ export interface ShowGradCamOptions {
   method?: MethodName;
   colormap?: ColormapName;
   opacity?: number;
+  /**
+   * Answer the widget's questions (occlusion brush, dropped images, layer selector). Default true;
+   * false draws the explanations only.
+   */
+  interactive?: boolean;
   /** Create the widget without displaying it (e.g. to display it later or in another cell). */
   display?: boolean;
   /** Passed to the widget layer (tests give a runtime here). */
-  widget?: WidgetOptions<WidgetModel<GradCamState>>;
+  widget?: WidgetOptions<WidgetModel<GradCamState, GradCamEvents>>;
 }
 
 export const DEFAULT_METHODS: readonly MethodName[] = ['gradcam', 'guided-gradcam', 'counterfactual', 'gradcam++'];
-/** The engine method behind each widget method; the two guided ones come from Grad-CAM's guided pass. */
-const CAM_OF: Partial<Record<MethodName, CamMethodName>> = {
-  gradcam: 'gradcam', counterfactual: 'counterfactual', 'gradcam++': 'gradcam++', scorecam: 'scorecam',
-  hirescam: 'hirescam', xgradcam: 'xgradcam', layercam: 'layercam', eigencam: 'eigencam', ablationcam: 'ablationcam',
-  randomcam: 'randomcam',
-};
+
+/** What `w.on('edit', e => ...)` hears after an image changed in the widget (or from kernel code). */
+export interface GradCamEdit {
+  /** 'edit': new pixels (the brush); 'reset': back to as given; 'add': a new image appended. */
+  kind: 'edit' | 'reset' | 'add';
+  image: number;
+  /** A person in the widget, or kernel code (w.occlude, w.editImage, ...). */
+  from: 'frontend' | 'kernel';
+  pixels: Uint8Array;
+  /** The class the unedited image was predicted as, and its probability before and after the edit. */
+  originalClass: number;
+  className: string;
+  before: number;
+  after: number;
+  /** The class predicted now. */
+  predicted: number;
+  /** Grad-CAM of the image as it is now, every class. */
+  explanation: Explanation;
+}
+
+export type GradCamEvents = { edit: [GradCamEdit] };
+
+/** A rectangle of image pixels: x, y from the top left. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 /** Pixels of each image as HWC bytes, whatever form the caller passed them in. */
 function pixelsOf(images: ImageBatch): Uint8Array[] {
@@ -54,29 +93,75 @@ function pixelsOf(images: ImageBatch): Uint8Array[] {
   return list.map((a) => Uint8Array.from(a as ArrayLike<number>, (v) => Math.round(Math.min(255, Math.max(0, v)))));
 }
 
-/** Guided gradients of every class scaled for display into [0,1], as the Grad-CAM authors do. */
-function guidedForDisplay(e: Explanation, i: number, key: 'guided' | 'guidedGradCam'): Float32Array {
-  const [H, W, C] = e.inputShape;
-  const classes = e.images[i].classes;
-  const out = new Float32Array(classes.length * H * W * C);
-  classes.forEach((cl, c) => {
-    const img = gradientImage(cl[key] as Float32Array, W, H, C);
-    for (let p = 0; p < H * W * C; p++) out[c * H * W * C + p] = img.data[p] / 255;
+function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+/** One panel's images: the one it started from and the one it shows now. */
+interface Slot {
+  original: { pixels: Uint8Array; origin: ImageOrigin; probs: Float32Array; explained?: ExplainedImage; layer?: string };
+  current: ExplainedImage;
+  pixels: Uint8Array;
+  title: string;
+  trueClass: number;
+}
+
+/** A request waiting in the queue; kernel-code requests carry the promise they settle. */
+interface Job {
+  request: string;
+  image?: number;
+  work: (request: string) => Promise<GradCamEdit | void> | GradCamEdit | void;
+  settle?: { resolve: (e: GradCamEdit | void) => void; reject: (e: Error) => void };
+}
+
+/** The figure of the widget's current state: one row per image, for its selected class. */
+function fallbackPicture(state: GradCamState, slots: readonly Slot[]): WidgetFallback {
+  const rows: FigureRow[] = [];
+  state.images.forEach((img, i) => {
+    const gradcam = slots[i].current.explanations.get('gradcam') as Explanation;
+    const all = figureRows(gradcam, [img.pixels as Uint8Array], img.true_class >= 0 ? { trueLabels: [img.true_class] } : {});
+    rows.push({ ...all[state.selected_class[i]], caption: `${img.title} · ${all[state.selected_class[i]].caption}` });
   });
-  return out;
+  const png = renderFigure(rows, { colormap: state.colormap, opacity: state.opacity, title: `Grad-CAM on ${state.layer}` });
+  const text = state.images
+    .map((img, i) => `${img.title}: ${state.class_names[state.selected_class[i]]} (Grad-CAM on ${state.layer})`)
+    .join('\n');
+  return { png, text: `GradCamWidget\n${text}` };
 }
 
-function stack(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+/** A failure as the one line a person reads in the panel. */
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
+  private readonly queue = new SupersedingQueue<Job>(
+    (job) => this.runJob(job),
+    (job) => {
+      this.reply({ type: 'superseded', request: job.request });
+      job.settle?.reject(new Error(`request ${job.request} was superseded by a newer one for the same image`));
+    },
+  );
+  private kernelRequests = 0;
+  private latest: GradCamEdit | undefined;
+
+  /** @internal made by showGradCam. */
+  constructor(
+    state: GradCamState,
+    private readonly slots: Slot[],
+    private readonly explainer: WidgetExplainer,
+    options: WidgetOptions<WidgetModel<GradCamState, GradCamEvents>>,
+  ) {
+    super(GRADCAM_WIDGET_SPEC, state, {
+      ...options,
+      fallback: (w) => fallbackPicture(w.state, (w as GradCamWidget).slots),
+      validate: (key, value, w) => invalidFrontendValue(key, value, w.state),
+    });
+    if (state.interactive) this.on('custom', (content, buffers) => this.receiveRequest(content, buffers));
   }
-  return out;
-}
 
-export class GradCamWidget extends WidgetModel<GradCamState> {
   /** The selected class of each image (synced from the browser). */
   get selectedClass(): number[] {
     return this.get('selected_class');
@@ -88,22 +173,212 @@ export class GradCamWidget extends WidgetModel<GradCamState> {
     next[image] = classIndex;
     this.set({ selected_class: next });
   }
-}
 
-/** The figure of the widget's current state: one row per image, for its selected class. */
-function fallbackPicture(state: GradCamState, explanations: Map<MethodName, Explanation>): WidgetFallback {
-  const gradcam = explanations.get('gradcam') as Explanation;
-  const rows: FigureRow[] = [];
-  state.images.forEach((img, i) => {
-    const one = { ...gradcam, images: [gradcam.images[i]] };
-    const all = figureRows(one, [img.pixels as Uint8Array], img.true_class >= 0 ? { trueLabels: [img.true_class] } : {});
-    rows.push({ ...all[state.selected_class[i]], caption: `${img.title} · ${all[state.selected_class[i]].caption}` });
-  });
-  const png = renderFigure(rows, { colormap: state.colormap, opacity: state.opacity, title: `Grad-CAM on ${state.layer}` });
-  const text = state.images
-    .map((img, i) => `${img.title}: ${state.class_names[state.selected_class[i]]} (Grad-CAM on ${state.layer})`)
-    .join('\n');
-  return { png, text: `GradCamWidget\n${text}` };
+  /** The latest edit, reset or added image (from the widget or kernel code), if any. */
+  get lastEdit(): GradCamEdit | undefined {
+    return this.latest;
+  }
+
+  /** How image `image` is explained now (every class) by `method` (default Grad-CAM). */
+  explanation(image = 0, method: MethodName = 'gradcam'): Explanation {
+    const slot = this.slotAt(image);
+    const e = slot.current.explanations.get(method === 'guided-gradcam' || method === 'guided-backprop' ? 'gradcam' : method);
+    if (!e) throw new Error(`method '${method}' was not computed for this widget; computed: ${this.explainer.methods.join(', ')}.`);
+    return e;
+  }
+
+  /** The pixels image `image` shows now (uint8 HWC). */
+  pixels(image = 0): Uint8Array {
+    return this.slotAt(image).pixels;
+  }
+
+  /** Explain new pixels for image `image` and show them, as the occlusion brush does. */
+  async editImage(image: number, pixels: ArrayLike<number>): Promise<GradCamEdit> {
+    this.slotAt(image);
+    const px = this.checkedPixels(pixels, `editImage(${image}, pixels)`);
+    return this.fromKernel(`image:${image}`, image, (request) => this.replaceImage(image, px, 'edited', 'kernel', request));
+  }
+
+  /** Cover a box of image `image` with a flat grey (or `fill`), as a person would with the brush. */
+  async occlude(image: number, box: Box, fill: [number, number, number] = [128, 128, 128]): Promise<GradCamEdit> {
+    const px = Uint8Array.from(this.slotAt(image).pixels);
+    const { height: H, width: W } = this.explainer.inputSize;
+    const x0 = Math.max(0, Math.round(box.x));
+    const y0 = Math.max(0, Math.round(box.y));
+    const x1 = Math.min(W, Math.round(box.x + box.width));
+    const y1 = Math.min(H, Math.round(box.y + box.height));
+    if (x1 <= x0 || y1 <= y0) throw new Error(`occlude: the box ${JSON.stringify(box)} covers no pixel of the ${W}x${H} image.`);
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) px.set(fill, 3 * (y * W + x));
+    return this.editImage(image, px);
+  }
+
+  /** Put image `image` back as it was given (or added). */
+  async resetImage(image: number): Promise<GradCamEdit> {
+    this.slotAt(image);
+    return this.fromKernel(`image:${image}`, image, (request) => this.restore(image, 'kernel', request));
+  }
+
+  /** Append an image file (path or bytes; PNG, JPEG or GIF), resized to the model's input. */
+  async addImage(file: string | Buffer, name?: string): Promise<GradCamEdit> {
+    const label = name ?? (typeof file === 'string' ? file : 'image');
+    return this.fromKernel(`add:${this.kernelRequests}`, undefined, (request) => this.add(file, label, 'kernel', request));
+  }
+
+  /** Re-explain every image at another layer (one of `this.get('layers')`). */
+  async setLayer(layer: string): Promise<void> {
+    const problem = invalidRequest({ type: 'layer', request: 'kernel', layer }, this.state);
+    if (problem) throw new Error(`setLayer: ${problem}.`);
+    await this.fromKernel('layer', undefined, (request) => this.changeLayer(layer, request));
+  }
+
+  private slotAt(image: number): Slot {
+    const slot = this.slots[image];
+    if (!Number.isInteger(image) || !slot) throw new Error(`image ${image} does not exist; this widget has images 0..${this.slots.length - 1}.`);
+    return slot;
+  }
+
+  private checkedPixels(pixels: ArrayLike<number>, what: string): Uint8Array {
+    const { height: H, width: W } = this.explainer.inputSize;
+    if (pixels.length !== H * W * 3) {
+      throw new Error(`${what}: got ${pixels.length} values; the model takes ${W}x${H} RGB images (${H * W * 3} bytes, HWC). Resize the image first (readImageForModel).`);
+    }
+    return Uint8Array.from(pixels, (v) => Math.round(Math.min(255, Math.max(0, v))));
+  }
+
+  private fromKernel(key: string, image: number | undefined, work: Job['work']): Promise<GradCamEdit> {
+    return new Promise<GradCamEdit | void>((resolve, reject) => {
+      this.queue.push(key, { request: `kernel-${++this.kernelRequests}`, image, work, settle: { resolve, reject } });
+    }) as Promise<GradCamEdit>;
+  }
+
+  private receiveRequest(content: JSONObject, buffers: Buffer[]): void {
+    const problem = invalidRequest(content, this.state);
+    const request = typeof content.request === 'string' ? content.request : '';
+    if (problem) {
+      this.reply({ type: 'error', request, message: `The kernel refused the widget's request: ${problem}.` });
+      return;
+    }
+    const r = content as unknown as GradCamRequest;
+    switch (r.type) {
+      case 'edit':
+        this.queue.push(`image:${r.image}`, { request, image: r.image, work: () => this.replaceImage(r.image, this.editedPixels(r, buffers[0]), 'edited', 'frontend', request) });
+        return;
+      case 'reset':
+        this.queue.push(`image:${r.image}`, { request, image: r.image, work: () => this.restore(r.image, 'frontend', request) });
+        return;
+      case 'add':
+        this.queue.push(`add:${request}`, { request, work: () => this.add(this.uploadedBytes(r.name, buffers[0]), r.name, 'frontend', request) });
+        return;
+      case 'layer':
+        this.queue.push('layer', { request, work: () => this.changeLayer(r.layer, request) });
+    }
+  }
+
+  /** The edited image from the front end, checked against the model's input before tfjs sees it. */
+  private editedPixels(r: { width: number; height: number }, buffer: Buffer | undefined): Uint8Array {
+    const { height: H, width: W } = this.explainer.inputSize;
+    if (r.width !== W || r.height !== H) throw new Error(`The edited image is ${r.width}x${r.height}; this model takes ${W}x${H}.`);
+    if (!buffer || buffer.byteLength !== H * W * 3) {
+      throw new Error(`The edited image has ${buffer?.byteLength ?? 0} bytes; a ${W}x${H} RGB image has ${H * W * 3}.`);
+    }
+    return Uint8Array.from(buffer);
+  }
+
+  private uploadedBytes(name: string, buffer: Buffer | undefined): Buffer {
+    if (!buffer || buffer.byteLength === 0) throw new Error(`${name} arrived empty; drop the file again.`);
+    if (buffer.byteLength > MAX_UPLOAD_BYTES) {
+      throw new Error(`${name} is ${(buffer.byteLength / 1024 / 1024).toFixed(1)} MB; the widget takes images up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MB.`);
+    }
+    return buffer;
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    try {
+      // (Awaited first: `settle?.resolve(await ...)` would skip the work when there is no settle.)
+      const result = await job.work(job.request);
+      job.settle?.resolve(result);
+    } catch (e) {
+      if (job.settle) job.settle.reject(e instanceof Error ? e : new Error(String(e)));
+      else this.reply({ type: 'error', request: job.request, image: job.image, message: messageOf(e) });
+    }
+  }
+
+  private replaceImage(image: number, pixels: Uint8Array, origin: ImageOrigin, from: GradCamEdit['from'], request?: string): GradCamEdit {
+    const slot = this.slotAt(image);
+    const [explained] = this.explainer.explain([pixels], [{ title: slot.title, trueClass: slot.trueClass, origin, originalProbs: slot.original.probs }], this.get('layer')).images;
+    this.slots[image] = { ...slot, current: explained, pixels };
+    return this.publish(image, explained, request, origin === 'edited' ? 'edit' : 'reset', from);
+  }
+
+  private restore(image: number, from: GradCamEdit['from'], request?: string): GradCamEdit {
+    const slot = this.slotAt(image);
+    const layer = this.get('layer');
+    const { original } = slot;
+    if (!original.explained || original.layer !== layer) {
+      const facts: ImageFacts = { title: slot.title, trueClass: slot.trueClass, origin: original.origin };
+      original.explained = this.explainer.explain([original.pixels], [facts], layer).images[0];
+      original.layer = layer;
+    }
+    this.slots[image] = { ...slot, current: original.explained, pixels: original.pixels };
+    return this.publish(image, original.explained, request, 'reset', from);
+  }
+
+  private async add(file: string | Buffer, name: string, from: GradCamEdit['from'], request?: string): Promise<GradCamEdit> {
+    const { height, width } = this.explainer.inputSize;
+    const img = await readImageForModel(file, height, width, name);
+    const title = img.resizedFrom ? `${name} (${img.resizedFrom.width}x${img.resizedFrom.height})` : name;
+    const facts: ImageFacts = { title, trueClass: -1, origin: 'added' };
+    const [explained] = this.explainer.explain([img.pixels], [facts], this.get('layer')).images;
+    const image = this.slots.length;
+    this.slots.push({
+      original: { pixels: img.pixels, origin: 'added', probs: explained.entry.probs as Float32Array, explained, layer: this.get('layer') },
+      current: explained, pixels: img.pixels, title, trueClass: -1,
+    });
+    return this.publish(image, explained, request, 'add', from);
+  }
+
+  private changeLayer(layer: string, request?: string): void {
+    const facts = this.slots.map((s) => ({ title: s.title, trueClass: s.trueClass, origin: s.current.entry.origin ?? 'given', originalProbs: s.original.probs }));
+    const { images } = this.explainer.explain(this.slots.map((s) => s.pixels), facts, layer);
+    images.forEach((explained, i) => {
+      const slot = this.slots[i];
+      const unedited = slot.pixels === slot.original.pixels;
+      this.slots[i] = { ...slot, current: explained, original: unedited ? { ...slot.original, explained, layer } : { ...slot.original, explained: undefined } };
+    });
+    this.set({ layer, images: images.map((e) => e.entry) });
+    if (request) this.reply({ type: 'done', request });
+  }
+
+  /** Store the image's new entry here and send it to the front end as one custom message. */
+  private publish(image: number, explained: ExplainedImage, request: string | undefined, kind: GradCamEdit['kind'], from: GradCamEdit['from']): GradCamEdit {
+    const { entry } = explained;
+    const images = [...this.get('images')];
+    images[image] = entry;
+    const selected = [...this.selectedClass];
+    const probs = entry.probs as Float32Array;
+    if (image === selected.length) selected.push(argmax(probs));
+    this.storeWithoutSync({ images, selected_class: selected });
+    const split = removeBuffers(entry as unknown as WidgetState);
+    this.reply(
+      { type: 'image', request: request ?? 'kernel', image, entry: split.state, buffer_paths: split.buffer_paths, selected_class: selected[image] },
+      split.buffers,
+    );
+    const originalProbs = (entry.original_probs ?? probs) as Float32Array;
+    const originalClass = argmax(originalProbs);
+    const edit: GradCamEdit = {
+      kind, image, from, pixels: this.slots[image].pixels,
+      originalClass, className: this.get('class_names')[originalClass],
+      before: originalProbs[originalClass], after: probs[originalClass], predicted: argmax(probs),
+      explanation: explained.explanations.get('gradcam') as Explanation,
+    };
+    this.latest = edit;
+    this.emitEvent('edit', edit);
+    return edit;
+  }
+
+  private reply(reply: GradCamReply, buffers: readonly ArrayBufferView[] = []): void {
+    if (!this.isClosed) this.send(reply as unknown as JSONObject, buffers);
+  }
 }
 
 /** Computes every method for every class and builds the widget state (no display). */
@@ -111,46 +386,35 @@ export function gradCamState(
   model: tf.LayersModel,
   images: ImageBatch,
   options: ShowGradCamOptions = {},
-): { state: GradCamState; explanations: Map<MethodName, Explanation> } {
+): { state: GradCamState; explanations: Map<MethodName, Explanation>; slots: Slot[]; explainer: WidgetExplainer } {
   const pixels = pixelsOf(images);
-  const methods = [...new Set<MethodName>(['gradcam', 'guided-gradcam', ...(options.methods ?? DEFAULT_METHODS)])];
-  const explanations = new Map<MethodName, Explanation>();
-  for (const m of methods) {
-    const cam = CAM_OF[m];
-    if (!cam) continue;
-    explanations.set(m, explain(model, pixels, {
-      method: cam, layer: options.layer, classNames: options.classNames, target: 'all', guided: m === 'gradcam',
-    }));
-  }
-  const gradcam = explanations.get('gradcam') as Explanation;
-  const [H, W] = gradcam.inputShape;
-  const [h, w, K] = gradcam.layerShape;
+  const explainer = new WidgetExplainer(model, options.methods ?? DEFAULT_METHODS, options.classNames);
+  const layer = explainer.resolveLayer(options.layer);
+  const facts: ImageFacts[] = pixels.map((_, i) => ({
+    title: options.titles?.[i] ?? `image ${i + 1}`,
+    trueClass: options.trueLabels?.[i] ?? -1,
+    origin: 'given',
+  }));
+  const { images: explained, batch } = explainer.explain(pixels, facts, layer);
+  const gradcam = batch.get('gradcam') as Explanation;
   const classNames = [...(gradcam.classNames ?? gradcam.images[0].classes.map((c) => `class ${c.classIndex}`))];
-  const entries: ImageEntry[] = pixels.map((px, i) => {
-    const im = gradcam.images[i];
-    const maps: ImageEntry['maps'] = {};
-    for (const m of methods) {
-      if (m === 'guided-gradcam') maps[m] = guidedForDisplay(gradcam, i, 'guidedGradCam');
-      else if (m === 'guided-backprop') maps[m] = guidedForDisplay(gradcam, i, 'guided');
-      else maps[m] = stack((explanations.get(m) as Explanation).images[i].classes.map((c) => c.heatmap));
-    }
-    return {
-      title: options.titles?.[i] ?? `image ${i + 1}`,
-      true_class: options.trueLabels?.[i] ?? -1,
-      height: H, width: W, pixels: px, probs: im.probabilities, logits: im.logits,
-      map_height: h, map_width: w, channels: K, maps,
-      alphas: stack(im.classes.map((c) => c.weights)),
-      activations: im.activations,
-    };
-  });
   const method = options.method ?? 'gradcam';
-  if (!methods.includes(method)) throw new Error(`method '${method}' is not among the computed methods (${methods.join(', ')}).`);
+  if (!explainer.methods.includes(method)) throw new Error(`method '${method}' is not among the computed methods (${explainer.methods.join(', ')}).`);
+  const interactive = options.interactive ?? true;
+  const slots: Slot[] = explained.map((e, i) => ({
+    original: { pixels: pixels[i], origin: 'given', probs: e.entry.probs as Float32Array, explained: e, layer },
+    current: e, pixels: pixels[i], title: facts[i].title, trueClass: facts[i].trueClass,
+  }));
   return {
-    explanations,
+    explanations: batch,
+    slots,
+    explainer,
     state: {
       class_names: classNames,
-      layer: gradcam.layer,
-      images: entries,
+      layer,
+      layers: interactive ? candidateLayers(model).map((l) => l.name) : [],
+      interactive,
+      images: explained.map((e) => e.entry) as ImageEntry[],
       selected_class: gradcam.images.map((im) => im.predicted),
       method,
       colormap: options.colormap ?? 'jet',
@@ -161,20 +425,13 @@ export function gradCamState(
 
 /**
  * Explains `images` with `model` and shows the interactive widget in the running cell:
- * `const w = await showGradCam(model, [img]); w.on('change:selected_class', (c) => ...)`.
+ * `const w = await showGradCam(model, [img]); w.on('change:selected_class', (c) => ...)`;
+ * `w.on('edit', (e) => ...)` hears the occlusion brush, added images and resets.
  */
 export async function showGradCam(model: tf.LayersModel, images: ImageBatch, options: ShowGradCamOptions = {}): Promise<GradCamWidget> {
   await initBackend();
-  const { state, explanations } = gradCamState(model, images, options);
-  const widget = new GradCamWidget(
-    GRADCAM_WIDGET_SPEC,
-    state,
-    {
-      ...options.widget,
-      fallback: (wgt) => fallbackPicture(wgt.state, explanations),
-      validate: (key, value, wgt) => invalidFrontendValue(key, value, wgt.state),
-    },
-  );
+  const { state, slots, explainer } = gradCamState(model, images, options);
+  const widget = new GradCamWidget(state, slots, explainer, options.widget ?? {});
   if (options.display !== false) widget.display();
   return widget;
 }

@@ -57,13 +57,15 @@ export interface ChangeInfo<V> {
 }
 
 type Key<S> = keyof S & string;
+/** Further events a subclass emits (name -> listener arguments), e.g. { edit: [EditEvent] }. */
+export type WidgetEvents = { [event: string]: unknown[] };
 type AnyListener = (...args: never[]) => unknown;
 interface Entry {
   fn: AnyListener;
   owner: ParentHeader;
 }
 
-export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetHandle {
+export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEvents = Record<never, never>> implements WidgetHandle {
   readonly id: string;
   readonly modelName: string;
   readonly modelModule: string;
@@ -77,7 +79,7 @@ export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetH
   constructor(
     spec: WidgetSpec,
     initial: S,
-    private readonly options: WidgetOptions<WidgetModel<S>> = {},
+    private readonly options: WidgetOptions<WidgetModel<S, E>> = {},
   ) {
     this.runtime = options.runtime ?? requireRuntime();
     this.echo = options.echo ?? process.env.JUPYTER_WIDGETS_ECHO !== '0';
@@ -125,6 +127,7 @@ export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetH
   on(event: 'change', fn: (changed: Partial<S>, source: ChangeSource) => void): () => void;
   on(event: 'custom', fn: (content: JSONObject, buffers: Buffer[]) => void): () => void;
   on(event: 'close', fn: () => void): () => void;
+  on<K extends keyof E & string>(event: K, fn: (...args: E[K]) => void): () => void;
   on(event: string, fn: AnyListener): () => void {
     const entry = { fn, owner: this.runtime.comms.currentParent() };
     const list = this.listeners.get(event) ?? [];
@@ -168,6 +171,21 @@ export class WidgetModel<S extends WidgetState = WidgetState> implements WidgetH
         timer = setTimeout(() => finish(() => reject(new Error(`no ${event} from the front end within ${options.timeoutMs} ms`))), options.timeoutMs);
       }
     });
+  }
+
+  /**
+   * Store values the front end already has, without an update message: the kernel and the front
+   * end changed them together through a custom message (e.g. one image entry instead of the whole
+   * list). Listeners still hear the change, from the kernel.
+   */
+  protected storeWithoutSync(patch: Partial<S>): void {
+    const { changed, old } = this.apply(patch as WidgetState);
+    if (Object.keys(changed).length > 0) this.emitChanges(changed, old, 'kernel');
+  }
+
+  /** Tell the listeners of a subclass's own event. */
+  protected emitEvent<K extends keyof E & string>(event: K, ...args: E[K]): void {
+    this.emit(event, args);
   }
 
   /** A custom message to the front-end model (`msg:custom` there). */

@@ -80,6 +80,8 @@ export function syntheticState(): GradCamState {
   return {
     class_names: CLASS_NAMES,
     layer: 'conv_synthetic',
+    layers: [],
+    interactive: false,
     images,
     selected_class: images.map((img) => argmax(img.probs as Float32Array)),
     method: 'gradcam',

@@ -1,0 +1,131 @@
+/**
+ * Images -> the widget's ImageEntry values, for every class and each of the widget's methods.
+ * One place for the first explanation, an edited image, an added image and a layer change, so
+ * all of them are explained exactly as `explain` explains the same pixels. The CAM objects (the
+ * model split at the layer) are kept per layer, so a brush stroke pays for the explanation only.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BaseCAM, CamMethodName, createCam, Explanation } from '../cam';
+import { gradientImage } from '../render';
+import type { ImageEntry, ImageOrigin, MethodName } from './gradcam-schema';
+
+/** The engine method behind each widget method; the two guided ones come from Grad-CAM's guided pass. */
+const CAM_OF: Partial<Record<MethodName, CamMethodName>> = {
+  gradcam: 'gradcam', counterfactual: 'counterfactual', 'gradcam++': 'gradcam++', scorecam: 'scorecam',
+  hirescam: 'hirescam', xgradcam: 'xgradcam', layercam: 'layercam', eigencam: 'eigencam', ablationcam: 'ablationcam',
+  randomcam: 'randomcam',
+};
+
+/** What the widget knows about one image besides its pixels. */
+export interface ImageFacts {
+  title: string;
+  trueClass: number;
+  origin: ImageOrigin;
+  /** Probabilities before any edit; default: this image's own. */
+  originalProbs?: Float32Array;
+}
+
+export interface ExplainedImage {
+  entry: ImageEntry;
+  /** Every computed method's explanation of this one image (all classes). */
+  explanations: Map<MethodName, Explanation>;
+}
+
+/** Guided gradients of every class scaled for display into [0,1], as the Grad-CAM authors do. */
+function guidedForDisplay(e: Explanation, i: number, key: 'guided' | 'guidedGradCam'): Float32Array {
+  const [H, W, C] = e.inputShape;
+  const classes = e.images[i].classes;
+  const out = new Float32Array(classes.length * H * W * C);
+  classes.forEach((cl, c) => {
+    const img = gradientImage(cl[key] as Float32Array, W, H, C);
+    for (let p = 0; p < H * W * C; p++) out[c * H * W * C + p] = img.data[p] / 255;
+  });
+  return out;
+}
+
+function stack(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One explanation of a batch narrowed to its image i (arrays shared, not copied). */
+function oneImage(e: Explanation, i: number): Explanation {
+  return { ...e, images: [e.images[i]] };
+}
+
+export class WidgetExplainer {
+  /** Widget methods in the order computed; Grad-CAM and Guided Grad-CAM always. */
+  readonly methods: MethodName[];
+  private readonly cams = new Map<string, BaseCAM>();
+
+  constructor(
+    private readonly model: tf.LayersModel,
+    methods: readonly MethodName[],
+    private readonly classNames?: readonly string[],
+  ) {
+    this.methods = [...new Set<MethodName>(['gradcam', 'guided-gradcam', ...methods])];
+  }
+
+  /** The CAM of `method` at `layer` (undefined: the default layer), made once. */
+  private cam(method: CamMethodName, layer: string | undefined): BaseCAM {
+    const key = `${method}\u0000${layer ?? ''}`;
+    let cam = this.cams.get(key);
+    if (!cam) {
+      cam = createCam(this.model, { method, layer, classNames: this.classNames });
+      this.cams.set(key, cam);
+    }
+    return cam;
+  }
+
+  /** The layer name `layer` resolves to (the default target when undefined); throws a named error for a bad one. */
+  resolveLayer(layer: string | undefined): string {
+    return this.cam('gradcam', layer).split.layerName;
+  }
+
+  /** The model's input height and width. */
+  get inputSize(): { height: number; width: number } {
+    const [height, width] = this.cam('gradcam', undefined).split.inputShape;
+    return { height, width };
+  }
+
+  /** Explains `pixels` (uint8 HWC each) at `layer` with every method, for every class. */
+  explain(pixels: Uint8Array[], facts: ImageFacts[], layer: string | undefined): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
+    const byMethod = new Map<MethodName, Explanation>();
+    for (const m of this.methods) {
+      const method = CAM_OF[m];
+      if (method) byMethod.set(m, this.cam(method, layer).explain(pixels, { target: 'all', guided: m === 'gradcam' }));
+    }
+    const gradcam = byMethod.get('gradcam') as Explanation;
+    const [H, W] = gradcam.inputShape;
+    const [h, w, K] = gradcam.layerShape;
+    const images = pixels.map((px, i) => {
+      const im = gradcam.images[i];
+      const maps: ImageEntry['maps'] = {};
+      for (const m of this.methods) {
+        if (m === 'guided-gradcam') maps[m] = guidedForDisplay(gradcam, i, 'guidedGradCam');
+        else if (m === 'guided-backprop') maps[m] = guidedForDisplay(gradcam, i, 'guided');
+        else maps[m] = stack((byMethod.get(m) as Explanation).images[i].classes.map((c) => c.heatmap));
+      }
+      const f = facts[i];
+      const entry: ImageEntry = {
+        title: f.title,
+        true_class: f.trueClass,
+        height: H, width: W, pixels: px, probs: im.probabilities, logits: im.logits,
+        map_height: h, map_width: w, channels: K, maps,
+        alphas: stack(im.classes.map((c) => c.weights)),
+        activations: im.activations,
+        origin: f.origin,
+        original_probs: f.originalProbs ?? im.probabilities,
+      };
+      const explanations = new Map<MethodName, Explanation>();
+      for (const [m, e] of byMethod) explanations.set(m, oneImage(e, i));
+      return { entry, explanations };
+    });
+    return { images, batch: byMethod };
+  }
+}
