@@ -137,6 +137,9 @@ export type GradCamRequest =
   /** Re-explain every image at another layer. */
   | { type: 'layer'; request: string; layer: string };
 
+/** A request before the front end gives it an id. */
+export type GradCamQuestion = GradCamRequest extends infer R ? (R extends unknown ? Omit<R, 'request'> : never) : never;
+
 export type GradCamReply =
   /**
    * The new ImageEntry of image `image` (`image === images.length` appends) as JSON, its arrays as

@@ -2,7 +2,7 @@
  * Wire state -> typed arrays. The kernel sends every array as a binary buffer (a DataView in
  * the browser); the model keeps them as typed arrays so drawing never re-parses bytes.
  */
-import type { Bytes, ImageEntry, MethodName } from '../../src/kernel/gradcam-schema';
+import type { Bytes, ImageEntry, ImageOrigin, MethodName } from '../../src/kernel/gradcam-schema';
 
 /** One image of the state with its buffers as typed arrays. */
 export interface DecodedImage {
@@ -19,6 +19,9 @@ export interface DecodedImage {
   maps: Partial<Record<MethodName, Float32Array>>;
   alphas: Float32Array;
   activations: Float32Array;
+  origin: ImageOrigin;
+  /** Probabilities before any edit (equal to probs for an unedited image). */
+  original_probs: Float32Array;
 }
 
 /** Methods whose maps hold an RGB triple per pixel instead of one value. */
@@ -83,6 +86,9 @@ export function decodeImage(wire: ImageEntry): DecodedImage {
     maps,
     alphas: float32Of('alphas', wire.alphas, classes * K),
     activations: float32Of('activations', wire.activations, h * w * K),
+    // States saved before these fields existed: an unedited image as given.
+    origin: wire.origin ?? 'given',
+    original_probs: wire.original_probs === undefined ? probs : float32Of('original_probs', wire.original_probs, classes),
   };
 }
 

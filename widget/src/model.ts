@@ -3,15 +3,18 @@
  * No DOM here (ipywidgets' model/view split): views read typed arrays and call set + save_changes.
  */
 import type * as Backbone from 'backbone';
-import { DOMWidgetModel, type ISerializers } from '@jupyter-widgets/base';
+import { DOMWidgetModel, type IBackboneModelOptions, type ISerializers } from '@jupyter-widgets/base';
 import {
   GRADCAM_WIDGET_SPEC,
   type ColormapName,
+  type GradCamQuestion,
+  type GradCamReply,
   type GradCamState,
   type ImageEntry,
   type MethodName,
 } from '../../src/kernel/gradcam-schema';
 import { decodeImage, exact, type DecodedImage } from './decode';
+import { RequestBook, type Answer, type Slot } from './requests';
 
 function deserializeImages(value: unknown): DecodedImage[] {
   if (!Array.isArray(value)) throw new TypeError(`GradCamModel: 'images' must be a list, got ${typeof value}.`);
@@ -27,8 +30,25 @@ function serializeImages(value: DecodedImage[]): ImageEntry[] {
     logits: exact(img.logits),
     alphas: exact(img.alphas),
     activations: exact(img.activations),
+    original_probs: exact(img.original_probs),
     maps: Object.fromEntries(Object.entries(img.maps).map(([m, a]) => [m, exact(a)])),
   }));
+}
+
+/** Message buffers as DataViews over exactly their bytes (they arrive as ArrayBuffers or views). */
+function asDataView(b: ArrayBuffer | ArrayBufferView): DataView {
+  return b instanceof ArrayBuffer ? new DataView(b) : new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Puts the reply's buffers into its entry (paths are relative to the entry). */
+function entryOfReply(reply: Extract<GradCamReply, { type: 'image' }>, buffers: (ArrayBuffer | ArrayBufferView)[]): ImageEntry {
+  const entry = JSON.parse(JSON.stringify(reply.entry)) as { [key: string]: unknown };
+  reply.buffer_paths.forEach((path, i) => {
+    let obj = entry;
+    for (const key of path.slice(0, -1)) obj = obj[key] as { [key: string]: unknown };
+    obj[path[path.length - 1]] = asDataView(buffers[i]);
+  });
+  return entry as unknown as ImageEntry;
 }
 
 export class GradCamModel extends DOMWidgetModel {
@@ -49,6 +69,8 @@ export class GradCamModel extends DOMWidgetModel {
       class_names: [],
       layer: '',
       images: [],
+      layers: [],
+      interactive: false,
       selected_class: [],
       method: 'gradcam',
       colormap: 'jet',
@@ -59,6 +81,55 @@ export class GradCamModel extends DOMWidgetModel {
       ...GRADCAM_WIDGET_SPEC,
       ...state,
     };
+  }
+
+  /** The widget's questions to the kernel that are still unanswered, by panel. */
+  readonly requests = new RequestBook();
+
+  initialize(attributes: Backbone.ObjectHash, options: IBackboneModelOptions): void {
+    super.initialize(attributes, options);
+    this.on('msg:custom', (content: unknown, buffers: (ArrayBuffer | ArrayBufferView)[] = []) => this.receiveReply(content as GradCamReply, buffers));
+  }
+
+  /**
+   * Ask the kernel (edit, reset, add, layer) on behalf of `slot`; the answer arrives as a
+   * 'gc:answer' event. Returns why it cannot be asked (no live kernel), or undefined.
+   */
+  ask(slot: Slot, request: GradCamQuestion, buffers: ArrayBuffer[] = []): string | undefined {
+    if (!this.interactive) return 'this widget was made with interactive: false; the kernel answers no questions.';
+    if (!this.comm_live) {
+      return "this widget was restored from the notebook and the kernel that made it is gone; run its cell again to ask the model.";
+    }
+    const id = this.requests.open(slot);
+    this.send({ ...request, request: id }, {}, buffers);
+    return undefined;
+  }
+
+  private receiveReply(reply: GradCamReply, buffers: (ArrayBuffer | ArrayBufferView)[]): void {
+    if (!reply || typeof reply !== 'object' || typeof reply.request !== 'string') return;
+    if (reply.type === 'superseded') {
+      // A newer request of the same panel is on its way; only if it is another page's does this
+      // panel stop waiting (that page's answer will be drawn here too).
+      const dropped = this.requests.close(reply.request, {});
+      if (dropped.newest) this.trigger('gc:answer', dropped);
+      return;
+    }
+    let answer: Answer;
+    if (reply.type === 'image') {
+      // Always stored (it is the kernel's state now); the view draws it only if it answers the
+      // panel's newest request or the panel is waiting for none.
+      const images = [...this.images];
+      images[reply.image] = decodeImage(entryOfReply(reply, buffers));
+      const selected = [...(this.get('selected_class') as number[])];
+      selected[reply.image] = reply.selected_class;
+      this.set_state({ images, selected_class: selected });
+      answer = this.requests.close(reply.request, { image: reply.image });
+    } else if (reply.type === 'error') {
+      answer = this.requests.close(reply.request, { image: reply.image, error: reply.message });
+    } else {
+      answer = this.requests.close(reply.request, {});
+    }
+    this.trigger('gc:answer', answer);
   }
 
   // Typed accessors, so views never cast.
@@ -79,6 +150,12 @@ export class GradCamModel extends DOMWidgetModel {
   }
   get layer(): string {
     return this.get('layer') as string;
+  }
+  get layers(): string[] {
+    return (this.get('layers') as string[] | undefined) ?? [];
+  }
+  get interactive(): boolean {
+    return this.get('interactive') === true;
   }
   /** The selected class of image i (the kernel sends one per image; missing ones read as 0). */
   selectedClass(i: number): number {

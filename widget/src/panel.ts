@@ -11,6 +11,18 @@ import { AlphaChart, format } from './alpha-chart';
 import { alphaBars, argmax, channelMap, classMap, classOrder, type AlphaBar, type ChannelMap } from './derive';
 import { blendHeatmap, blendRgb, copyImage } from './composite';
 import { METHOD_LABELS, percent } from './labels';
+import { paintStroke } from './brush';
+
+/** What a panel needs from the view to let a person edit its image (absent: look only). */
+export interface PanelTools {
+  /** Side of the occlusion brush in image pixels. */
+  brushSize(): number;
+  /** A stroke ended: the pixels before it and with it. */
+  edited(index: number, before: Uint8Array, after: Uint8Array): void;
+  undo(index: number): void;
+  reset(index: number): void;
+  canUndo(index: number): boolean;
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -42,12 +54,18 @@ export class ImagePanel {
   private readonly predicted: number;
   private hovered: AlphaBar | null = null;
   private shownClass = -1;
+  /** The image this panel draws (a snapshot: a newer entry gets a new panel). */
+  readonly image: DecodedImage;
+  /** Pixels being painted or waiting for the kernel's answer; undefined: the entry's own. */
+  private draft: Uint8Array | undefined;
+  private readonly status = el('div', 'gc-status');
 
   constructor(
     private readonly model: GradCamModel,
     private readonly index: number,
+    private readonly tools?: PanelTools,
   ) {
-    const image = this.image;
+    const image = (this.image = model.images[index]);
     this.predicted = argmax(image.probs);
     this.node.dataset.image = String(index);
     this.canvas.width = image.width;
@@ -69,9 +87,17 @@ export class ImagePanel {
         `● predicted: ${names[this.predicted]}`,
       ),
     );
+    if (image.origin !== 'given') title.append(el('span', 'gc-tag gc-tag-origin', image.origin === 'edited' ? 'edited' : 'added'));
 
     const view = el('div', 'gc-view');
     view.append(this.canvas, this.caption);
+    const summary = this.editSummary();
+    if (summary) view.append(summary);
+    if (tools) {
+      view.append(this.editTools(tools));
+      this.enablePainting(tools);
+    }
+    view.append(this.status);
     const main = el('div', 'gc-main');
     main.append(view, this.classList(image, names));
     this.chartBox.append(this.chart.node);
@@ -86,8 +112,98 @@ export class ImagePanel {
     this.update();
   }
 
-  private get image(): DecodedImage {
-    return this.model.images[this.index];
+  /** "deer 97% → 12%": the original top class before and after the edit. */
+  private editSummary(): HTMLElement | undefined {
+    const image = this.image;
+    if (image.origin !== 'edited') return undefined;
+    const c = argmax(image.original_probs);
+    const line = el('div', 'gc-edit');
+    line.append(
+      el('span', 'gc-edit-class', this.model.classNames[c] ?? String(c)),
+      ` ${percent(image.original_probs[c])} → `,
+      el('span', 'gc-edit-after', percent(image.probs[c])),
+    );
+    line.title = `probability of ${this.model.classNames[c]} (the unedited image's top class) before and after the edit: ${image.original_probs[c].toFixed(4)} -> ${image.probs[c].toFixed(4)}`;
+    return line;
+  }
+
+  private editTools(tools: PanelTools): HTMLElement {
+    const bar = el('div', 'gc-edit-tools');
+    const undo = el('button', 'gc-tool gc-undo', 'undo');
+    undo.type = 'button';
+    undo.disabled = !tools.canUndo(this.index);
+    undo.title = 'take back the last brush stroke';
+    undo.addEventListener('click', () => tools.undo(this.index));
+    const reset = el('button', 'gc-tool gc-reset', 'reset');
+    reset.type = 'button';
+    reset.disabled = this.image.origin !== 'edited';
+    reset.title = 'back to the image as given';
+    reset.addEventListener('click', () => tools.reset(this.index));
+    bar.append(undo, reset);
+    return bar;
+  }
+
+  /** Pointer strokes paint grey squares into a draft; releasing sends the draft to the kernel. */
+  private enablePainting(tools: PanelTools): void {
+    const { width: W, height: H } = this.image;
+    let last: [number, number] | undefined;
+    let before: Uint8Array | undefined;
+    const at = (e: PointerEvent): [number, number] => {
+      const r = this.canvas.getBoundingClientRect();
+      return [((e.clientX - r.left) / r.width) * W - 0.5, ((e.clientY - r.top) / r.height) * H - 0.5];
+    };
+    this.canvas.classList.add('gc-paintable');
+    this.canvas.title = 'paint over part of the image to cover it; release to ask the model again';
+    this.canvas.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      e.preventDefault();
+      this.canvas.setPointerCapture?.(e.pointerId);
+      before = Uint8Array.from(this.shownPixels);
+      this.draft = Uint8Array.from(before);
+      last = at(e);
+      paintStroke(this.draft, W, H, last[0], last[1], last[0], last[1], tools.brushSize());
+      this.drawCanvas();
+    });
+    this.canvas.addEventListener('pointermove', (e) => {
+      if (!last || !this.draft) return;
+      const p = at(e);
+      paintStroke(this.draft, W, H, last[0], last[1], p[0], p[1], tools.brushSize());
+      last = p;
+      this.drawCanvas();
+    });
+    const end = (): void => {
+      if (!last || !before || !this.draft) return;
+      last = undefined;
+      tools.edited(this.index, before, Uint8Array.from(this.draft));
+      before = undefined;
+    };
+    this.canvas.addEventListener('pointerup', end);
+    this.canvas.addEventListener('pointercancel', end);
+  }
+
+  /** The pixels shown: the draft while painting or waiting, else the entry's. */
+  private get shownPixels(): Uint8Array {
+    return this.draft ?? this.image.pixels;
+  }
+
+  /** Show that the kernel is working on this panel (with the draft it works on), or stop. */
+  setWaiting(draft: Uint8Array | undefined, what = 'asking the model…'): void {
+    this.draft = draft;
+    this.node.classList.toggle('gc-waiting', draft !== undefined);
+    this.node.dataset.state = draft !== undefined ? 'waiting' : 'ready';
+    this.status.textContent = draft !== undefined ? what : '';
+    this.status.classList.remove('gc-status-error');
+    this.drawCanvas();
+  }
+
+  /** A failure of this panel's request, in words, and the entry's own pixels again. */
+  showError(message: string): void {
+    this.draft = undefined;
+    this.node.classList.remove('gc-waiting');
+    this.node.dataset.state = 'error';
+    this.status.textContent = message;
+    this.status.classList.add('gc-status-error');
+    this.drawCanvas();
   }
 
   /** Rows sorted by probability; predicted and true class marked. */
@@ -148,7 +264,7 @@ export class ImagePanel {
       const k = this.hovered.channel;
       let cm = this.channelCache.get(k);
       if (!cm) this.channelCache.set(k, (cm = channelMap(image, k)));
-      blendHeatmap(out, image.pixels, cm.map, colormapTable(colormap), Math.max(opacity, 0.5));
+      blendHeatmap(out, this.shownPixels, cm.map, colormapTable(colormap), Math.max(opacity, 0.5));
       this.caption.replaceChildren(
         ...math('A', undefined, String(k)),
         ` · α = ${format(this.hovered.value)} · max A = ${format(cm.max)}`,
@@ -158,9 +274,10 @@ export class ImagePanel {
     } else {
       const rgb = RGB_METHODS.has(method);
       const map = classMap(image.maps[method], image, c, rgb ? 3 : 1);
-      if (!map) copyImage(out, image.pixels);
-      else if (rgb) blendRgb(out, image.pixels, map, opacity);
-      else blendHeatmap(out, image.pixels, map, colormapTable(colormap), opacity);
+      const pixels = this.shownPixels;
+      if (!map) copyImage(out, pixels);
+      else if (rgb) blendRgb(out, pixels, map, opacity);
+      else blendHeatmap(out, pixels, map, colormapTable(colormap), opacity);
       this.caption.textContent = map
         ? `${METHOD_LABELS[method]} · ${names[c]} (${percent(image.probs[c])})`
         : `no ${METHOD_LABELS[method]} map for this image`;

@@ -1,42 +1,202 @@
 /**
- * The Grad-CAM widget's view: a toolbar (method, colormap, opacity) over a gallery row of image
- * panels. It only draws and forwards user actions to the model (set + save_changes).
+ * The Grad-CAM widget's view: a toolbar (method, colormap, opacity; and, when the kernel answers,
+ * layer, brush and "add image") over a gallery row of image panels. It draws and forwards user
+ * actions to the model: settings by set + save_changes, questions for the kernel by model.ask.
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
-import { COLORMAPS, type ColormapName, type MethodName } from '../../src/kernel/gradcam-schema';
+import { COLORMAPS, MAX_UPLOAD_BYTES, type ColormapName, type MethodName } from '../../src/kernel/gradcam-schema';
 import type { GradCamModel } from './model';
-import { ImagePanel } from './panel';
+import { ImagePanel, type PanelTools } from './panel';
 import { METHOD_LABELS, METHOD_ORDER } from './labels';
+import { BRUSH_FRACTIONS, brushPixels, type BrushName } from './brush';
+import type { Answer } from './requests';
+
+/** How long the widget waits for the kernel before saying it did not answer. */
+const ANSWER_TIMEOUT_MS = 60_000;
 
 export class GradCamView extends DOMWidgetView {
   declare model: GradCamModel;
   private panels: ImagePanel[] = [];
+  private gallery: HTMLElement | undefined;
   private readonly methodButtons = new Map<MethodName, HTMLButtonElement>();
   private colormapSelect: HTMLSelectElement | undefined;
   private opacityInput: HTMLInputElement | undefined;
   private opacityValue: HTMLSpanElement | undefined;
+  private layerSelect: HTMLSelectElement | undefined;
+  private readonly status = document.createElement('div');
+  private brush: BrushName = 'M';
+  /** Pixels before each brush stroke, per image: what undo goes back to. */
+  private readonly undoStacks = new Map<number, Uint8Array[]>();
+  private timer: number | undefined;
 
   render(): void {
     this.el.classList.add('gc-widget');
+    this.status.className = 'gc-status gc-widget-status';
+    this.status.setAttribute('role', 'status');
     this.build();
-    this.listenTo(this.model, 'change:images change:class_names', () => this.build());
+    this.listenTo(this.model, 'change:class_names change:layers change:interactive', () => this.build());
+    this.listenTo(this.model, 'change:images', () => this.syncPanels());
     this.listenTo(this.model, 'change:selected_class', () => this.panels.forEach((p) => p.update()));
-    this.listenTo(this.model, 'change:method change:colormap change:opacity', () => {
+    this.listenTo(this.model, 'change:method change:colormap change:opacity change:layer', () => {
       this.syncToolbar();
       this.panels.forEach((p) => p.drawCanvas());
     });
+    this.listenTo(this.model, 'gc:answer', (a: Answer) => this.answered(a));
+    if (this.model.interactive) this.acceptFiles();
   }
 
   private build(): void {
     this.panels.forEach((p) => p.dispose());
     this.methodButtons.clear();
     this.el.replaceChildren(this.toolbar());
-    const gallery = document.createElement('div');
-    gallery.className = 'gc-gallery';
-    this.panels = this.model.images.map((_, i) => new ImagePanel(this.model, i));
-    gallery.append(...this.panels.map((p) => p.node));
-    this.el.append(gallery);
+    if (this.model.interactive) this.el.append(this.status);
+    this.gallery = document.createElement('div');
+    this.gallery.className = 'gc-gallery';
+    this.panels = this.model.images.map((_, i) => this.newPanel(i));
+    this.gallery.append(...this.panels.map((p) => p.node));
+    this.el.append(this.gallery);
     this.syncToolbar();
+  }
+
+  private newPanel(i: number): ImagePanel {
+    return new ImagePanel(this.model, i, this.model.interactive ? this.tools : undefined);
+  }
+
+  /** New entries get new panels, except where the panel still waits for its newest request. */
+  private syncPanels(): void {
+    const images = this.model.images;
+    if (images.length < this.panels.length) return this.build();
+    images.forEach((img, i) => {
+      const panel = this.panels[i];
+      if (panel?.image === img || (panel && this.model.requests.waiting(i))) return;
+      this.replacePanel(i);
+    });
+  }
+
+  private replacePanel(i: number): void {
+    const fresh = this.newPanel(i);
+    const old = this.panels[i];
+    if (old) {
+      old.node.replaceWith(fresh.node);
+      old.dispose();
+    } else {
+      this.gallery?.append(fresh.node);
+    }
+    this.panels[i] = fresh;
+  }
+
+  private readonly tools: PanelTools = {
+    brushSize: () => brushPixels(this.brush, this.model.images[0]?.width ?? 32),
+    edited: (i, before, after) => {
+      const stack = this.undoStacks.get(i) ?? [];
+      stack.push(before);
+      this.undoStacks.set(i, stack);
+      this.askForPanel(i, after, { type: 'edit', image: i, width: this.model.images[i].width, height: this.model.images[i].height }, [exactBuffer(after)]);
+    },
+    undo: (i) => {
+      const previous = this.undoStacks.get(i)?.pop();
+      if (!previous) return;
+      const original = this.undoStacks.get(i)?.length === 0 && this.model.images[i].origin !== 'edited';
+      if (original) this.askForPanel(i, previous, { type: 'reset', image: i });
+      else this.askForPanel(i, previous, { type: 'edit', image: i, width: this.model.images[i].width, height: this.model.images[i].height }, [exactBuffer(previous)]);
+    },
+    reset: (i) => {
+      this.undoStacks.delete(i);
+      this.askForPanel(i, undefined, { type: 'reset', image: i });
+    },
+    canUndo: (i) => (this.undoStacks.get(i)?.length ?? 0) > 0,
+  };
+
+  /** Send an image question and show the panel waiting on `draft` (or on its own pixels). */
+  private askForPanel(i: number, draft: Uint8Array | undefined, request: Parameters<GradCamModel['ask']>[1], buffers: ArrayBuffer[] = []): void {
+    const refused = this.model.ask(i, request, buffers);
+    const panel = this.panels[i];
+    if (refused) {
+      panel?.showError(refused);
+      return;
+    }
+    panel?.setWaiting(draft ?? Uint8Array.from(this.model.images[i].pixels));
+    this.watchTimeout();
+  }
+
+  private answered(a: Answer): void {
+    if (typeof a.slot === 'number' || (a.slot === undefined && a.image !== undefined)) {
+      const i = (typeof a.slot === 'number' ? a.slot : a.image) as number;
+      if (a.slot !== undefined && !a.newest) return; // an older request of ours: the newest is coming
+      if (a.slot === undefined && this.model.requests.waiting(i)) return; // not ours; ours is newer
+      if (a.error) {
+        this.panels[i]?.showError(a.error);
+        return;
+      }
+      this.replacePanel(i);
+      if (a.ms !== undefined) this.panels[i].node.dataset.roundTripMs = a.ms.toFixed(1);
+      return;
+    }
+    if (a.slot === 'add' || a.slot === 'layer') {
+      if (a.error) this.say(a.error, true);
+      else this.say('');
+      if (a.slot === 'layer') this.syncToolbar();
+      if (a.slot === 'add' && !a.error) this.syncPanels();
+    }
+  }
+
+  /** Requests the kernel never answered (it died, or the page outlived it) become messages. */
+  private watchTimeout(): void {
+    if (this.timer !== undefined) return;
+    this.timer = window.setInterval(() => {
+      for (const slot of this.model.requests.expire(ANSWER_TIMEOUT_MS)) {
+        const message = `no answer from the kernel in ${ANSWER_TIMEOUT_MS / 1000} s; is the kernel that made this widget still running? Run its cell again.`;
+        if (typeof slot === 'number') this.panels[slot]?.showError(message);
+        else this.say(message, true);
+      }
+      if (!this.model.requests.waiting('layer') && !this.model.requests.waiting('add') && this.panels.every((_, i) => !this.model.requests.waiting(i))) {
+        window.clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    }, 1000);
+  }
+
+  private say(text: string, error = false): void {
+    this.status.textContent = text;
+    this.status.classList.toggle('gc-status-error', error);
+  }
+
+  /** Drop or paste an image file onto the widget (or pick one with the button) to add a panel. */
+  private acceptFiles(): void {
+    this.el.tabIndex = 0;
+    this.el.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      this.el.classList.add('gc-drop');
+    });
+    this.el.addEventListener('dragleave', () => this.el.classList.remove('gc-drop'));
+    this.el.addEventListener('drop', (e) => {
+      this.el.classList.remove('gc-drop');
+      const file = e.dataTransfer?.files[0];
+      if (!file) return;
+      e.preventDefault();
+      e.stopPropagation(); // not JupyterLab's file-browser upload
+      void this.addFile(file);
+    });
+    this.el.addEventListener('paste', (e) => {
+      const file = e.clipboardData?.files[0];
+      if (!file) return;
+      e.preventDefault();
+      e.stopPropagation();
+      void this.addFile(file);
+    });
+  }
+
+  private async addFile(file: File): Promise<void> {
+    if (file.size > MAX_UPLOAD_BYTES) {
+      this.say(`${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MB; the widget takes images up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MB. Resize it first.`, true);
+      return;
+    }
+    const bytes = await file.arrayBuffer();
+    const refused = this.model.ask('add', { type: 'add', name: file.name || 'pasted image' }, [bytes]);
+    if (refused) return this.say(refused, true);
+    this.say(`adding ${file.name || 'the pasted image'}: asking the model…`);
+    this.watchTimeout();
   }
 
   private toolbar(): HTMLElement {
@@ -76,7 +236,67 @@ export class GradCamView extends DOMWidgetView {
     this.opacityValue.className = 'gc-opacity-value';
 
     bar.append(methods, labelled('colormap', cmap), labelled('opacity', opacity, this.opacityValue));
+    if (this.model.interactive) bar.append(...this.askingTools());
     return bar;
+  }
+
+  /** Layer selector, brush size and "add image": the controls that ask the kernel. */
+  private askingTools(): HTMLElement[] {
+    const out: HTMLElement[] = [];
+    const layers = this.model.layers;
+    if (layers.length > 1) {
+      const select = document.createElement('select');
+      select.className = 'gc-layer';
+      for (const name of layers) select.append(new Option(name, name));
+      select.addEventListener('change', () => {
+        const refused = this.model.ask('layer', { type: 'layer', layer: select.value });
+        if (refused) {
+          this.say(refused, true);
+          select.value = this.model.layer;
+          return;
+        }
+        select.disabled = true;
+        this.say(`explaining every image at ${select.value}…`);
+        this.watchTimeout();
+      });
+      this.layerSelect = select;
+      out.push(labelled('layer', select));
+    }
+    const brush = document.createElement('span');
+    brush.className = 'gc-brush';
+    brush.setAttribute('role', 'radiogroup');
+    for (const name of Object.keys(BRUSH_FRACTIONS) as BrushName[]) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'gc-brush-size';
+      b.dataset.brush = name;
+      b.textContent = name;
+      b.title = `brush ${brushPixels(name, this.model.images[0]?.width ?? 32)} px`;
+      b.addEventListener('click', () => {
+        this.brush = name;
+        this.syncToolbar();
+      });
+      brush.append(b);
+    }
+    out.push(group('brush', brush));
+    const picker = document.createElement('input');
+    picker.type = 'file';
+    picker.accept = 'image/png,image/jpeg,image/gif';
+    picker.className = 'gc-file';
+    picker.hidden = true;
+    picker.addEventListener('change', () => {
+      const file = picker.files?.[0];
+      picker.value = '';
+      if (file) void this.addFile(file);
+    });
+    const add = document.createElement('button');
+    add.type = 'button';
+    add.className = 'gc-tool gc-add';
+    add.textContent = 'add image…';
+    add.title = 'explain an image of your own (or drop / paste one onto the widget)';
+    add.addEventListener('click', () => picker.click());
+    out.push(add, picker);
+    return out;
   }
 
   private syncToolbar(): void {
@@ -88,13 +308,37 @@ export class GradCamView extends DOMWidgetView {
     if (this.colormapSelect) this.colormapSelect.value = colormap;
     if (this.opacityInput && Number(this.opacityInput.value) !== opacity) this.opacityInput.value = String(opacity);
     if (this.opacityValue) this.opacityValue.textContent = `${Math.round(opacity * 100)}%`;
+    if (this.layerSelect && !this.model.requests.waiting('layer')) {
+      this.layerSelect.value = this.model.layer;
+      this.layerSelect.disabled = false;
+    }
+    this.el.querySelectorAll<HTMLButtonElement>('.gc-brush-size').forEach((b) => {
+      b.classList.toggle('gc-active', b.dataset.brush === this.brush);
+      b.setAttribute('aria-checked', String(b.dataset.brush === this.brush));
+    });
   }
 
   remove(): ReturnType<DOMWidgetView['remove']> {
+    if (this.timer !== undefined) window.clearInterval(this.timer);
     this.panels.forEach((p) => p.dispose());
     this.panels = [];
     return super.remove();
   }
+}
+
+/** The bytes of a typed array as an ArrayBuffer of exactly that length (what a message buffer sends). */
+function exactBuffer(a: Uint8Array): ArrayBuffer {
+  return (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a.buffer : a.slice().buffer) as ArrayBuffer;
+}
+
+/** A caption beside a group of buttons (a <label> would forward its clicks to the first one). */
+function group(text: string, controls: HTMLElement): HTMLElement {
+  const box = document.createElement('span');
+  box.className = 'gc-control';
+  const span = document.createElement('span');
+  span.textContent = text;
+  box.append(span, controls);
+  return box;
 }
 
 function labelled(text: string, ...controls: HTMLElement[]): HTMLElement {
