@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
 import { KernelRuntime } from '../src/kernel/runtime';
-import { GradCamWidget, showGradCam, type GradCamEdit } from '../src/kernel/gradcam-widget';
+import { GradCamWidget, gradCamState, showGradCam, type GradCamEdit } from '../src/kernel/gradcam-widget';
 import { putBuffers } from '../src/kernel/buffers';
 import { MAX_UPLOAD_BYTES, type GradCamReply, type GradCamState } from '../src/kernel/gradcam-schema';
 import { explain } from '../src/cam';
@@ -76,11 +76,20 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     runtime.comms.handle(customMessage(w.id, content, buffers));
     const until = Date.now() + 30_000;
     while (Date.now() < until) {
-      const found = replies().find((r) => r.reply.request === content.request && r.reply.type !== 'superseded');
+      const found = replies().find((r) => r.reply.request === content.request && r.reply.type !== 'superseded' && r.reply.type !== 'maps');
       if (found) return found;
       await new Promise((r) => setImmediate(r));
     }
     throw new Error(`no answer to ${JSON.stringify(content)}: ${JSON.stringify(t.sent.filter((s) => s.msgType !== "comm_open").map((s) => s.content).slice(-3)).slice(0, 1500)}`);
+  }
+
+  async function waitFor<T>(found: () => T | undefined): Promise<T> {
+    const until = Date.now() + 30_000;
+    for (let f = found(); Date.now() < until; f = found()) {
+      if (f !== undefined) return f;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error('not found within 30 s');
   }
 
   /** The entry of an 'image' reply with its buffers put back. */
@@ -130,6 +139,14 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     expect(heard[0].after).to.equal(direct.images[0].probabilities[4]);
     expect(w.lastEdit).to.equal(heard[0]);
     expect(w.explanation(0).images[0].classes[4].heatmap).to.deep.equal(direct.images[0].classes[4].heatmap);
+    // The guided maps follow in a second message, equal to what showGradCam ships for these pixels.
+    const maps = await waitFor(() => replies().find((r) => r.reply.request === 'r1' && r.reply.type === 'maps'));
+    const m = maps.reply as Extract<GradCamReply, { type: 'maps' }>;
+    const guided = putBuffers(JSON.parse(JSON.stringify(m.maps)) as JSONObject, m.buffer_paths, maps.buffers) as unknown as Record<string, Uint8Array>;
+    const shown = gradCamState(model, [edited]).state.images[0].maps['guided-gradcam'] as Float32Array;
+    expect(Array.from(float32(guided['guided-gradcam']))).to.deep.equal(Array.from(shown));
+    expect(Array.from(float32(w.get('images')[0].maps['guided-gradcam']))).to.deep.equal(Array.from(shown));
+    expect(w.explanation(0).images[0].classes[4].guidedGradCam, 'the explanation now carries guided backprop').to.be.instanceOf(Float32Array);
     w.close();
   });
 
@@ -140,10 +157,10 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     runtime.comms.handle(customMessage(w.id, { type: 'edit', request: 'other', image: 1, width: 32, height: 32 }, [Buffer.from(ship)]));
     const last = await ask(w, { type: 'reset', request: 'noop-wait', image: 1 });
     expect(last.reply.type).to.equal('image');
-    const got = replies().map((r) => `${r.reply.request}:${r.reply.type}`);
+    const got = replies().filter((r) => r.reply.type !== 'maps').map((r) => `${r.reply.request}:${r.reply.type}`);
     // Superseded at once (when the newer request arrives); only the newest of each image is explained.
     expect(got).to.deep.equal(['s0:superseded', 's1:superseded', 'other:superseded', 's2:image', 'noop-wait:image']);
-    const s2 = entryOf(replies()[3]);
+    const s2 = entryOf(replies().filter((r) => r.reply.type !== 'maps')[3]);
     expect(Buffer.from(s2.pixels as Uint8Array).equals(Buffer.from(edits[2]))).to.equal(true);
     w.close();
   });
@@ -215,6 +232,9 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     expect(w.get('images').map((im) => [im.map_height, im.map_width])).to.deep.equal([[16, 16], [16, 16]]);
     const direct = explain(model, [w.pixels(0)], { target: 'all', layer: earlier });
     expect(Array.from(float32(w.get('images')[0].maps.gradcam))).to.deep.equal(direct.images[0].classes.flatMap((c) => Array.from(c.heatmap)));
+    // Undo back to the given pixels is recognised as the image as given, not as an edit.
+    const undone = entryOf(await ask(w, { type: 'edit', request: 'U', image: 1, width: 32, height: 32 }, [Buffer.from(ship)]));
+    expect(undone.origin).to.equal('given');
     const reset = entryOf(await ask(w, { type: 'reset', request: 'R', image: 0 }));
     expect(Buffer.from(reset.pixels as Uint8Array).equals(Buffer.from(deer))).to.equal(true);
     expect([reset.map_height, reset.origin]).to.deep.equal([16, 'given']);

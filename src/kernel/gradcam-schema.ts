@@ -146,6 +146,12 @@ export type GradCamReply =
    * the message's buffers at `buffer_paths` (relative to the entry); `selected_class` for that image.
    */
   | { type: 'image'; request: string; image: number; entry: unknown; buffer_paths: (string | number)[][]; selected_class: number }
+  /**
+   * The guided maps (Guided Grad-CAM, guided backprop) of image `image`, every class, sent after
+   * its 'image' answer: they cost a pass through the whole network per class, so the cheap maps
+   * are drawn first. `maps` is { method: bytes } as JSON with its buffers at `buffer_paths`.
+   */
+  | { type: 'maps'; request: string; image: number; maps: unknown; buffer_paths: (string | number)[][] }
   /** A layer change was applied (the state update carrying the new images came just before). */
   | { type: 'done'; request: string }
   /** The request was dropped because a newer one for the same panel (or the layer) arrived first. */

@@ -305,9 +305,36 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
 
   private replaceImage(image: number, pixels: Uint8Array, origin: ImageOrigin, from: GradCamEdit['from'], request?: string): GradCamEdit {
     const slot = this.slotAt(image);
-    const [explained] = this.explainer.explain([pixels], [{ title: slot.title, trueClass: slot.trueClass, origin, originalProbs: slot.original.probs }], this.get('layer')).images;
+    // Painted back to the image as given (undo, or the same pixels from code): not an edit.
+    if (Buffer.from(pixels).equals(Buffer.from(slot.original.pixels))) return this.restore(image, from, request);
+    const facts = { title: slot.title, trueClass: slot.trueClass, origin, originalProbs: slot.original.probs };
+    const [explained] = this.explainer.explain([pixels], [facts], this.get('layer'), { guided: false }).images;
     this.slots[image] = { ...slot, current: explained, pixels };
     return this.publish(image, explained, request, origin === 'edited' ? 'edit' : 'reset', from);
+  }
+
+  /** After an answer without them: the guided maps, as a second message (a newer edit of the image drops it). */
+  private followWithGuided(image: number, request: string): void {
+    const { pixels, current } = this.slots[image];
+    if (this.explainer.guidedMethods.every((m) => current.entry.maps[m])) return;
+    this.queue.push(`image:${image}`, { request, image, work: () => this.addGuided(image, pixels, request) });
+  }
+
+  private addGuided(image: number, pixels: Uint8Array, request: string): void {
+    const slot = this.slots[image];
+    const missing = this.explainer.guidedMethods.some((m) => !slot.current.entry.maps[m]);
+    if (slot.pixels !== pixels || !missing) return; // replaced since, or already complete (a layer change)
+    const { maps, gradcam } = this.explainer.guidedMaps(pixels, this.get('layer'));
+    const entry: ImageEntry = { ...slot.current.entry, maps: { ...slot.current.entry.maps, ...maps } };
+    const explanations = new Map(slot.current.explanations).set('gradcam', gradcam);
+    const current = { entry, explanations };
+    this.slots[image] = { ...slot, current };
+    if (slot.original.explained === slot.current) slot.original.explained = current;
+    const images = [...this.get('images')];
+    images[image] = entry;
+    this.storeWithoutSync({ images });
+    const split = removeBuffers(maps as WidgetState);
+    this.reply({ type: 'maps', request, image, maps: split.state, buffer_paths: split.buffer_paths }, split.buffers);
   }
 
   private restore(image: number, from: GradCamEdit['from'], request?: string): GradCamEdit {
@@ -316,7 +343,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     const { original } = slot;
     if (!original.explained || original.layer !== layer) {
       const facts: ImageFacts = { title: slot.title, trueClass: slot.trueClass, origin: original.origin };
-      original.explained = this.explainer.explain([original.pixels], [facts], layer).images[0];
+      original.explained = this.explainer.explain([original.pixels], [facts], layer, { guided: false }).images[0];
       original.layer = layer;
     }
     this.slots[image] = { ...slot, current: original.explained, pixels: original.pixels };
@@ -328,7 +355,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     const img = await readImageForModel(file, height, width, name);
     const title = img.resizedFrom ? `${name} (${img.resizedFrom.width}x${img.resizedFrom.height})` : name;
     const facts: ImageFacts = { title, trueClass: -1, origin: 'added' };
-    const [explained] = this.explainer.explain([img.pixels], [facts], this.get('layer')).images;
+    const [explained] = this.explainer.explain([img.pixels], [facts], this.get('layer'), { guided: false }).images;
     const image = this.slots.length;
     this.slots.push({
       original: { pixels: img.pixels, origin: 'added', probs: explained.entry.probs as Float32Array, explained, layer: this.get('layer') },
@@ -373,6 +400,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     };
     this.latest = edit;
     this.emitEvent('edit', edit);
+    this.followWithGuided(image, request ?? 'kernel');
     return edit;
   }
 

@@ -93,23 +93,36 @@ export class WidgetExplainer {
     return { height, width };
   }
 
-  /** Explains `pixels` (uint8 HWC each) at `layer` with every method, for every class. */
-  explain(pixels: Uint8Array[], facts: ImageFacts[], layer: string | undefined): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
+  /** Methods whose maps come from the guided pass (the expensive part: the whole network, per class). */
+  get guidedMethods(): MethodName[] {
+    return this.methods.filter((m) => m === 'guided-gradcam' || m === 'guided-backprop');
+  }
+
+  /**
+   * Explains `pixels` (uint8 HWC each) at `layer` with every method, for every class. With
+   * `guided: false` the guided maps are left out (see `guidedMaps`): a brush stroke's answer draws
+   * from the cheap maps first and gets the guided ones in a second message.
+   */
+  explain(
+    pixels: Uint8Array[],
+    facts: ImageFacts[],
+    layer: string | undefined,
+    { guided = true }: { guided?: boolean } = {},
+  ): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
     const byMethod = new Map<MethodName, Explanation>();
     for (const m of this.methods) {
       const method = CAM_OF[m];
-      if (method) byMethod.set(m, this.cam(method, layer).explain(pixels, { target: 'all', guided: m === 'gradcam' }));
+      if (method) byMethod.set(m, this.cam(method, layer).explain(pixels, { target: 'all', guided: guided && m === 'gradcam' }));
     }
     const gradcam = byMethod.get('gradcam') as Explanation;
     const [H, W] = gradcam.inputShape;
     const [h, w, K] = gradcam.layerShape;
     const images = pixels.map((px, i) => {
       const im = gradcam.images[i];
-      const maps: ImageEntry['maps'] = {};
+      const maps: ImageEntry['maps'] = guided ? guidedOf(gradcam, i, this.guidedMethods) : {};
       for (const m of this.methods) {
-        if (m === 'guided-gradcam') maps[m] = guidedForDisplay(gradcam, i, 'guidedGradCam');
-        else if (m === 'guided-backprop') maps[m] = guidedForDisplay(gradcam, i, 'guided');
-        else maps[m] = stack((byMethod.get(m) as Explanation).images[i].classes.map((c) => c.heatmap));
+        const e = byMethod.get(m);
+        if (e) maps[m] = stack(e.images[i].classes.map((c) => c.heatmap));
       }
       const f = facts[i];
       const entry: ImageEntry = {
@@ -128,4 +141,16 @@ export class WidgetExplainer {
     });
     return { images, batch: byMethod };
   }
+
+  /** The guided maps of one image (every class) and the Grad-CAM explanation that carries them. */
+  guidedMaps(pixels: Uint8Array, layer: string | undefined): { maps: ImageEntry['maps']; gradcam: Explanation } {
+    const gradcam = this.cam('gradcam', layer).explain([pixels], { target: 'all', guided: true });
+    return { maps: guidedOf(gradcam, 0, this.guidedMethods), gradcam };
+  }
+}
+
+function guidedOf(gradcam: Explanation, i: number, methods: MethodName[]): ImageEntry['maps'] {
+  const maps: ImageEntry['maps'] = {};
+  for (const m of methods) maps[m] = guidedForDisplay(gradcam, i, m === 'guided-gradcam' ? 'guidedGradCam' : 'guided');
+  return maps;
 }

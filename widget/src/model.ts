@@ -13,7 +13,7 @@ import {
   type ImageEntry,
   type MethodName,
 } from '../../src/kernel/gradcam-schema';
-import { decodeImage, exact, type DecodedImage } from './decode';
+import { decodeImage, exact, float32Of, RGB_METHODS, type DecodedImage } from './decode';
 import { RequestBook, type Answer, type Slot } from './requests';
 
 function deserializeImages(value: unknown): DecodedImage[] {
@@ -38,6 +38,17 @@ function serializeImages(value: DecodedImage[]): ImageEntry[] {
 /** Message buffers as DataViews over exactly their bytes (they arrive as ArrayBuffers or views). */
 function asDataView(b: ArrayBuffer | ArrayBufferView): DataView {
   return b instanceof ArrayBuffer ? new DataView(b) : new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The maps of a 'maps' reply as typed arrays, checked against the image they belong to. */
+function decodeMaps(reply: Extract<GradCamReply, { type: 'maps' }>, buffers: (ArrayBuffer | ArrayBufferView)[], image: DecodedImage): DecodedImage['maps'] {
+  const out: DecodedImage['maps'] = {};
+  reply.buffer_paths.forEach((path, i) => {
+    const method = String(path[0]) as MethodName;
+    const per = RGB_METHODS.has(method) ? 3 : 1;
+    out[method] = float32Of(`maps.${method}`, asDataView(buffers[i]), image.probs.length * image.height * image.width * per);
+  });
+  return out;
 }
 
 /** Puts the reply's buffers into its entry (paths are relative to the entry). */
@@ -124,6 +135,14 @@ export class GradCamModel extends DOMWidgetModel {
       selected[reply.image] = reply.selected_class;
       this.set_state({ images, selected_class: selected });
       answer = this.requests.close(reply.request, { image: reply.image });
+    } else if (reply.type === 'maps') {
+      // The guided maps of an image already answered: merged into its entry, nothing to wait for.
+      const images = [...this.images];
+      const image = images[reply.image];
+      if (!image) return;
+      images[reply.image] = { ...image, maps: { ...image.maps, ...decodeMaps(reply, buffers, image) } };
+      this.set_state({ images });
+      return;
     } else if (reply.type === 'error') {
       answer = this.requests.close(reply.request, { image: reply.image, error: reply.message });
     } else {

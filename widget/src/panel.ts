@@ -54,8 +54,8 @@ export class ImagePanel {
   private readonly predicted: number;
   private hovered: AlphaBar | null = null;
   private shownClass = -1;
-  /** The image this panel draws (a snapshot: a newer entry gets a new panel). */
-  readonly image: DecodedImage;
+  /** The image this panel draws (a snapshot: a new image gets a new panel; more maps are adopted). */
+  private shown: DecodedImage;
   /** Pixels being painted or waiting for the kernel's answer; undefined: the entry's own. */
   private draft: Uint8Array | undefined;
   private readonly status = el('div', 'gc-status');
@@ -65,7 +65,7 @@ export class ImagePanel {
     private readonly index: number,
     private readonly tools?: PanelTools,
   ) {
-    const image = (this.image = model.images[index]);
+    const image = (this.shown = model.images[index]);
     this.predicted = argmax(image.probs);
     this.node.dataset.image = String(index);
     this.canvas.width = image.width;
@@ -110,6 +110,16 @@ export class ImagePanel {
       this.resizeObserver.observe(this.chartBox);
     }
     this.update();
+  }
+
+  get image(): DecodedImage {
+    return this.shown;
+  }
+
+  /** The same image with more maps (the guided ones arrive after the others): redraw, keep the rest. */
+  adopt(image: DecodedImage): void {
+    this.shown = image;
+    this.drawCanvas();
   }
 
   /** "deer 97% → 12%": the original top class before and after the edit. */
@@ -157,7 +167,11 @@ export class ImagePanel {
     this.canvas.addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
       e.preventDefault();
-      this.canvas.setPointerCapture?.(e.pointerId);
+      try {
+        this.canvas.setPointerCapture(e.pointerId); // keep the stroke when the pointer leaves the canvas
+      } catch {
+        // a synthetic event's pointer cannot be captured; the stroke still works inside the canvas
+      }
       before = Uint8Array.from(this.shownPixels);
       this.draft = Uint8Array.from(before);
       last = at(e);
@@ -246,7 +260,7 @@ export class ImagePanel {
       this.chart.update(alphaBars(this.image, c));
       this.chartTitle.replaceChildren(
         ...math('α', 'k', 'c'),
-        ` of ${this.model.classNames[c]} at ${this.model.layer || 'the target layer'} (${this.image.channels} channels) · hover a bar for `,
+        ` of ${this.model.classNames[c]} at ${this.model.layer || 'the target layer'} (${this.image.map_height}×${this.image.map_width}, ${this.image.channels} channels) · hover a bar for `,
         ...math('A', undefined, 'k'),
       );
     }

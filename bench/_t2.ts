@@ -1,0 +1,23 @@
+import { initBackend } from '../src/backend';
+import { loadModel } from '../src/model/io';
+import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
+import { readExamples } from '../src/render/examples';
+import { createCam } from '../src/cam';
+import { WidgetExplainer } from '../src/kernel/widget-explainer';
+(async () => {
+  await initBackend({ quiet: true });
+  const model = await loadModel(SHIPPED_MODEL_DIR);
+  const ex = await readExamples();
+  const px = [ex[0].pixels];
+  const time = (name: string, f: () => unknown) => { f(); f(); const t: number[] = []; for (let r = 0; r < 10; r++) { const t0 = performance.now(); f(); t.push(performance.now() - t0); } t.sort((a, b) => a - b); console.log(name.padEnd(30), t[5].toFixed(1)); };
+  const g = createCam(model, { method: 'gradcam' });
+  const cf = createCam(model, { method: 'counterfactual' });
+  const pp = createCam(model, { method: 'gradcam++' });
+  time('gradcam', () => g.explain(px, { target: 'all' }));
+  time('gradcam+guided', () => g.explain(px, { target: 'all', guided: true }));
+  time('counterfactual', () => cf.explain(px, { target: 'all' }));
+  time('gradcam++', () => pp.explain(px, { target: 'all' }));
+  const w = new WidgetExplainer(model, ['gradcam', 'guided-gradcam', 'counterfactual', 'gradcam++']);
+  const layer = w.resolveLayer(undefined);
+  time('widget explainer (4 methods)', () => w.explain(px, [{ title: 'x', trueClass: -1, origin: 'given' }], layer));
+})();
