@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { CamMethodName, createCam, explain, RandomCAM } from '../src/cam';
+import { BaseCAM, CamMethodName, createCam, explain, RandomCAM } from '../src/cam';
 import { camNet, camNetActivations, CamNet, maxAbs, randomArray, seeded } from './cam-fixtures';
 
 /**
@@ -179,6 +179,32 @@ describe('cam: HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, Ablation-CAM, RandomCAM,
     expect(maxAbs(got.heatmap, heat.map((v) => v / peak))).to.be.below(1e-5);
     expect(maxAbs(got.map, map)).to.be.below(1e-5);
     expect(got.guided).to.have.length(Z * inChannels);
+  });
+
+  it('explainTogether: every method from one trunk pass equals its own explain (and leaks no tensors)', () => {
+    const methods: CamMethodName[] = ['gradcam', 'gradcam++', 'counterfactual', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'ablationcam', 'scorecam'];
+    const cams = methods.map((method) => createCam(net.model, { method }));
+    const images = [image, randomArray(image.length, seeded(9), 2)];
+    for (const options of [{ target: 'all' as const }, { target: 'predicted' as const, guided: true }]) {
+      const together = BaseCAM.explainTogether(cams, images, options);
+      const before = tf.memory().numTensors;
+      BaseCAM.explainTogether(cams, images, options);
+      expect(tf.memory().numTensors).to.equal(before);
+      cams.forEach((cam, m) => {
+        const alone = cam.explain(images, options);
+        expect(together[m].method).to.equal(methods[m]);
+        alone.images.forEach((im, i) => im.classes.forEach((cl, k) => {
+          const got = together[m].images[i].classes[k];
+          expect(got.classIndex).to.equal(cl.classIndex);
+          expect(maxAbs(got.heatmap, cl.heatmap), `${methods[m]} image ${i} class ${cl.classIndex}`).to.be.below(1e-6);
+          expect(maxAbs(got.weights, cl.weights)).to.be.below(1e-6);
+          if (cl.guidedGradCam) expect(maxAbs(got.guidedGradCam as Float32Array, cl.guidedGradCam)).to.be.below(1e-6);
+        }));
+      });
+    }
+    const stranger = flatNet(3);
+    expect(() => BaseCAM.explainTogether([cams[0], createCam(stranger.model)], images)).to.throw(/every method must explain the same model at the same layer/);
+    stranger.model.dispose();
   });
 
   it('every new method, smoothing and target: tf.memory().numTensors unchanged over 60 explanations', () => {

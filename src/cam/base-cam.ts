@@ -107,7 +107,25 @@ export abstract class BaseCAM {
       return augmentationSmoothed(images, this.split.inputShape, options.target ?? 'predicted',
         (x, target) => this.explain(x, { ...options, augSmooth: false, target }));
     }
-    const { split } = this;
+    return BaseCAM.explainTogether([this], images, options)[0];
+  }
+
+  /**
+   * Several methods at one layer from one pass: the trunk, the head's gradient for every requested
+   * class and (with `guided`) the guided pass run once, and each method only adds its channel
+   * weights and maps. Each result equals that method's own `explain`. The methods must explain the
+   * same model at the same layer (made by createCam with the same model and layer).
+   */
+  static explainTogether(cams: readonly BaseCAM[], images: ImageBatch, options: ExplainOptions = {}): Explanation[] {
+    if (cams.length === 0) return [];
+    if (options.augSmooth) return cams.map((cam) => cam.explain(images, options));
+    const { split } = cams[0];
+    for (const cam of cams) {
+      if (cam.model !== cams[0].model || cam.split.layerName !== split.layerName) {
+        throw new Error(`explainTogether: every method must explain the same model at the same layer (got ${cam.method} at '${cam.split.layerName}', ${cams[0].method} at '${split.layerName}').`);
+      }
+    }
+    const classNames = cams[0].classNames;
     const numClasses = split.numClasses;
     const [H, W, C] = split.inputShape;
     const [h, w, K] = split.layerShape;
@@ -116,12 +134,12 @@ export abstract class BaseCAM {
       kept.push(tf.keep(t));
       return t;
     };
-    let result: Explanation | undefined;
+    const results: Explanation[] = [];
     try {
       tf.tidy(() => {
         const x = toBatch(images, split.inputShape);
         const N = x.shape[0];
-        const plan = planRows(options.target ?? 'predicted', N, numClasses, this.classNames);
+        const plan = planRows(options.target ?? 'predicted', N, numClasses, classNames);
         const R = plan.rowImage.length;
         const perRow = R / N; // rows are image-major: 1 per image, or every class
         const xRows = repeatEach(x, perRow);
@@ -148,7 +166,7 @@ export abstract class BaseCAM {
           trunk = repeatTrunk(once, perRow);
         }
         let gradients: tf.Tensor4D | undefined;
-        if (this.usesGradients) {
+        if (cams.some((cam) => cam.usesGradients)) {
           gradients = tf.grad((a: tf.Tensor) => {
             const s = split.head({ activations: a as tf.Tensor4D, side: trunk.side });
             if (!scores) {
@@ -176,82 +194,84 @@ export abstract class BaseCAM {
             return split.head({ activations: a, side });
           },
         };
-        const weights = this.channelWeights(inputs);
-        let raw: tf.Tensor3D;
-        if (this.weightedActivations || options.eigenSmooth || this.alwaysProject) {
-          const weighted = this.weightedActivations?.(inputs, weights) ?? (tf.mul(trunk.activations, tf.reshape(weights, [R, 1, 1, K])) as tf.Tensor4D);
-          raw = options.eigenSmooth || this.alwaysProject
-            ? firstComponentProjection(weighted)
-            : tf.sum(weighted, 3) as tf.Tensor3D;
-        } else {
-          // sum_k w_k A^k for every row as one batched matMul on each image's A (no tiled A).
-          const weighted = tf.matMul(tf.reshape(perImage, [N, h * w, K]), tf.reshape(weights, [N, perRow, K]), false, true); // [N,hw,perRow]
-          raw = tf.reshape(tf.transpose(weighted, [0, 2, 1]), [R, h, w]) as tf.Tensor3D;
-        }
-        const maps = tf.relu(raw) as tf.Tensor3D;
-        const up = tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [H, W], false, true);
-        // Scale each map to peak at exactly 1; a map whose peak is below epsilon (all-zero after the
-        // ReLU) stays zero instead of amplifying noise or dividing by zero.
-        const peak = tf.max(up, [1, 2, 3], true);
-        // (A 0/1 mask multiplied in, not tf.where: where's broadcast costs a Tile on wasm.)
-        const heat = tf.mul(tf.div(up, tf.maximum(peak, MAP_EPSILON)), tf.cast(tf.greater(peak, MAP_EPSILON), 'float32')) as tf.Tensor4D;
-        const ggc = guided ? tf.mul(guided, heat) : undefined;
         const logits = (scores as tf.Tensor2D).dataSync() as Float32Array;
         const probs = tf.softmax(scores as tf.Tensor2D).dataSync() as Float32Array;
-        const data = {
-          A: perImage.dataSync() as Float32Array,
-          weights: weights.dataSync() as Float32Array,
-          maps: maps.dataSync() as Float32Array,
-          heat: heat.dataSync() as Float32Array,
-          guided: guided?.dataSync() as Float32Array | undefined,
-          ggc: ggc?.dataSync() as Float32Array | undefined,
-        };
-        const hw = h * w;
-        const HW = H * W;
-        const imagesOut: ImageExplanation[] = [];
-        for (let r = 0; r < R; r++) {
-          const i = plan.rowImage[r];
-          if (!imagesOut[i]) {
-            const lg = logits.slice(r * numClasses, (r + 1) * numClasses);
-            imagesOut[i] = {
-              logits: lg,
-              probabilities: probs.slice(r * numClasses, (r + 1) * numClasses),
-              predicted: lg.indexOf(Math.max(...lg)),
-              activations: data.A.slice(i * hw * K, (i + 1) * hw * K),
-              classes: [],
-            };
+        const A = perImage.dataSync() as Float32Array;
+        const guidedData = guided?.dataSync() as Float32Array | undefined;
+        for (const cam of cams) {
+          const weights = cam.channelWeights(inputs);
+          let raw: tf.Tensor3D;
+          if (cam.weightedActivations || options.eigenSmooth || cam.alwaysProject) {
+            const weighted = cam.weightedActivations?.(inputs, weights) ?? (tf.mul(trunk.activations, tf.reshape(weights, [R, 1, 1, K])) as tf.Tensor4D);
+            raw = options.eigenSmooth || cam.alwaysProject
+              ? firstComponentProjection(weighted)
+              : tf.sum(weighted, 3) as tf.Tensor3D;
+          } else {
+            // sum_k w_k A^k for every row as one batched matMul on each image's A (no tiled A).
+            const weighted = tf.matMul(tf.reshape(perImage, [N, h * w, K]), tf.reshape(weights, [N, perRow, K]), false, true); // [N,hw,perRow]
+            raw = tf.reshape(tf.transpose(weighted, [0, 2, 1]), [R, h, w]) as tf.Tensor3D;
           }
-          const c = classes[r];
-          const entry: ClassExplanation = {
-            classIndex: c,
-            className: this.classNames?.[c],
-            score: logits[r * numClasses + c],
-            probability: probs[r * numClasses + c],
-            weights: data.weights.slice(r * K, (r + 1) * K),
-            map: data.maps.slice(r * hw, (r + 1) * hw),
-            heatmap: data.heat.slice(r * HW, (r + 1) * HW),
+          const maps = tf.relu(raw) as tf.Tensor3D;
+          const up = tf.image.resizeBilinear(tf.expandDims(maps, 3) as tf.Tensor4D, [H, W], false, true);
+          // Scale each map to peak at exactly 1; a map whose peak is below epsilon (all-zero after the
+          // ReLU) stays zero instead of amplifying noise or dividing by zero.
+          const peak = tf.max(up, [1, 2, 3], true);
+          // (A 0/1 mask multiplied in, not tf.where: where's broadcast costs a Tile on wasm.)
+          const heat = tf.mul(tf.div(up, tf.maximum(peak, MAP_EPSILON)), tf.cast(tf.greater(peak, MAP_EPSILON), 'float32')) as tf.Tensor4D;
+          const ggc = guided ? tf.mul(guided, heat) : undefined;
+          const data = {
+            weights: weights.dataSync() as Float32Array,
+            maps: maps.dataSync() as Float32Array,
+            heat: heat.dataSync() as Float32Array,
+            ggc: ggc?.dataSync() as Float32Array | undefined,
           };
-          if (data.guided && data.ggc) {
-            entry.guided = data.guided.slice(r * HW * C, (r + 1) * HW * C);
-            entry.guidedGradCam = data.ggc.slice(r * HW * C, (r + 1) * HW * C);
+          const hw = h * w;
+          const HW = H * W;
+          const imagesOut: ImageExplanation[] = [];
+          for (let r = 0; r < R; r++) {
+            const i = plan.rowImage[r];
+            if (!imagesOut[i]) {
+              const lg = logits.slice(r * numClasses, (r + 1) * numClasses);
+              imagesOut[i] = {
+                logits: lg,
+                probabilities: probs.slice(r * numClasses, (r + 1) * numClasses),
+                predicted: lg.indexOf(Math.max(...lg)),
+                activations: A.slice(i * hw * K, (i + 1) * hw * K),
+                classes: [],
+              };
+            }
+            const c = classes[r];
+            const entry: ClassExplanation = {
+              classIndex: c,
+              className: classNames?.[c],
+              score: logits[r * numClasses + c],
+              probability: probs[r * numClasses + c],
+              weights: data.weights.slice(r * K, (r + 1) * K),
+              map: data.maps.slice(r * hw, (r + 1) * hw),
+              heatmap: data.heat.slice(r * HW, (r + 1) * HW),
+            };
+            if (guidedData && data.ggc) {
+              entry.guided = guidedData.slice(r * HW * C, (r + 1) * HW * C);
+              entry.guidedGradCam = data.ggc.slice(r * HW * C, (r + 1) * HW * C);
+            }
+            imagesOut[i].classes.push(entry);
           }
-          imagesOut[i].classes.push(entry);
+          results.push({
+            method: cam.method,
+            layer: split.layerName,
+            scoreSource: split.scoreSource,
+            inputShape: split.inputShape,
+            layerShape: split.layerShape,
+            classNames,
+            images: imagesOut,
+          });
         }
-        result = {
-          method: this.method,
-          layer: split.layerName,
-          scoreSource: split.scoreSource,
-          inputShape: split.inputShape,
-          layerShape: split.layerShape,
-          classNames: this.classNames,
-          images: imagesOut,
-        };
       });
     } catch (err) {
       throw split.explainFailure(err, options.guided === true); // names the layer a gradient failed in
     } finally {
       tf.dispose(kept);
     }
-    return result as Explanation;
+    return results;
   }
 }

@@ -109,11 +109,11 @@ export class WidgetExplainer {
     layer: string | undefined,
     { guided = true }: { guided?: boolean } = {},
   ): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
-    const byMethod = new Map<MethodName, Explanation>();
-    for (const m of this.methods) {
-      const method = CAM_OF[m];
-      if (method) byMethod.set(m, this.cam(method, layer).explain(pixels, { target: 'all', guided: guided && m === 'gradcam' }));
-    }
+    // One trunk pass and one head gradient serve every method (explainTogether).
+    const engineMethods = this.methods.filter((m) => CAM_OF[m] !== undefined);
+    const cams = engineMethods.map((m) => this.cam(CAM_OF[m] as CamMethodName, layer));
+    const explained = BaseCAM.explainTogether(cams, pixels, { target: 'all', guided });
+    const byMethod = new Map<MethodName, Explanation>(engineMethods.map((m, i) => [m, explained[i]]));
     const gradcam = byMethod.get('gradcam') as Explanation;
     const [H, W] = gradcam.inputShape;
     const [h, w, K] = gradcam.layerShape;
