@@ -15,6 +15,11 @@ import { encodePng } from '../src/render';
 
 const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
 const DEER = 4;
+/**
+ * A 224x224 model's layers-model folder (e.g. python/keras_bench.py --out DIR, then DIR/layers):
+ * when set, a last step times brush strokes on it too. Not in CI (it needs the Keras environment).
+ */
+const BIG_MODEL = process.env.GRADCAM_UI_BIG_MODEL;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -67,7 +72,8 @@ function strokeAndWait(page: Page, scope: string, i: number, strokes: [number, n
       seen.observe(gallery, { childList: true });
       const canvas = first.querySelector('canvas') as HTMLCanvasElement;
       const rect = canvas.getBoundingClientRect();
-      const at = ([x, y]: number[]) => ({ clientX: rect.left + ((x + 0.5) / 32) * rect.width, clientY: rect.top + ((y + 0.5) / 32) * rect.height });
+      const size = canvas.width;
+      const at = ([x, y]: number[]) => ({ clientX: rect.left + ((x + 0.5) / size) * rect.width, clientY: rect.top + ((y + 0.5) / size) * rect.height });
       const fire = (type: string, p: number[]) =>
         canvas.dispatchEvent(new PointerEvent(type, { ...at(p), button: 0, buttons: type === 'pointerup' ? 0 : 1, pointerId: 7, bubbles: true }));
       let waitingAfterRelease = false;
@@ -185,25 +191,34 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     expect(widgetErrors(browser.console)).to.deep.equal([]);
   });
 
-  it('answers a brush release with a redrawn map in well under a second (median of 15, reported)', async () => {
+  it('answers a brush release with a redrawn map in well under a second (median of 15 strokes, reported)', async () => {
     const page = nb.page;
     await page.locator(`${widget} .gc-brush-size[data-brush="S"]`).click();
     const times: number[] = [];
     const kernelSide: number[] = [];
     const drawing: number[] = [];
+    const inKernel: number[] = [];
+    // A person looks at the answer before the next stroke: 300 ms between strokes, so the previous
+    // stroke's guided maps (the second message, about 50 ms of kernel time) are done. Strokes back
+    // to back are reported separately below.
+    const rapid: number[] = [];
     for (let r = 0; r < 15; r++) {
       const x = 2 + ((r * 7) % 28);
       const y = 2 + ((r * 11) % 28);
+      await page.waitForTimeout(300);
       const { ms, drawn } = await strokeAndWait(page, widget, 1, [[[x, y]]]);
       expect(drawn).to.equal(1);
       times.push(ms);
       const timing = await page.$eval(`${widget} .gc-panel[data-image="1"]`, (e) => ({ ...(e as HTMLElement).dataset }));
       kernelSide.push(Number(timing.roundTripMs));
       drawing.push(Number(timing.drawMs));
+      inKernel.push(Number(timing.kernelMs));
     }
+    for (let r = 0; r < 10; r++) rapid.push((await strokeAndWait(page, widget, 1, [[[3 + r * 2, 20]]])).ms);
     console.log(
-      `      brush release -> map redrawn (JupyterLab 4, shipped CIFAR model, one image, all 10 classes, 4 methods + guided): median ${median(times).toFixed(0)} ms, ` +
-        `min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)} (of which request -> answer ${median(kernelSide).toFixed(0)} ms, drawing the panel ${median(drawing).toFixed(0)} ms)`,
+      `      brush release -> map redrawn (JupyterLab 4, shipped CIFAR model, one image, all 10 classes, 3 maps + guided after): median ${median(times).toFixed(0)} ms, ` +
+        `min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)} (of which request -> answer ${median(kernelSide).toFixed(0)} ms with ${median(inKernel).toFixed(0)} ms in the kernel, drawing the panel ${median(drawing).toFixed(0)} ms); ` +
+        `strokes back to back: median ${median(rapid).toFixed(0)} ms`,
     );
     expect(median(times)).to.be.below(1000);
   });
@@ -296,5 +311,33 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     expect(kernel).to.equal('conv4 16,16,16');
     expect(widgetErrors(browser.console)).to.deep.equal([]);
     expect(kernelLogLines(server).filter((l) => /error while handling|unsupported request|rejected/.test(l))).to.deep.equal([]);
+  });
+  it('times brush strokes on a 224x224 model too (GRADCAM_UI_BIG_MODEL, by hand; not in CI)', async function () {
+    if (!BIG_MODEL) {
+      console.log('      (skipped: set GRADCAM_UI_BIG_MODEL to a 224x224 layers model folder to time it)');
+      this.skip();
+    }
+    const page = nb.page;
+    const out = await nb.runNewCell(
+      `const big = await gc.loadModel(${JSON.stringify(BIG_MODEL)}); const big224 = (await gc.readImageForModel("node_modules/gradcam-ts/examples/cifar10/test-00505-deer.png", 224, 224)).pixels; const wBig = await gc.showGradCam(big, [big224], { titles: ["deer at 224x224"] });`,
+      300_000,
+    );
+    expect(out).to.not.match(/Error/);
+    await page.evaluate(() => {
+      const all = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .gc-widget');
+      (all[all.length - 1] as HTMLElement).dataset.test = 'big';
+    });
+    const big = '.jp-NotebookPanel:not(.lm-mod-hidden) .gc-widget[data-test="big"]';
+    await page.locator(`${big} .gc-panel[data-image="0"] .gc-alpha-chart rect`).first().waitFor({ timeout: 60_000 });
+    const times: number[] = [];
+    const inKernel: number[] = [];
+    for (let r = 0; r < 8; r++) {
+      await page.waitForTimeout(2500); // the previous stroke's guided maps (about 2 s of kernel time here) are done
+      const { ms } = await strokeAndWait(page, big, 0, [[[20 + r * 20, 100], [40 + r * 20, 120]]]);
+      times.push(ms);
+      inKernel.push(Number(await page.$eval(`${big} .gc-panel[data-image="0"]`, (e) => (e as HTMLElement).dataset.kernelMs)));
+    }
+    const shape = await nb.runNewCell('console.log(big.inputs[0].shape.slice(1).join("x"), big.outputs[0].shape[1], big.name)');
+    console.log(`      brush release -> map redrawn, 224x224 model (${shape.replace(/ (\d+) /, ' input, $1 classes, ')}): median ${median(times).toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} (kernel ${median(inKernel).toFixed(0)} ms)`);
   });
 });

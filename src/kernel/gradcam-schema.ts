@@ -143,9 +143,10 @@ export type GradCamQuestion = GradCamRequest extends infer R ? (R extends unknow
 export type GradCamReply =
   /**
    * The new ImageEntry of image `image` (`image === images.length` appends) as JSON, its arrays as
-   * the message's buffers at `buffer_paths` (relative to the entry); `selected_class` for that image.
+   * the message's buffers at `buffer_paths` (relative to the entry); `selected_class` for that image;
+   * `kernel_ms`, the kernel's time from receiving the request to this answer (waiting included).
    */
-  | { type: 'image'; request: string; image: number; entry: unknown; buffer_paths: (string | number)[][]; selected_class: number }
+  | { type: 'image'; request: string; image: number; entry: unknown; buffer_paths: (string | number)[][]; selected_class: number; kernel_ms?: number }
   /**
    * The guided maps (Guided Grad-CAM, guided backprop) of image `image`, every class, sent after
    * its 'image' answer: they cost a pass through the whole network per class, so the cheap maps

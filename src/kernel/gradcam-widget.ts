@@ -146,6 +146,8 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
   );
   private kernelRequests = 0;
   private latest: GradCamEdit | undefined;
+  /** When each front-end request arrived, until it is answered. */
+  private readonly receivedAt = new Map<string, number>();
 
   /** @internal made by showGradCam. */
   constructor(
@@ -259,6 +261,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
       return;
     }
     const r = content as unknown as GradCamRequest;
+    this.receivedAt.set(request, performance.now());
     switch (r.type) {
       case 'edit':
         this.queue.push(`image:${r.image}`, { request, image: r.image, work: () => this.replaceImage(r.image, this.editedPixels(r, buffers[0]), 'edited', 'frontend', request) });
@@ -386,8 +389,10 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     if (image === selected.length) selected.push(argmax(probs));
     this.storeWithoutSync({ images, selected_class: selected });
     const split = removeBuffers(entry as unknown as WidgetState);
+    const received = request === undefined ? undefined : this.receivedAt.get(request);
+    const kernelMs = received === undefined ? undefined : Math.round((performance.now() - received) * 10) / 10;
     this.reply(
-      { type: 'image', request: request ?? 'kernel', image, entry: split.state, buffer_paths: split.buffer_paths, selected_class: selected[image] },
+      { type: 'image', request: request ?? 'kernel', image, entry: split.state, buffer_paths: split.buffer_paths, selected_class: selected[image], ...(kernelMs === undefined ? {} : { kernel_ms: kernelMs }) },
       split.buffers,
     );
     const originalProbs = (entry.original_probs ?? probs) as Float32Array;
@@ -405,6 +410,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
   }
 
   private reply(reply: GradCamReply, buffers: readonly ArrayBufferView[] = []): void {
+    if (reply.type !== 'maps') this.receivedAt.delete(reply.request);
     if (!this.isClosed) this.send(reply as unknown as JSONObject, buffers);
   }
 }

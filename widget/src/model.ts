@@ -134,7 +134,7 @@ export class GradCamModel extends DOMWidgetModel {
       const selected = [...(this.get('selected_class') as number[])];
       selected[reply.image] = reply.selected_class;
       this.set_state({ images, selected_class: selected });
-      answer = this.requests.close(reply.request, { image: reply.image });
+      answer = { ...this.requests.close(reply.request, { image: reply.image }), kernelMs: reply.kernel_ms };
     } else if (reply.type === 'maps') {
       // The guided maps of an image already answered: merged into its entry, nothing to wait for.
       const images = [...this.images];

@@ -18,6 +18,8 @@ export interface Answer {
   error?: string;
   /** Milliseconds from asking to this answer (newest answers only). */
   ms?: number;
+  /** The kernel's share of `ms`: from receiving the request to sending the answer. */
+  kernelMs?: number;
 }
 
 export class RequestBook {

@@ -137,6 +137,7 @@ export class GradCamView extends DOMWidgetView {
       const node = this.panels[i].node;
       node.dataset.drawMs = (performance.now() - t0).toFixed(1);
       if (a.ms !== undefined) node.dataset.roundTripMs = a.ms.toFixed(1);
+      if (a.kernelMs !== undefined) node.dataset.kernelMs = a.kernelMs.toFixed(1);
       return;
     }
     if (a.slot === 'add' || a.slot === 'layer') {
