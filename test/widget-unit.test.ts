@@ -14,6 +14,8 @@ import { removeBuffers, type WidgetState } from '../src/kernel/buffers';
 import type { MethodName } from '../src/kernel/gradcam-schema';
 import { installWidget, labextensionSource, labextensionsDir, WIDGET_EXTENSION_NAME } from '../src/cli/install-widget';
 import { syntheticState } from './e2e/state';
+import { brushPixels, paintSquare, paintStroke } from '../widget/src/brush';
+import { RequestBook } from '../widget/src/requests';
 
 /** The bytes of a typed array as a DataView, as the browser's widget manager hands them over. */
 function asDataView(a: ArrayBufferView, offset = 0): DataView {
@@ -109,6 +111,42 @@ describe('widget view data: what is drawn', () => {
     expect(Array.from(out)).to.deep.equal([Math.round(50 + lut[765] / 2), Math.round(50 + lut[766] / 2), Math.round(50 + lut[767] / 2), 255, 0, 0, Math.round(lut[2] / 2), 255]);
     blendRgb(out, Uint8Array.of(0, 0, 0, 200, 200, 200), [1, 0.5, 0, 0, 0, 0], 1);
     expect(Array.from(out)).to.deep.equal([255, 128, 0, 255, 0, 0, 0, 255]);
+  });
+});
+
+describe('widget occlusion brush and request book', () => {
+  it('paints a clipped grey square of the brush size, and a stroke leaves no gaps', () => {
+    const W = 8;
+    const px = new Uint8Array(W * W * 3).fill(7);
+    paintSquare(px, W, W, 0, 0, 4); // centred on the corner: clipped to 2x2
+    const grey = (x: number, y: number) => px[3 * (y * W + x)] === 128;
+    const painted = Array.from({ length: W * W }, (_, p) => grey(p % W, Math.floor(p / W))).filter(Boolean).length;
+    expect(painted).to.equal(4);
+    expect([grey(0, 0), grey(1, 1), grey(2, 2)]).to.deep.equal([true, true, false]);
+    const line = new Uint8Array(W * W * 3);
+    paintStroke(line, W, W, 0.5, 4, 7.5, 4, 2); // a fast drag across the row: every column touched
+    for (let x = 0; x < W; x++) expect(line[3 * (4 * W + x)], `column ${x}`).to.equal(128);
+    expect([brushPixels('S', 32), brushPixels('M', 32), brushPixels('L', 32), brushPixels('S', 4)]).to.deep.equal([4, 8, 16, 1]);
+  });
+
+  it('draws only the newest request of a slot, times it, and gives up on unanswered ones', () => {
+    let now = 0;
+    const book = new RequestBook(() => now);
+    const a = book.open(0);
+    now = 10;
+    const b = book.open(0); // a newer stroke on the same panel
+    const layer = book.open('layer');
+    expect(book.waiting(0)).to.equal(true);
+    now = 25;
+    expect(book.close(a, { image: 0 })).to.include({ slot: 0, newest: false });
+    expect(book.waiting(0), 'still waiting for the newest').to.equal(true);
+    expect(book.close(b, { image: 0 })).to.deep.equal({ request: b, slot: 0, newest: true, ms: 15, image: 0 });
+    expect(book.waiting(0)).to.equal(false);
+    expect(book.close('another-tab-7', { image: 1 }), "another page's answer").to.deep.equal({ request: 'another-tab-7', newest: false, image: 1 });
+    now = 70_000;
+    expect(book.expire(60_000)).to.deep.equal(['layer']);
+    expect(book.waiting('layer')).to.equal(false);
+    expect(book.close(layer, {})).to.include({ newest: false });
   });
 });
 

@@ -17,11 +17,11 @@ export function brushPixels(name: BrushName, width: number): number {
 
 /** Paints a size x size square centred on pixel (cx, cy) into HWC RGB `pixels` (clipped). */
 export function paintSquare(pixels: Uint8Array, width: number, height: number, cx: number, cy: number, size: number): void {
-  const x0 = Math.max(0, Math.round(cx - size / 2));
-  const y0 = Math.max(0, Math.round(cy - size / 2));
-  const x1 = Math.min(width, x0 + size);
-  const y1 = Math.min(height, y0 + size);
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) pixels.set(OCCLUSION_GREY, 3 * (y * width + x));
+  const left = Math.round(cx - size / 2);
+  const top = Math.round(cy - size / 2);
+  const x1 = Math.min(width, left + size);
+  const y1 = Math.min(height, top + size);
+  for (let y = Math.max(0, top); y < y1; y++) for (let x = Math.max(0, left); x < x1; x++) pixels.set(OCCLUSION_GREY, 3 * (y * width + x));
 }
 
 /** Paints squares along the segment from (ax, ay) to (bx, by), so a fast drag leaves no gaps. */
