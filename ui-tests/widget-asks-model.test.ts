@@ -6,6 +6,9 @@
  * and another layer's map. One server, one page, steps in order as one person's session.
  */
 import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { canvasPixels, openBrowser, pixelDistance, widgetErrors, type Browser } from './browser';
 import { kernelLogLines, missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
@@ -20,6 +23,10 @@ const DEER = 4;
  * when set, a last step times brush strokes on it too. Not in CI (it needs the Keras environment).
  */
 const BIG_MODEL = process.env.GRADCAM_UI_BIG_MODEL;
+// Screenshots go to a temp folder; GRADCAM_UPDATE_SCREENSHOTS=1 refreshes the README's copy.
+const SHOTS = process.env.GRADCAM_UPDATE_SCREENSHOTS === '1'
+  ? path.resolve(__dirname, '..', 'docs')
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-shots-'));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -147,11 +154,11 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     const before = await canvasPixels(page, widget, 0);
     await page.locator(`${widget} .gc-brush-size[data-brush="M"]`).click();
     // One stroke, as a person drags across the head and antlers (image pixels 10..22 x 2..14).
-    const path: [number, number][] = [[12, 4], [20, 4], [20, 8], [12, 8], [12, 12], [20, 12]];
-    const start = await canvasPoint(page, widget, 0, ...path[0]);
+    const stroke: [number, number][] = [[12, 4], [20, 4], [20, 8], [12, 8], [12, 12], [20, 12]];
+    const start = await canvasPoint(page, widget, 0, ...stroke[0]);
     await page.mouse.move(start.x, start.y);
     await page.mouse.down();
-    for (const p of path.slice(1)) {
+    for (const p of stroke.slice(1)) {
       const q = await canvasPoint(page, widget, 0, ...p);
       await page.mouse.move(q.x, q.y, { steps: 3 });
     }
@@ -164,7 +171,9 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     expect(Number(beforePct)).to.be.above(99);
     expect(Number(afterPct.replace('<', '')), 'p(deer) after covering the head (%)').to.be.below(20);
     expect(await page.locator(`${panel(0)} .gc-tag-origin`).textContent()).to.equal('edited');
-    // The map of "deer" changed where the brush did not paint (the lower rows) or everywhere else.
+    await page.mouse.move(2, 2); // no hover marks in the picture
+    await page.locator(panel(0)).screenshot({ path: path.join(SHOTS, 'widget-occlusion.png') });
+    // The canvas changed (the grey patch and the new map of "deer"); the map itself is checked in the kernel below.
     const after = await canvasPixels(page, widget, 0);
     expect(pixelDistance(before, after)).to.be.greaterThan(2);
     const out = await nb.runNewCell('const e = widget.lastEdit!; console.log(e.kind, e.from, e.className, (e.after < 0.2), gc.CLASS_NAMES[e.predicted], widget.selectedClass[0])');
