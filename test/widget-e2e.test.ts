@@ -130,6 +130,21 @@ describe('widget in the browser (html-manager, saved state)', function () {
     expect(await page.$eval(`#${host} .gc-opacity-value`, (e) => e.textContent)).to.equal('0%');
   });
 
+  it('restored without its kernel, a brush stroke says so in the panel instead of waiting forever', async () => {
+    const page = session.page;
+    const state = { ...syntheticState(), interactive: true, layers: ['conv_synthetic', 'conv_earlier'] };
+    const live = await page.evaluate(([s, i]) => window.harness.renderSaved(s, i), [savedWidgetState(state, 'no-kernel'), 'no-kernel'] as const);
+    const panel = `#${live} .gc-panel[data-image="0"]`;
+    await page.waitForSelector(`${panel} .gc-alpha-chart rect`);
+    expect(await page.$$eval(`#${live} .gc-layer option`, (os) => os.map((o) => (o as HTMLOptionElement).value))).to.deep.equal(['conv_synthetic', 'conv_earlier']);
+    const box = await page.locator(`${panel} canvas`).boundingBox();
+    if (!box) throw new Error('no canvas');
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await page.$eval(`${panel} .gc-status`, (e) => e.textContent)).to.match(/restored from the notebook and the kernel that made it is gone; run its cell again/);
+    expect(await page.$eval(panel, (e) => (e as HTMLElement).dataset.state)).to.equal('error');
+    await page.evaluate((id) => document.getElementById(id)?.remove(), live);
+  });
+
   it('resizes the alpha chart with its cell', async () => {
     const page = session.page;
     const width = () => page.$eval(`#${host} .gc-panel[data-image="0"] .gc-alpha-chart`, (e) => Number(e.getAttribute('width')));

@@ -73,4 +73,22 @@ describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them',
     expect(pixelDistance(classMap, await canvasPixels(page, widget, 0))).to.be.greaterThan(2);
     expect(widgetErrors(browser.console)).to.deep.equal([]);
   });
+  it("paints over the deer's head with the brush and reads the kernel's answer, as in JupyterLab", async () => {
+    const page = nb.page;
+    const panel = `${widget} .gc-panel[data-image="0"]`;
+    await page.click(`${widget} .gc-method[data-method="gradcam"]`);
+    await page.locator(`${widget} .gc-brush-size[data-brush="L"]`).click();
+    const canvas = page.locator(`${panel} canvas`);
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    if (!box) throw new Error('the deer has no canvas on screen');
+    await page.mouse.click(box.x + box.width * (16 / 32), box.y + box.height * (8 / 32)); // a 16 px square on the head
+    await page.locator(`${panel} .gc-edit`).waitFor({ timeout: 30_000 });
+    const summary = ((await page.locator(`${panel} .gc-edit`).textContent()) ?? '').replace(/\s+/g, ' ');
+    console.log(`      brush in Notebook 7: "${summary}"`);
+    expect(summary).to.match(/^deer 100% → /);
+    const out = await nb.runNewCell('console.log(widget.lastEdit!.from, widget.lastEdit!.after < widget.lastEdit!.before)');
+    expect(out).to.equal('frontend true');
+    expect(widgetErrors(browser.console)).to.deep.equal([]);
+  });
 });
