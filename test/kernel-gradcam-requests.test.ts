@@ -7,33 +7,21 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
 import { KernelRuntime } from '../src/kernel/runtime';
 import { GradCamWidget, gradCamState, showGradCam, type GradCamEdit } from '../src/kernel/gradcam-widget';
 import { putBuffers } from '../src/kernel/buffers';
 import { MAX_UPLOAD_BYTES, type GradCamReply, type GradCamState } from '../src/kernel/gradcam-schema';
 import { explain } from '../src/cam';
-import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
+import type { JSONObject, JupyterMessage } from '../src/kernel/wire';
+import { frontendMessage, Recorder, type Published } from './comm-recorder';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
 import { readExamples } from '../src/render/examples';
 import { encodePng, readImageForModel } from '../src/render';
 import { rejection } from './setup';
 
-interface Published { msgType: string; content: JSONObject; buffers: Buffer[] }
-
-class Recorder implements KernelTransport {
-  sent: Published[] = [];
-  publish(msgType: string, content: JSONObject, o: PublishOptions): void {
-    this.sent.push({ msgType, content, buffers: o.buffers ?? [] });
-  }
-  reply(): void {}
-  log(): void {}
-}
-
 function customMessage(commId: string, content: JSONObject, buffers: Buffer[] = []): JupyterMessage {
-  const header: MessageHeader = { msg_id: `fe-${Math.random()}`, msg_type: 'comm_msg', session: 's', username: 'u', date: '', version: '5.3' };
-  return { identities: [], header, parent_header: {}, metadata: {}, content: { comm_id: commId, data: { method: 'custom', content } }, buffers };
+  return frontendMessage(commId, { method: 'custom', content }, buffers);
 }
 
 function float32(b: unknown): Float32Array {

@@ -2,30 +2,18 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
 import { KernelRuntime } from '../src/kernel/runtime';
 import { GradCamWidget, showGradCam } from '../src/kernel/gradcam-widget';
 import { explain } from '../src/cam';
-import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
+import type { JSONObject, JupyterMessage } from '../src/kernel/wire';
+import { frontendMessage, Recorder, type Published } from './comm-recorder';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
 import { readExamples } from '../src/render/examples';
 import { decodeImage } from '../src/render';
 
-interface Published { msgType: string; content: JSONObject; buffers: Buffer[] }
-
-class Recorder implements KernelTransport {
-  sent: Published[] = [];
-  publish(msgType: string, content: JSONObject, o: PublishOptions): void {
-    this.sent.push({ msgType, content, buffers: o.buffers ?? [] });
-  }
-  reply(): void {}
-  log(): void {}
-}
-
 function frontendUpdate(commId: string, state: JSONObject): JupyterMessage {
-  const header: MessageHeader = { msg_id: `fe-${Math.random()}`, msg_type: 'comm_msg', session: 's', username: 'u', date: '', version: '5.3' };
-  return { identities: [], header, parent_header: {}, metadata: {}, content: { comm_id: commId, data: { method: 'update', state, buffer_paths: [] } }, buffers: [] };
+  return frontendMessage(commId, { method: 'update', state, buffer_paths: [] });
 }
 
 describe('showGradCam (kernel side of the widget)', function () {

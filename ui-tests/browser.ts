@@ -68,6 +68,18 @@ export async function canvasPixels(page: Page, scope: string, i: number): Promis
 
 export { pixelDistance } from '../test/e2e/harness';
 
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Where screenshots go: a temp folder, or docs/ (the README's copies) with GRADCAM_UPDATE_SCREENSHOTS=1. */
+export function screenshotDir(): string {
+  return process.env.GRADCAM_UPDATE_SCREENSHOTS === '1'
+    ? path.resolve(__dirname, '..', 'docs')
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-shots-'));
+}
+
 /**
  * WCAG contrast ratio of each visible text element under `selector` against the colour actually
  * behind it (the first opaque background up the tree, with translucent layers blended in).

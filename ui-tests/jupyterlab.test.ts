@@ -7,55 +7,26 @@
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { canvasPixels, openBrowser, pixelDistance, textContrasts, widgetErrors, type Browser } from './browser';
-import { kernelLogLines, labextensionStatus, missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
-import { NotebookUi, reportFailures, stepByStep } from './notebook-ui';
+import { canvasPixels, median, pixelDistance, screenshotDir, textContrasts, widgetErrors } from './browser';
+import { kernelLogLines, labextensionStatus } from './jupyter';
+import { NotebookUi, uiSession } from './notebook-ui';
 import { KERNEL_DISPLAY_NAME } from '../src/cli/install-kernel';
 
 const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
-// Screenshots go to a temp folder; GRADCAM_UPDATE_SCREENSHOTS=1 refreshes the README's copies.
-const SHOTS = process.env.GRADCAM_UPDATE_SCREENSHOTS === '1'
-  ? path.resolve(__dirname, '..', 'docs')
-  : fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-shots-'));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+const SHOTS = screenshotDir();
 
 describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them', function () {
-  this.timeout(600_000);
-  stepByStep(this);
-  let server: RunningJupyter;
-  let browser: Browser;
+  const session = uiSession(this, 'lab', [NOTEBOOK]);
   let home: NotebookUi;
   let nb: NotebookUi;
   let widget: string;
 
-  before(async function () {
-    const missing = missingUiPrerequisite();
-    if (missing) {
-      console.log(`      (skipping the JupyterLab UI tests: ${missing})`);
-      this.skip();
-    }
-    server = await startJupyter('lab', [NOTEBOOK]);
-    browser = await openBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  reportFailures(this, () => ({ browser, server }));
-
   it('lists our extension as "enabled OK" and loads the page with no error from it or the widget manager', async () => {
     expect(labextensionStatus()).to.match(/gradcam-ts-widget v[\d.]+ enabled\s+OK/);
-    home = await NotebookUi.openHome(browser, server);
+    home = await NotebookUi.openHome(session.browser, session.server);
     await home.page.waitForTimeout(1000); // late plugin activation errors
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
 
   it('opens notebook 02 from the file browser in our kernel and runs all cells with no error output', async () => {
@@ -72,7 +43,7 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
     const text = await nb.outputText();
     expect(text).not.to.match(/Error displaying widget|Loading widget\.\.\./);
     expect(await nb.page.locator(`${widget} .gc-panel`).count()).to.equal(2);
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
 
   it('redraws the canvas when a class is clicked, and the next cell reads the click from the kernel', async () => {
@@ -154,30 +125,30 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
     console.log(`      restore with the kernel running: widget drawn ${(ms / 1000).toFixed(2)} s after the double-click`);
     expect(pixelDistance(await canvasPixels(nb.page, widget, 0), new Array(4 * 32 * 32).fill(0))).to.be.greaterThan(10);
     expect(await nb.outputText()).not.to.match(/Error displaying widget/);
-    const saved = JSON.parse(fs.readFileSync(path.join(server.root, NOTEBOOK), 'utf8')) as { metadata: { widgets?: unknown } };
+    const saved = JSON.parse(fs.readFileSync(path.join(session.server.root, NOTEBOOK), 'utf8')) as { metadata: { widgets?: unknown } };
     expect(saved.metadata.widgets, 'widget state saved in the notebook').to.be.an('object');
   });
 
   it('shows the saved widget after the kernel is shut down and the page reloaded (a fresh kernel holds none of its models)', async () => {
     await nb.menu('Kernel', 'kernelmenu:shutdown');
     await nb.page.waitForFunction(() => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName')?.textContent?.trim() === 'No Kernel', undefined, { timeout: 30_000 });
-    const errorsBefore = widgetErrors(browser.console).length;
+    const errorsBefore = widgetErrors(session.browser.console).length;
     await nb.page.reload();
     await nb.waitForKernelIdle();
     widget = await nb.waitForWidget();
     expect(await nb.outputText()).not.to.match(/Error displaying widget|Loading widget\.\.\./);
     expect(pixelDistance(await canvasPixels(nb.page, widget, 1), new Array(4 * 32 * 32).fill(0))).to.be.greaterThan(10);
-    expect(widgetErrors(browser.console).slice(errorsBefore)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console).slice(errorsBefore)).to.deep.equal([]);
   });
 
   it('restarts the kernel from the menu and runs all again, with no stale widget throwing', async () => {
-    const errorsBefore = widgetErrors(browser.console).length;
+    const errorsBefore = widgetErrors(session.browser.console).length;
     await nb.restartKernel();
     await nb.runAllFromScratch();
     expect(await nb.errorOutputs()).to.deep.equal([]);
     widget = await nb.waitForWidget();
     expect(await nb.outputText()).not.to.match(/Error displaying widget/);
-    expect(widgetErrors(browser.console).slice(errorsBefore)).to.deep.equal([]);
-    expect(kernelLogLines(server).filter((l) => /error while handling|unsupported request/.test(l))).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console).slice(errorsBefore)).to.deep.equal([]);
+    expect(kernelLogLines(session.server).filter((l) => /error while handling|unsupported request/.test(l))).to.deep.equal([]);
   });
 });

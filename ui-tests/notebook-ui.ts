@@ -5,8 +5,8 @@
  * the page shows. Each step waits on what a person would see, never on fixed sleeps.
  */
 import type { Page } from 'playwright-core';
-import type { Browser } from './browser';
-import type { RunningJupyter } from './jupyter';
+import { openBrowser, type Browser } from './browser';
+import { missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
 
 export const STDERR_MIME = 'application/vnd.jupyter.stderr';
 
@@ -35,6 +35,43 @@ export function reportFailures(suite: Mocha.Suite, session: () => { browser?: Br
     console.log(`--- browser console ---\n${browser?.console.slice(-40).join('\n')}`);
     console.log(`--- server log (tail) ---\n${server?.log().split('\n').slice(-60).join('\n')}`);
   });
+}
+
+/**
+ * One person's session for a suite: a Jupyter server (`lab` or `notebook`) with copies of
+ * `notebooks` and one browser, started before the first step and stopped after the last; steps
+ * run in order (stepByStep) and a failure prints the logs. Skips, saying why, when the pinned
+ * Jupyter, Chromium or the build is missing (a failure under CI).
+ */
+export function uiSession(suite: Mocha.Suite, app: 'lab' | 'notebook', notebooks: string[]): { readonly server: RunningJupyter; readonly browser: Browser } {
+  suite.timeout(600_000);
+  stepByStep(suite);
+  let server: RunningJupyter | undefined;
+  let browser: Browser | undefined;
+  suite.beforeAll(async function () {
+    const missing = missingUiPrerequisite();
+    if (missing) {
+      console.log(`      (skipping the ${app === 'lab' ? 'JupyterLab' : 'Notebook 7'} UI tests: ${missing})`);
+      this.skip();
+    }
+    server = await startJupyter(app, notebooks);
+    browser = await openBrowser();
+  });
+  suite.afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  reportFailures(suite, () => ({ browser, server }));
+  return {
+    get server(): RunningJupyter {
+      if (!server) throw new Error('the Jupyter server is not started');
+      return server;
+    },
+    get browser(): Browser {
+      if (!browser) throw new Error('the browser is not open');
+      return browser;
+    },
+  };
 }
 
 export class NotebookUi {

@@ -5,43 +5,22 @@
  * on the notebook toolbar's execution indicator.
  */
 import { expect } from 'chai';
-import { canvasPixels, openBrowser, pixelDistance, widgetErrors, type Browser } from './browser';
-import { missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
-import { NotebookUi, reportFailures, stepByStep } from './notebook-ui';
+import { canvasPixels, pixelDistance, widgetErrors } from './browser';
+import { NotebookUi, uiSession } from './notebook-ui';
 import { KERNEL_DISPLAY_NAME } from '../src/cli/install-kernel';
 
 const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
 
 describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them', function () {
-  this.timeout(600_000);
-  stepByStep(this);
-  let server: RunningJupyter;
-  let browser: Browser;
+  const session = uiSession(this, 'notebook', [NOTEBOOK]);
   let home: NotebookUi;
   let nb: NotebookUi;
   let widget: string;
 
-  before(async function () {
-    const missing = missingUiPrerequisite();
-    if (missing) {
-      console.log(`      (skipping the Notebook 7 UI tests: ${missing})`);
-      this.skip();
-    }
-    server = await startJupyter('notebook', [NOTEBOOK]);
-    browser = await openBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  reportFailures(this, () => ({ browser, server }));
-
   it('loads the tree page with no error from our extension or the widget manager', async () => {
-    home = await NotebookUi.openHome(browser, server);
+    home = await NotebookUi.openHome(session.browser, session.server);
     await home.page.waitForTimeout(1000);
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
 
   it('opens notebook 02 in a new tab in our kernel and runs all cells with no error output', async () => {
@@ -71,7 +50,7 @@ describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them',
     expect(pixelDistance(classMap, await canvasPixels(page, widget, 0))).to.equal(0);
     await page.click(`${widget} .gc-method[data-method="guided-gradcam"]`);
     expect(pixelDistance(classMap, await canvasPixels(page, widget, 0))).to.be.greaterThan(2);
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
   it("paints over the deer's head with the brush and reads the kernel's answer, as in JupyterLab", async () => {
     const page = nb.page;
@@ -89,6 +68,6 @@ describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them',
     expect(summary).to.match(/^deer 100% → /);
     const out = await nb.runNewCell('console.log(widget.lastEdit!.from, widget.lastEdit!.after < widget.lastEdit!.before)');
     expect(out).to.equal('frontend true');
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
 });

@@ -6,13 +6,11 @@
  * and another layer's map. One server, one page, steps in order as one person's session.
  */
 import { expect } from 'chai';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
-import { canvasPixels, openBrowser, pixelDistance, widgetErrors, type Browser } from './browser';
-import { kernelLogLines, missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
-import { NotebookUi, reportFailures, stepByStep } from './notebook-ui';
+import { canvasPixels, median, pixelDistance, screenshotDir, widgetErrors } from './browser';
+import { kernelLogLines } from './jupyter';
+import { NotebookUi, uiSession } from './notebook-ui';
 import { readExamples } from '../src/render/examples';
 import { encodePng } from '../src/render';
 
@@ -23,15 +21,7 @@ const DEER = 4;
  * when set, a last step times brush strokes on it too. Not in CI (it needs the Keras environment).
  */
 const BIG_MODEL = process.env.GRADCAM_UI_BIG_MODEL;
-// Screenshots go to a temp folder; GRADCAM_UPDATE_SCREENSHOTS=1 refreshes the README's copy.
-const SHOTS = process.env.GRADCAM_UPDATE_SCREENSHOTS === '1'
-  ? path.resolve(__dirname, '..', 'docs')
-  : fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-shots-'));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+const SHOTS = screenshotDir();
 
 /** Client coordinates of image pixel (x, y) on panel i's canvas (32x32 image). */
 async function canvasPoint(page: Page, scope: string, i: number, x: number, y: number): Promise<{ x: number; y: number }> {
@@ -110,32 +100,12 @@ function strokeAndWait(page: Page, scope: string, i: number, strokes: [number, n
 }
 
 describe('JupyterLab 4: asking the model from the widget (brush, your own image, layer)', function () {
-  this.timeout(600_000);
-  stepByStep(this);
-  let server: RunningJupyter;
-  let browser: Browser;
+  const session = uiSession(this, 'lab', [NOTEBOOK]);
   let nb: NotebookUi;
   let widget: string;
 
-  before(async function () {
-    const missing = missingUiPrerequisite();
-    if (missing) {
-      console.log(`      (skipping the JupyterLab UI tests: ${missing})`);
-      this.skip();
-    }
-    server = await startJupyter('lab', [NOTEBOOK]);
-    browser = await openBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  reportFailures(this, () => ({ browser, server }));
-
   it('runs notebook 02, whose last cells cover the head from code and put the deer back', async () => {
-    const home = await NotebookUi.openHome(browser, server);
+    const home = await NotebookUi.openHome(session.browser, session.server);
     nb = await home.openFromFileBrowser(NOTEBOOK);
     await nb.runAllFromScratch();
     expect(await nb.errorOutputs()).to.deep.equal([]);
@@ -197,7 +167,7 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     await page.locator(`${panel} .gc-edit`).waitFor({ timeout: 30_000 });
     await page.locator(`${panel} .gc-reset`).click();
     await page.waitForFunction((sel) => !document.querySelector(`${sel} .gc-tag-origin`), panel, { timeout: 30_000 });
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
 
   it('answers a brush release with a redrawn map in well under a second (median of 15 strokes, reported)', async () => {
@@ -318,8 +288,8 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     expect(await page.locator(`${widget} .gc-layer`).isDisabled()).to.equal(false);
     const kernel = await nb.runNewCell('console.log(widget.get("layer"), widget.get("images").map((im) => im.map_height).join(","))');
     expect(kernel).to.equal('conv4 16,16,16');
-    expect(widgetErrors(browser.console)).to.deep.equal([]);
-    expect(kernelLogLines(server).filter((l) => /error while handling|unsupported request|rejected/.test(l))).to.deep.equal([]);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
+    expect(kernelLogLines(session.server).filter((l) => /error while handling|unsupported request|rejected/.test(l))).to.deep.equal([]);
   });
   it('times brush strokes on a 224x224 model too (GRADCAM_UI_BIG_MODEL, by hand; not in CI)', async function () {
     if (!BIG_MODEL) {
