@@ -238,7 +238,7 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     expect(kernel, "the kernel's image 1 is the one drawn").to.equal('128 128 128');
   });
 
-  it('adds a dropped PNG as a new panel with its prediction, and refuses a text file in words', async () => {
+  it('adds a dropped PNG as a new panel with its prediction, and refuses a text file and a 50-MB paste in words', async () => {
     const page = nb.page;
     // A 64x64 picture (a shipped test image not in the widget, upscaled), dropped like a file from the desktop.
     const source = (await readExamples()).find((e) => e.role === 'deer' && e.testIndex !== 505) ?? (await readExamples())[1];
@@ -267,6 +267,14 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     await page.locator(`${widget} .gc-file`).setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture at all') });
     await page.waitForFunction((sel) => /notes\.txt is not a PNG, JPEG or GIF image/.test(document.querySelector(`${sel} .gc-widget-status`)?.textContent ?? ''), widget, { timeout: 30_000 });
     expect(await page.locator(`${widget} .gc-panel`).count()).to.equal(3);
+    // A 50-MB paste: refused in the page before it is sent (Jupyter's websocket limit is 10 MiB).
+    await page.evaluate((sel) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(50 * 1024 * 1024)], 'huge-scan.png', { type: 'image/png' }));
+      const target = document.querySelector(sel) as HTMLElement;
+      target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, widget);
+    expect(await page.$eval(`${widget} .gc-widget-status`, (e) => e.textContent)).to.match(/huge-scan\.png is 50\.0 MB; the widget takes images up to 8 MB\. Resize it first\./);
     const sizes = await nb.runNewCell('console.log(widget.get("images").length, widget.selectedClass.length)');
     expect(sizes).to.equal('3 3');
   });
