@@ -114,7 +114,7 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
   });
 
   it('re-renders the widget from the kernel after save, close and reopen (restore time reported)', async () => {
-    await nb.menu('Settings', '@jupyter-widgets/jupyterlab-manager:saveWidgetState');
+    await nb.saveWidgetStateOn();
     await nb.save();
     await nb.menu('File', 'application:close');
     await nb.page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)').waitFor({ state: 'detached', timeout: 30_000 }).catch(() => undefined);
@@ -125,8 +125,13 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
     console.log(`      restore with the kernel running: widget drawn ${(ms / 1000).toFixed(2)} s after the double-click`);
     expect(pixelDistance(await canvasPixels(nb.page, widget, 0), new Array(4 * 32 * 32).fill(0))).to.be.greaterThan(10);
     expect(await nb.outputText()).not.to.match(/Error displaying widget/);
-    const saved = JSON.parse(fs.readFileSync(path.join(session.server.root, NOTEBOOK), 'utf8')) as { metadata: { widgets?: unknown } };
-    expect(saved.metadata.widgets, 'widget state saved in the notebook').to.be.an('object');
+    // The saved widget state holds the model every widget output names (not the committed file's old ids).
+    type Saved = { metadata: { widgets?: { [mime: string]: { state: Record<string, unknown> } } }; cells: { outputs?: { data?: Record<string, { model_id?: string }> }[] }[] };
+    const saved = JSON.parse(fs.readFileSync(path.join(session.server.root, NOTEBOOK), 'utf8')) as Saved;
+    const models = Object.keys(saved.metadata.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {});
+    const shown = saved.cells.flatMap((c) => c.outputs ?? []).map((o) => o.data?.['application/vnd.jupyter.widget-view+json']?.model_id).filter((id): id is string => !!id);
+    expect(shown, 'widget outputs saved').to.have.length.above(0);
+    expect(models, 'widget state saved in the notebook').to.include.members(shown);
   });
 
   it('shows the saved widget after the kernel is shut down and the page reloaded (a fresh kernel holds none of its models)', async () => {

@@ -221,6 +221,26 @@ export class NotebookUi {
     return (await cell.locator('.jp-OutputArea').innerText()).trim();
   }
 
+  /**
+   * Settings > Save Widget State Automatically, switched on (not toggled off if it already is), and
+   * waited for until the settings server has it: a save in the meantime would keep the notebook's
+   * old widget state, whose model ids are not the ones on the page.
+   */
+  async saveWidgetStateOn(): Promise<void> {
+    const plugin = '@jupyter-widgets/jupyterlab-manager:plugin';
+    const isOn = async (): Promise<boolean> => {
+      const res = await fetch(`${this.server.base}lab/api/settings/${plugin}`, { headers: { Authorization: `token ${this.server.token}` } });
+      const body = (await res.json()) as { settings?: { saveState?: boolean } };
+      return body.settings?.saveState === true;
+    };
+    if (await isOn()) return;
+    await this.menu('Settings', '@jupyter-widgets/jupyterlab-manager:saveWidgetState');
+    for (const until = Date.now() + 30_000; !(await isOn()); ) {
+      if (Date.now() > until) throw new Error('Save Widget State Automatically did not reach the settings server in 30 s');
+      await this.page.waitForTimeout(100);
+    }
+  }
+
   /** File > Save (Ctrl+S), waiting for the tab's dirty mark to clear. */
   async save(): Promise<void> {
     await this.notebook().click({ position: { x: 5, y: 5 } }).catch(() => undefined);
