@@ -145,6 +145,36 @@ describe('widget in the browser (html-manager, saved state)', function () {
     await page.evaluate((id) => document.getElementById(id)?.remove(), live);
   });
 
+  it('with maps for the top classes only, a class without one says why and the widget keeps working', async () => {
+    const page = session.page;
+    const full = syntheticState();
+    const img = full.images[0];
+    const C = full.class_names.length;
+    const probs = img.probs as Float32Array;
+    const top = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, 3);
+    const rows = (a: Float32Array, per: number) => Float32Array.from(top.flatMap((c) => Array.from(a.subarray(c * per, (c + 1) * per))));
+    const HW = img.height * img.width;
+    const limited = {
+      ...img,
+      map_classes: Int32Array.from(top),
+      alphas: rows(img.alphas as Float32Array, (img.alphas as Float32Array).length / C),
+      maps: Object.fromEntries(Object.entries(img.maps).map(([m, a]) => [m, rows(a as Float32Array, m === 'guided-gradcam' ? 3 * HW : HW)])),
+    };
+    const state = { ...full, images: [limited, full.images[1]] };
+    const errorsBefore = session.console.length;
+    const host2 = await page.evaluate(([s, i]) => window.harness.renderSaved(s, i), [savedWidgetState(state, 'top-k'), 'top-k'] as const);
+    const panel = `#${host2} .gc-panel[data-image="0"]`;
+    await page.waitForSelector(`${panel} .gc-alpha-chart rect`);
+    const missing = Array.from({ length: C }, (_, c) => c).find((c) => !top.includes(c)) as number;
+    await page.click(`${panel} .gc-class[data-class="${missing}"]`);
+    expect(await page.$eval(`${panel} .gc-caption`, (e) => e.textContent)).to.match(/^no map for \w+: the kernel explained this image's top 3 classes/);
+    await page.click(`${panel} .gc-class[data-class="${top[1]}"]`);
+    expect(await page.$eval(`${panel} .gc-caption`, (e) => e.textContent)).to.match(/^Grad-CAM · /);
+    expect(await page.$$eval(`${panel} .gc-bars rect`, (r) => r.length)).to.be.above(0);
+    expect(session.console.slice(errorsBefore).filter((l) => /^error/.test(l))).to.deep.equal([]);
+    await page.evaluate((id) => document.getElementById(id)?.remove(), host2);
+  });
+
   it('resizes the alpha chart with its cell', async () => {
     const page = session.page;
     const width = () => page.$eval(`#${host} .gc-panel[data-image="0"] .gc-alpha-chart`, (e) => Number(e.getAttribute('width')));

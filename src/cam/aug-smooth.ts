@@ -32,6 +32,9 @@ export function augmentationSmoothed(
   target: TargetSpec,
   explainOnce: (x: tf.Tensor4D, target: TargetSpec) => Explanation,
 ): Explanation {
+  if (typeof target === 'object' && !Array.isArray(target)) {
+    throw new Error("augSmooth pins each image's classes from the unaugmented image: use target 'all', 'predicted' or one target per image, not { top }.");
+  }
   const x = toBatch(images, inputShape);
   try {
     const base = explainOnce(x, target);

@@ -1,13 +1,18 @@
 /**
  * Which classes to explain. Rows are (image, class) pairs laid out image-major; the layout
  * depends only on the kind of target, so it is known before any score is: 'all' gives every
- * class of each image, anything else one row per image whose class may await the prediction.
+ * class of each image, { top: k } k rows per image (its best classes, known once scores are),
+ * anything else one row per image whose class may await the prediction.
  */
 
 /** A class index, a class name, or the model's top class. */
 export type ClassTarget = number | string;
-/** One target for every image, 'all' classes, or one target per image. */
-export type TargetSpec = ClassTarget | 'predicted' | 'all' | ClassTarget[];
+/** Each image's `top` highest-scoring classes, best first (ties by class index). */
+export interface TopClasses {
+  top: number;
+}
+/** One target for every image, 'all' classes, one target per image, or each image's top k. */
+export type TargetSpec = ClassTarget | 'predicted' | 'all' | ClassTarget[] | TopClasses;
 
 export interface RowPlan {
   /** Image index of each row. */
@@ -44,6 +49,25 @@ export function planRows(spec: TargetSpec, numImages: number, numClasses: number
   if (spec === 'all') {
     const rowImage = new Int32Array(numImages * numClasses).map((_, r) => Math.floor(r / numClasses));
     return { rowImage, classes: () => new Int32Array(numImages * numClasses).map((_, r) => r % numClasses) };
+  }
+  if (typeof spec === 'object' && !Array.isArray(spec)) {
+    const k = spec.top;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`target { top: ${k} }: give a whole number of classes, 1 or more.`);
+    const perImage = Math.min(k, numClasses);
+    const rowImage = new Int32Array(numImages * perImage).map((_, r) => Math.floor(r / perImage));
+    return {
+      rowImage,
+      // Row r is image r/k's (r%k)-th best class by its own row of scores.
+      classes: (scores) => {
+        const out = new Int32Array(rowImage.length);
+        for (let r = 0; r < rowImage.length; r += perImage) {
+          const row = scores.subarray(r * numClasses, (r + 1) * numClasses);
+          const order = Array.from({ length: numClasses }, (_, c) => c).sort((a, b) => row[b] - row[a] || a - b);
+          out.set(order.slice(0, perImage), r);
+        }
+        return out;
+      },
+    };
   }
   if (Array.isArray(spec) && spec.length !== numImages) {
     throw new Error(`Got ${spec.length} targets for ${numImages} images; give one target per image, or a single target for all.`);

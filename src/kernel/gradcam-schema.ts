@@ -54,11 +54,16 @@ export type ImageEntry = {
   map_width: number;
   channels: number;
   /**
-   * Per method, float32 [C, height, width] in [0,1], already upsampled bilinearly to the input
-   * size; for 'guided-gradcam'/'guided-backprop' float32 [C, height, width, 3] in [0,1].
+   * int32 [M]: the classes whose maps and alphas are shipped, in that order (each image's M most
+   * probable ones, for models with many classes). Absent: every class, in class order (M = C).
+   */
+  map_classes?: Bytes;
+  /**
+   * Per method, float32 [M, height, width] in [0,1], already upsampled bilinearly to the input
+   * size; for 'guided-gradcam'/'guided-backprop' float32 [M, height, width, 3] in [0,1].
    */
   maps: { [method: string]: Bytes };
-  /** float32 [C, K]: alpha_k^c of Grad-CAM for every class. */
+  /** float32 [M, K]: alpha_k^c of Grad-CAM for every shipped class. */
   alphas: Bytes;
   /** float32 [map_height, map_width, K]: the activations A^k, for the per-channel hover view. */
   activations: Bytes;

@@ -39,6 +39,12 @@ export interface ShowGradCamOptions {
    */
   methods?: MethodName[];
   method?: MethodName;
+  /**
+   * For models with more classes than this, each image's this-many most probable classes get maps
+   * (the class list still shows every probability). Default 10: CIFAR-10 gets all, an ImageNet
+   * model its top 10 instead of 1000 maps per method.
+   */
+  maxClasses?: number;
   colormap?: ColormapName;
   opacity?: number;
   /**
@@ -53,6 +59,7 @@ export interface ShowGradCamOptions {
 }
 
 export const DEFAULT_METHODS: readonly MethodName[] = ['gradcam', 'guided-gradcam', 'counterfactual', 'gradcam++'];
+export const DEFAULT_MAX_CLASSES = 10;
 
 /** What `w.on('edit', e => ...)` hears after an image changed in the widget (or from kernel code). */
 export interface GradCamEdit {
@@ -122,7 +129,9 @@ function fallbackPicture(state: GradCamState, slots: readonly Slot[]): WidgetFal
   state.images.forEach((img, i) => {
     const gradcam = slots[i].current.explanations.get('gradcam') as Explanation;
     const all = figureRows(gradcam, [img.pixels as Uint8Array], img.true_class >= 0 ? { trueLabels: [img.true_class] } : {});
-    rows.push({ ...all[state.selected_class[i]], caption: `${img.title} · ${all[state.selected_class[i]].caption}` });
+    // Rows follow the explained classes (every class, or the image's top ones): the selected one, else the best.
+    const row = Math.max(0, gradcam.images[0].classes.findIndex((c) => c.classIndex === state.selected_class[i]));
+    rows.push({ ...all[row], caption: `${img.title} · ${all[row].caption}` });
   });
   const png = renderFigure(rows, { colormap: state.colormap, opacity: state.opacity, title: `Grad-CAM on ${state.layer}` });
   const text = state.images
@@ -422,7 +431,9 @@ export function gradCamState(
   options: ShowGradCamOptions = {},
 ): { state: GradCamState; explanations: Map<MethodName, Explanation>; slots: Slot[]; explainer: WidgetExplainer } {
   const pixels = pixelsOf(images);
-  const explainer = new WidgetExplainer(model, options.methods ?? DEFAULT_METHODS, options.classNames);
+  const maxClasses = options.maxClasses ?? DEFAULT_MAX_CLASSES;
+  if (!Number.isInteger(maxClasses) || maxClasses < 1) throw new Error(`maxClasses must be a whole number of classes, 1 or more; got ${maxClasses}.`);
+  const explainer = new WidgetExplainer(model, options.methods ?? DEFAULT_METHODS, options.classNames, maxClasses);
   const layer = explainer.resolveLayer(options.layer);
   const facts: ImageFacts[] = pixels.map((_, i) => ({
     title: options.titles?.[i] ?? `image ${i + 1}`,
@@ -431,7 +442,7 @@ export function gradCamState(
   }));
   const { images: explained, batch } = explainer.explain(pixels, facts, layer);
   const gradcam = batch.get('gradcam') as Explanation;
-  const classNames = [...(gradcam.classNames ?? gradcam.images[0].classes.map((c) => `class ${c.classIndex}`))];
+  const classNames = [...(gradcam.classNames ?? Array.from(gradcam.images[0].probabilities, (_, c) => `class ${c}`))];
   const method = options.method ?? 'gradcam';
   if (!explainer.methods.includes(method)) throw new Error(`method '${method}' is not among the computed methods (${explainer.methods.join(', ')}).`);
   const interactive = options.interactive ?? true;

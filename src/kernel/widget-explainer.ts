@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamMethodName, createCam, Explanation } from '../cam';
+import type { TargetSpec } from '../cam';
 import { gradientImage } from '../render';
 import type { ImageEntry, ImageOrigin, MethodName } from './gradcam-schema';
 
@@ -67,8 +68,16 @@ export class WidgetExplainer {
     private readonly model: tf.LayersModel,
     methods: readonly MethodName[],
     private readonly classNames?: readonly string[],
+    /** Explain every class up to this many; beyond, each image's this-many most probable ones. */
+    private readonly maxClasses = Infinity,
   ) {
     this.methods = [...new Set<MethodName>(['gradcam', 'guided-gradcam', ...methods])];
+  }
+
+  /** 'all' classes, or each image's top maxClasses when the model has more. */
+  private get target(): TargetSpec {
+    const numClasses = this.cam('gradcam', undefined).split.numClasses;
+    return numClasses > this.maxClasses ? { top: this.maxClasses } : 'all';
   }
 
   /** The CAM of `method` at `layer` (undefined: the default layer), made once. */
@@ -112,7 +121,7 @@ export class WidgetExplainer {
     // One trunk pass and one head gradient serve every method (explainTogether).
     const engineMethods = this.methods.filter((m) => CAM_OF[m] !== undefined);
     const cams = engineMethods.map((m) => this.cam(CAM_OF[m] as CamMethodName, layer));
-    const explained = BaseCAM.explainTogether(cams, pixels, { target: 'all', guided });
+    const explained = BaseCAM.explainTogether(cams, pixels, { target: this.target, guided });
     const byMethod = new Map<MethodName, Explanation>(engineMethods.map((m, i) => [m, explained[i]]));
     const gradcam = byMethod.get('gradcam') as Explanation;
     const [H, W] = gradcam.inputShape;
@@ -132,6 +141,7 @@ export class WidgetExplainer {
         map_height: h, map_width: w, channels: K, maps,
         alphas: stack(im.classes.map((c) => c.weights)),
         activations: im.activations,
+        ...(this.target === 'all' ? {} : { map_classes: Int32Array.from(im.classes, (c) => c.classIndex) }),
         origin: f.origin,
         original_probs: f.originalProbs ?? im.probabilities,
       };
@@ -144,7 +154,7 @@ export class WidgetExplainer {
 
   /** The guided maps of one image (every class) and the Grad-CAM explanation that carries them. */
   guidedMaps(pixels: Uint8Array, layer: string | undefined): { maps: ImageEntry['maps']; gradcam: Explanation } {
-    const gradcam = this.cam('gradcam', layer).explain([pixels], { target: 'all', guided: true });
+    const gradcam = this.cam('gradcam', layer).explain([pixels], { target: this.target, guided: true });
     return { maps: guidedOf(gradcam, 0, this.guidedMethods), gradcam };
   }
 }

@@ -19,6 +19,8 @@ export interface DecodedImage {
   maps: Partial<Record<MethodName, Float32Array>>;
   alphas: Float32Array;
   activations: Float32Array;
+  /** The classes whose maps and alphas are shipped, in their order; undefined: every class in class order. */
+  map_classes?: Int32Array;
   origin: ImageOrigin;
   /** Probabilities before any edit (equal to probs for an unedited image). */
   original_probs: Float32Array;
@@ -48,6 +50,19 @@ export function float32Of(field: string, value: unknown, expected?: number): Flo
   return check(field, arr, expected);
 }
 
+export function int32Of(field: string, value: unknown, expected?: number): Int32Array {
+  const b = bytesOf(field, value);
+  if (b instanceof Int32Array) return check(field, b, expected);
+  const n = Math.floor(b.byteLength / 4);
+  const arr = b.byteOffset % 4 === 0 ? new Int32Array(b.buffer, b.byteOffset, n) : new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + 4 * n));
+  return check(field, arr, expected);
+}
+
+/** Row of class c in the shipped maps and alphas, or -1 when c was not explained. */
+export function mapRow(image: { map_classes?: Int32Array }, c: number): number {
+  return image.map_classes ? image.map_classes.indexOf(c) : c;
+}
+
 export function uint8Of(field: string, value: unknown, expected?: number): Uint8Array {
   const b = bytesOf(field, value);
   const arr = b instanceof Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -66,11 +81,15 @@ export function decodeImage(wire: ImageEntry): DecodedImage {
   const { height: H, width: W, map_height: h, map_width: w, channels: K } = wire;
   const probs = float32Of('probs', wire.probs);
   const classes = probs.length;
+  const mapClasses = wire.map_classes === undefined ? undefined : int32Of('map_classes', wire.map_classes);
+  const bad = mapClasses?.find((c) => c < 0 || c >= classes);
+  if (bad !== undefined) throw new RangeError(`GradCamModel: images[].map_classes names class ${bad}; the model has ${classes}.`);
+  const shipped = mapClasses?.length ?? classes;
   const maps: Partial<Record<MethodName, Float32Array>> = {};
   for (const [method, bytes] of Object.entries(wire.maps) as [MethodName, Bytes | undefined][]) {
     if (bytes === undefined) continue;
     const per = RGB_METHODS.has(method) ? 3 : 1;
-    maps[method] = float32Of(`maps.${method}`, bytes, classes * H * W * per);
+    maps[method] = float32Of(`maps.${method}`, bytes, shipped * H * W * per);
   }
   return {
     title: wire.title,
@@ -84,7 +103,8 @@ export function decodeImage(wire: ImageEntry): DecodedImage {
     map_width: w,
     channels: K,
     maps,
-    alphas: float32Of('alphas', wire.alphas, classes * K),
+    alphas: float32Of('alphas', wire.alphas, shipped * K),
+    ...(mapClasses ? { map_classes: mapClasses } : {}),
     activations: float32Of('activations', wire.activations, h * w * K),
     // States saved before these fields existed: an unedited image as given.
     origin: wire.origin ?? 'given',
@@ -96,6 +116,6 @@ export function decodeImage(wire: ImageEntry): DecodedImage {
  * A typed array that spans its whole ArrayBuffer: ipywidgets' remove_buffers sends a view's entire
  * underlying buffer, so a view covering only part of one is copied before it goes back on the wire.
  */
-export function exact<T extends Uint8Array | Float32Array>(a: T): T {
+export function exact<T extends Uint8Array | Float32Array | Int32Array>(a: T): T {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
 }

@@ -3,7 +3,7 @@
  * class, a channel's activation map at image size. Pure functions, no DOM, so Node tests them.
  */
 import { bilinearResize } from '../../src/render/upsample';
-import type { DecodedImage } from './decode';
+import { mapRow, type DecodedImage } from './decode';
 
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
@@ -25,20 +25,23 @@ export interface AlphaBar {
   strength: number;
 }
 
-/** alpha_k^c of class c for every channel, sorted by value (largest first). */
+/** alpha_k^c of class c for every channel, sorted by value (largest first); none if c was not explained. */
 export function alphaBars(image: DecodedImage, c: number): AlphaBar[] {
   const K = image.channels;
-  const row = image.alphas.subarray(c * K, (c + 1) * K);
+  const r = mapRow(image, c);
+  if (r < 0) return [];
+  const row = image.alphas.subarray(r * K, (r + 1) * K);
   const bars: AlphaBar[] = Array.from(row, (value, channel) => ({ channel, value, strength: 0 }));
   [...bars].sort((a, b) => Math.abs(b.value) - Math.abs(a.value) || a.channel - b.channel).forEach((b, i) => (b.strength = i));
   return bars.sort((a, b) => b.value - a.value || a.channel - b.channel);
 }
 
-/** The map of class c for `method` (one value or an RGB triple per pixel), if shipped. */
+/** The map of class c for `method` (one value or an RGB triple per pixel), if shipped for that class. */
 export function classMap(map: Float32Array | undefined, image: DecodedImage, c: number, perPixel: number): Float32Array | undefined {
-  if (!map) return undefined;
+  const r = mapRow(image, c);
+  if (!map || r < 0) return undefined;
   const n = image.height * image.width * perPixel;
-  return map.subarray(c * n, (c + 1) * n);
+  return map.subarray(r * n, (r + 1) * n);
 }
 
 export interface ChannelMap {

@@ -31,6 +31,7 @@ function serializeImages(value: DecodedImage[]): ImageEntry[] {
     alphas: exact(img.alphas),
     activations: exact(img.activations),
     original_probs: exact(img.original_probs),
+    ...(img.map_classes ? { map_classes: exact(img.map_classes) } : {}),
     maps: Object.fromEntries(Object.entries(img.maps).map(([m, a]) => [m, exact(a)])),
   }));
 }
@@ -46,7 +47,8 @@ function decodeMaps(reply: Extract<GradCamReply, { type: 'maps' }>, buffers: (Ar
   reply.buffer_paths.forEach((path, i) => {
     const method = String(path[0]) as MethodName;
     const per = RGB_METHODS.has(method) ? 3 : 1;
-    out[method] = float32Of(`maps.${method}`, asDataView(buffers[i]), image.probs.length * image.height * image.width * per);
+    const shipped = image.map_classes?.length ?? image.probs.length;
+    out[method] = float32Of(`maps.${method}`, asDataView(buffers[i]), shipped * image.height * image.width * per);
   });
   return out;
 }

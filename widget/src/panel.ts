@@ -294,7 +294,9 @@ export class ImagePanel {
       else blendHeatmap(out, pixels, map, colormapTable(colormap), opacity);
       this.caption.textContent = map
         ? `${METHOD_LABELS[method]} · ${names[c]} (${percent(image.probs[c])})`
-        : `no ${METHOD_LABELS[method]} map for this image`;
+        : image.map_classes && !image.map_classes.includes(c)
+          ? `no map for ${names[c]}: the kernel explained this image's top ${image.map_classes.length} classes (showGradCam's maxClasses)`
+          : `no ${METHOD_LABELS[method]} map for this image`;
       this.caption.classList.remove('gc-caption-hover');
       this.caption.title = '';
     }
