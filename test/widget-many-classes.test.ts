@@ -12,7 +12,7 @@ import { showGradCam } from '../src/kernel/gradcam-widget';
 import { decodeImage } from '../widget/src/decode';
 import { alphaBars, classMap } from '../widget/src/derive';
 import type { ImageEntry } from '../src/kernel/gradcam-schema';
-import { Recorder } from './comm-recorder';
+import { frontendMessage, Recorder } from './comm-recorder';
 import { maxAbs, randomArray, seeded } from './cam-fixtures';
 import { rejection } from './setup';
 
@@ -56,7 +56,8 @@ describe('many classes: top-k targets and a widget that ships the top classes on
 
   it('showGradCam ships maps and alphas of the top maxClasses classes, named by map_classes, and the browser finds them', async () => {
     const t = new Recorder();
-    const w = await showGradCam(model, images, { maxClasses: 5, widget: { runtime: new KernelRuntime(t) } });
+    const runtime = new KernelRuntime(t);
+    const w = await showGradCam(model, images, { maxClasses: 5, widget: { runtime } });
     const entry = w.get('images')[1] as ImageEntry;
     const mapClasses = Array.from(entry.map_classes as Int32Array);
     const probs = entry.probs as Float32Array;
@@ -81,6 +82,22 @@ describe('many classes: top-k targets and a widget that ships the top classes on
     // An edited image's answer names its own top classes.
     const edited = await w.editImage(0, Array.from(images[1], (v) => Math.min(255, v)));
     expect(Array.from((w.get('images')[0] as ImageEntry).map_classes as Int32Array)).to.deep.equal(edited.explanation.images[0].classes.map((cl) => cl.classIndex));
+    // The browser asks for a class it has no map of: the kernel appends it (guided maps included).
+    const asked = edited.explanation.images[0].classes.map((cl) => cl.classIndex);
+    const extra = Array.from({ length: CLASSES }, (_, k) => k).find((k) => !asked.includes(k)) as number;
+    await new Promise((r) => setTimeout(r, 50)); // the edit's guided maps arrive
+    t.sent = [];
+    runtime.comms.handle(frontendMessage(w.id, { method: 'custom', content: { type: 'class', request: 'c1', image: 0, class: extra } }));
+    while (!t.sent.some((m) => ((m.content.data as { content?: { request?: string } }).content?.request === 'c1'))) await new Promise((r) => setTimeout(r, 5));
+    const grown = w.get('images')[0] as ImageEntry;
+    const rows = Array.from(grown.map_classes as Int32Array);
+    expect(rows).to.deep.equal([...asked, extra]);
+    const direct = explain(model, [w.pixels(0)], { target: 'all', guided: true }).images[0].classes[extra];
+    const decodedGrown = decodeImage(grown);
+    expect(maxAbs(classMap(decodedGrown.maps.gradcam, decodedGrown, extra, 1) as Float32Array, direct.heatmap)).to.be.below(1e-6);
+    expect((grown.maps['guided-gradcam'] as Float32Array).length).to.equal(rows.length * 8 * 8 * 3);
+    expect((grown.alphas as Float32Array).length).to.equal(rows.length * 6);
+    expect(w.explanation(0).images[0].classes.map((cl) => cl.classIndex)).to.deep.equal(rows);
     w.close();
     const small = await showGradCam(model, images, { maxClasses: 30, display: false, widget: { runtime: new KernelRuntime(new Recorder()) } });
     expect((small.get('images')[0] as ImageEntry).map_classes, 'every class: no map_classes').to.equal(undefined);

@@ -299,6 +299,32 @@ describe('JupyterLab 4: asking the model from the widget (brush, your own image,
     expect(widgetErrors(session.browser.console)).to.deep.equal([]);
     expect(kernelLogLines(session.server).filter((l) => /error while handling|unsupported request|rejected/.test(l))).to.deep.equal([]);
   });
+  it("fetches a class's maps on demand when the widget explained only each image's top classes", async () => {
+    const page = nb.page;
+    // The same deer and ship with maps for their top 3 classes only (as for a 1000-class model).
+    const out = await nb.runNewCell('const top3 = await gc.showGradCam(model, [deer.pixels, ship.pixels], { maxClasses: 3, titles: ["deer, top 3", "ship, top 3"] });');
+    expect(out).to.not.match(/Error/);
+    await page.evaluate(() => {
+      const all = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .gc-widget');
+      (all[all.length - 1] as HTMLElement).dataset.test = 'top3';
+    });
+    const top3 = '.jp-NotebookPanel:not(.lm-mod-hidden) .gc-widget[data-test="top3"]';
+    const panel = `${top3} .gc-panel[data-image="0"]`;
+    await page.locator(`${panel} .gc-alpha-chart rect`).first().waitFor({ timeout: 30_000 });
+    // The least probable class of the deer is surely not among its top 3.
+    const last = page.locator(`${panel} .gc-class`).last();
+    const c = Number(await last.getAttribute('data-class'));
+    await last.click();
+    await page.waitForFunction(({ sel, c }) => {
+      const p = document.querySelector(sel) as HTMLElement | null;
+      return p?.dataset.state !== 'waiting' && p?.querySelector('.gc-class.gc-selected')?.getAttribute('data-class') === String(c) && /^Grad-CAM · /.test(p?.querySelector('.gc-caption')?.textContent ?? '');
+    }, { sel: panel, c }, { timeout: 30_000 });
+    expect(await page.$$eval(`${panel} .gc-bars rect`, (r) => r.length), 'its alpha chart').to.be.above(0);
+    const kernel = await nb.runNewCell(`const explained = top3.explanation(0).images[0].classes.map((x) => x.classIndex); console.log(explained.length, explained.includes(${c}))`);
+    expect(kernel).to.equal('4 true');
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
+  });
+
   it('times brush strokes on a 224x224 model too (GRADCAM_UI_BIG_MODEL, by hand; not in CI)', async function () {
     if (!BIG_MODEL) {
       console.log('      (skipped: set GRADCAM_UI_BIG_MODEL to a 224x224 layers model folder to time it)');

@@ -33,7 +33,7 @@ export function augmentationSmoothed(
   explainOnce: (x: tf.Tensor4D, target: TargetSpec) => Explanation,
 ): Explanation {
   if (typeof target === 'object' && !Array.isArray(target)) {
-    throw new Error("augSmooth pins each image's classes from the unaugmented image: use target 'all', 'predicted' or one target per image, not { top }.");
+    throw new Error("augSmooth pins each image's classes from the unaugmented image: use target 'all', 'predicted' or one target per image, not { top } or { classes }.");
   }
   const x = toBatch(images, inputShape);
   try {

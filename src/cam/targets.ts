@@ -11,8 +11,12 @@ export type ClassTarget = number | string;
 export interface TopClasses {
   top: number;
 }
-/** One target for every image, 'all' classes, one target per image, or each image's top k. */
-export type TargetSpec = ClassTarget | 'predicted' | 'all' | ClassTarget[] | TopClasses;
+/** The same classes of every image, in this order. */
+export interface ClassList {
+  classes: number[];
+}
+/** One target for every image, 'all' classes, one target per image, each image's top k, or a class list. */
+export type TargetSpec = ClassTarget | 'predicted' | 'all' | ClassTarget[] | TopClasses | ClassList;
 
 export interface RowPlan {
   /** Image index of each row. */
@@ -49,6 +53,12 @@ export function planRows(spec: TargetSpec, numImages: number, numClasses: number
   if (spec === 'all') {
     const rowImage = new Int32Array(numImages * numClasses).map((_, r) => Math.floor(r / numClasses));
     return { rowImage, classes: () => new Int32Array(numImages * numClasses).map((_, r) => r % numClasses) };
+  }
+  if (typeof spec === 'object' && !Array.isArray(spec) && 'classes' in spec) {
+    const list = spec.classes.map((c) => classIndex(c, numClasses, classNames) as number);
+    if (list.length === 0) throw new RangeError('target { classes: [] }: name at least one class.');
+    const rowImage = new Int32Array(numImages * list.length).map((_, r) => Math.floor(r / list.length));
+    return { rowImage, classes: () => Int32Array.from(rowImage, (_, r) => list[r % list.length]) };
   }
   if (typeof spec === 'object' && !Array.isArray(spec)) {
     const k = spec.top;

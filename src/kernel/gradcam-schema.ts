@@ -140,7 +140,9 @@ export type GradCamRequest =
   /** Append an image file (buffers[0]: its bytes, PNG/JPEG/GIF) as a new panel. */
   | { type: 'add'; request: string; name: string }
   /** Re-explain every image at another layer. */
-  | { type: 'layer'; request: string; layer: string };
+  | { type: 'layer'; request: string; layer: string }
+  /** Add class `class`'s maps to image `image` (a model with more classes than the widget explained up front). */
+  | { type: 'class'; request: string; image: number; class: number };
 
 /** A request before the front end gives it an id. */
 export type GradCamQuestion = GradCamRequest extends infer R ? (R extends unknown ? Omit<R, 'request'> : never) : never;
@@ -182,11 +184,16 @@ export function invalidRequest(content: unknown, state: GradCamState): string | 
       return imageIndex(state.images.length);
     case 'add':
       return typeof r.name === 'string' && r.name.length <= 500 ? undefined : "an added image needs a file 'name'";
+    case 'class': {
+      const c = state.class_names.length;
+      return imageIndex(state.images.length) ??
+        (Number.isInteger(r.class) && (r.class as number) >= 0 && (r.class as number) < c ? undefined : `class ${JSON.stringify(r.class)} is not a class index 0..${c - 1}`);
+    }
     case 'layer':
       return typeof r.layer === 'string' && state.layers.includes(r.layer)
         ? undefined
         : `layer ${JSON.stringify(r.layer)} is not one of the offered layers (${state.layers.join(', ')})`;
     default:
-      return `unknown request type ${JSON.stringify(r.type)} (expected edit, reset, add or layer)`;
+      return `unknown request type ${JSON.stringify(r.type)} (expected edit, reset, add, layer or class)`;
   }
 }

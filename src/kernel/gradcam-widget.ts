@@ -100,6 +100,13 @@ function pixelsOf(images: ImageBatch): Uint8Array[] {
   return list.map((a) => Uint8Array.from(a as ArrayLike<number>, (v) => Math.round(Math.min(255, Math.max(0, v)))));
 }
 
+function concatFloat32(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
@@ -283,6 +290,9 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
         return;
       case 'layer':
         this.queue.push('layer', { request, work: () => this.changeLayer(r.layer, request) });
+        return;
+      case 'class':
+        this.queue.push(`class:${r.image}:${r.class}`, { request, image: r.image, work: () => this.addClass(r.image, r.class, request) });
     }
   }
 
@@ -336,7 +346,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     const slot = this.slots[image];
     const missing = this.explainer.guidedMethods.some((m) => !slot.current.entry.maps[m]);
     if (slot.pixels !== pixels || !missing) return; // replaced since, or already complete (a layer change)
-    const { maps, gradcam } = this.explainer.guidedMaps(pixels, this.get('layer'));
+    const { maps, gradcam } = this.explainer.guidedMaps(pixels, this.get('layer'), slot.current.entry.map_classes as Int32Array | undefined);
     const entry: ImageEntry = { ...slot.current.entry, maps: { ...slot.current.entry.maps, ...maps } };
     const explanations = new Map(slot.current.explanations).set('gradcam', gradcam);
     const current = { entry, explanations };
@@ -388,9 +398,42 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     if (request) this.reply({ type: 'done', request });
   }
 
-  /** Store the image's new entry here and send it to the front end as one custom message. */
-  private publish(image: number, explained: ExplainedImage, request: string | undefined, kind: GradCamEdit['kind'], from: GradCamEdit['from']): GradCamEdit {
-    const { entry } = explained;
+  /**
+   * Adds class c's maps to an image explained for its top classes only: computed now, appended to
+   * map_classes, maps and alphas (the guided maps too once they are there), sent as the new entry.
+   */
+  private addClass(image: number, c: number, request: string): void {
+    const slot = this.slotAt(image);
+    const { entry } = slot.current;
+    const have = entry.map_classes as Int32Array | undefined;
+    if (!have || have.includes(c)) {
+      this.sendEntry(image, entry, request);
+      return;
+    }
+    const withGuided = this.explainer.guidedMethods.every((m) => entry.maps[m]);
+    const facts: ImageFacts = { title: slot.title, trueClass: slot.trueClass, origin: entry.origin ?? 'given' };
+    const [extra] = this.explainer.explain([slot.pixels], [facts], this.get('layer'), { guided: withGuided, classes: [c] }).images;
+    const maps: ImageEntry['maps'] = {};
+    for (const [m, rows] of Object.entries(entry.maps)) maps[m] = concatFloat32(rows as Float32Array, extra.entry.maps[m] as Float32Array);
+    const grown: ImageEntry = {
+      ...entry,
+      maps,
+      map_classes: Int32Array.from([...have, c]),
+      alphas: concatFloat32(entry.alphas as Float32Array, extra.entry.alphas as Float32Array),
+    };
+    const explanations = new Map(slot.current.explanations);
+    for (const [m, e] of extra.explanations) {
+      const mine = explanations.get(m);
+      if (mine) explanations.set(m, { ...mine, images: [{ ...mine.images[0], classes: [...mine.images[0].classes, ...e.images[0].classes] }] });
+    }
+    const current = { entry: grown, explanations };
+    if (slot.original.explained === slot.current) slot.original.explained = current;
+    this.slots[image] = { ...slot, current };
+    this.sendEntry(image, grown, request);
+  }
+
+  /** Store the image's entry here and send it to the front end as one custom message. */
+  private sendEntry(image: number, entry: ImageEntry, request: string | undefined): void {
     const images = [...this.get('images')];
     images[image] = entry;
     const selected = [...this.selectedClass];
@@ -404,6 +447,13 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
       { type: 'image', request: request ?? 'kernel', image, entry: split.state, buffer_paths: split.buffer_paths, selected_class: selected[image], ...(kernelMs === undefined ? {} : { kernel_ms: kernelMs }) },
       split.buffers,
     );
+  }
+
+  /** Store and send the image's new explanation, tell the listeners, and queue its guided maps. */
+  private publish(image: number, explained: ExplainedImage, request: string | undefined, kind: GradCamEdit['kind'], from: GradCamEdit['from']): GradCamEdit {
+    const { entry } = explained;
+    this.sendEntry(image, entry, request);
+    const probs = entry.probs as Float32Array;
     const originalProbs = (entry.original_probs ?? probs) as Float32Array;
     const originalClass = argmax(originalProbs);
     const edit: GradCamEdit = {

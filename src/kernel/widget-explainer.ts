@@ -116,12 +116,13 @@ export class WidgetExplainer {
     pixels: Uint8Array[],
     facts: ImageFacts[],
     layer: string | undefined,
-    { guided = true }: { guided?: boolean } = {},
+    { guided = true, classes }: { guided?: boolean; classes?: ArrayLike<number> } = {},
   ): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
+    const target: TargetSpec = classes ? { classes: Array.from(classes) } : this.target;
     // One trunk pass and one head gradient serve every method (explainTogether).
     const engineMethods = this.methods.filter((m) => CAM_OF[m] !== undefined);
     const cams = engineMethods.map((m) => this.cam(CAM_OF[m] as CamMethodName, layer));
-    const explained = BaseCAM.explainTogether(cams, pixels, { target: this.target, guided });
+    const explained = BaseCAM.explainTogether(cams, pixels, { target, guided });
     const byMethod = new Map<MethodName, Explanation>(engineMethods.map((m, i) => [m, explained[i]]));
     const gradcam = byMethod.get('gradcam') as Explanation;
     const [H, W] = gradcam.inputShape;
@@ -141,7 +142,7 @@ export class WidgetExplainer {
         map_height: h, map_width: w, channels: K, maps,
         alphas: stack(im.classes.map((c) => c.weights)),
         activations: im.activations,
-        ...(this.target === 'all' ? {} : { map_classes: Int32Array.from(im.classes, (c) => c.classIndex) }),
+        ...(target === 'all' ? {} : { map_classes: Int32Array.from(im.classes, (c) => c.classIndex) }),
         origin: f.origin,
         original_probs: f.originalProbs ?? im.probabilities,
       };
@@ -152,9 +153,10 @@ export class WidgetExplainer {
     return { images, batch: byMethod };
   }
 
-  /** The guided maps of one image (every class) and the Grad-CAM explanation that carries them. */
-  guidedMaps(pixels: Uint8Array, layer: string | undefined): { maps: ImageEntry['maps']; gradcam: Explanation } {
-    const gradcam = this.cam('gradcam', layer).explain([pixels], { target: this.target, guided: true });
+  /** The guided maps of one image (every class, or `classes`) and the Grad-CAM explanation that carries them. */
+  guidedMaps(pixels: Uint8Array, layer: string | undefined, classes?: ArrayLike<number>): { maps: ImageEntry['maps']; gradcam: Explanation } {
+    const target: TargetSpec = classes ? { classes: Array.from(classes) } : this.target;
+    const gradcam = this.cam('gradcam', layer).explain([pixels], { target, guided: true });
     return { maps: guidedOf(gradcam, 0, this.guidedMethods), gradcam };
   }
 }

@@ -6,7 +6,7 @@
 import { colormapTable } from '../../src/render/colormap';
 import type { GradCamModel } from './model';
 import type { DecodedImage } from './decode';
-import { RGB_METHODS } from './decode';
+import { mapRow, RGB_METHODS } from './decode';
 import { AlphaChart, format } from './alpha-chart';
 import { alphaBars, argmax, channelMap, classMap, classOrder, type AlphaBar, type ChannelMap } from './derive';
 import { blendHeatmap, blendRgb, copyImage } from './composite';
@@ -22,6 +22,8 @@ export interface PanelTools {
   undo(index: number): void;
   reset(index: number): void;
   canUndo(index: number): boolean;
+  /** Class c was selected but has no map here (only the top classes were explained): ask for it. */
+  needClass(index: number, c: number): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
@@ -59,6 +61,7 @@ export class ImagePanel {
   /** Pixels being painted or waiting for the kernel's answer; undefined: the entry's own. */
   private draft: Uint8Array | undefined;
   private readonly status = el('div', 'gc-status');
+  private built = false;
 
   constructor(
     private readonly model: GradCamModel,
@@ -110,6 +113,7 @@ export class ImagePanel {
       this.resizeObserver.observe(this.chartBox);
     }
     this.update();
+    this.built = true;
   }
 
   get image(): DecodedImage {
@@ -249,6 +253,8 @@ export class ImagePanel {
   /** Redraw after a class change (cheap: one blend, one join). */
   update(): void {
     const c = this.model.selectedClass(this.index);
+    // A person picked a class explained later than the others: ask for it (not while building the panel).
+    if (this.tools && this.built && c !== this.shownClass && mapRow(this.image, c) < 0) this.tools.needClass(this.index, c);
     if (c !== this.shownClass) {
       this.rows.get(this.shownClass)?.classList.remove('gc-selected');
       this.rows.get(this.shownClass)?.setAttribute('aria-selected', 'false');

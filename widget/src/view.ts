@@ -104,17 +104,21 @@ export class GradCamView extends DOMWidgetView {
       this.askForPanel(i, undefined, { type: 'reset', image: i });
     },
     canUndo: (i) => (this.undoStacks.get(i)?.length ?? 0) > 0,
+    needClass: (i, c) => {
+      const name = this.model.classNames[c] ?? `class ${c}`;
+      this.askForPanel(i, undefined, { type: 'class', image: i, class: c }, [], `asking the model for the maps of ${name}…`);
+    },
   };
 
   /** Send an image question and show the panel waiting on `draft` (or on its own pixels). */
-  private askForPanel(i: number, draft: Uint8Array | undefined, request: Parameters<GradCamModel['ask']>[1], buffers: ArrayBuffer[] = []): void {
+  private askForPanel(i: number, draft: Uint8Array | undefined, request: Parameters<GradCamModel['ask']>[1], buffers: ArrayBuffer[] = [], what?: string): void {
     const refused = this.model.ask(i, request, buffers);
     const panel = this.panels[i];
     if (refused) {
       panel?.showError(refused);
       return;
     }
-    panel?.setWaiting(draft ?? Uint8Array.from(this.model.images[i].pixels));
+    panel?.setWaiting(draft ?? Uint8Array.from(this.model.images[i].pixels), what);
     this.watchTimeout();
   }
 
