@@ -137,6 +137,14 @@ describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them
   it('shows the saved widget after the kernel is shut down and the page reloaded (a fresh kernel holds none of its models)', async () => {
     await nb.menu('Kernel', 'kernelmenu:shutdown');
     await nb.page.waitForFunction(() => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName')?.textContent?.trim() === 'No Kernel', undefined, { timeout: 30_000 });
+    // The first load after the shutdown starts a fresh kernel. Whether jupyterlab_widgets 3.0.17
+    // then restores the notebook's saved widget state is a race of its own: its restoreWidgets
+    // awaits sessionContext.ready, and when the new kernel is not attached yet, _loadFromKernel
+    // throws "Kernel not set" and the notebook-state load after it is skipped ("model not found",
+    // in 2 of 9 runs here). So the page is loaded once to start the kernel, then again
+    // with that fresh kernel running, which holds none of the widget's models either.
+    await nb.page.reload();
+    await nb.waitForKernelIdle();
     const errorsBefore = widgetErrors(session.browser.console).length;
     await nb.page.reload();
     await nb.waitForKernelIdle();
