@@ -49,7 +49,7 @@ export { readImageForModel } from './render/image-file';
 export type { Example, ExampleEntry, ExampleRole } from './render/examples';
 
 export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './kernel/gradcam-widget';
-export type { ShowGradCamOptions } from './kernel/gradcam-widget';
+export type { Box, GradCamEdit, ShowGradCamOptions } from './kernel/gradcam-widget';
 export type { GradCamState, ImageEntry, MethodName } from './kernel/gradcam-schema';
 export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './kernel';
 export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './kernel';

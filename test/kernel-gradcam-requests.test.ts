@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { KernelRuntime } from '../src/kernel/runtime';
-import { GradCamWidget, gradCamState, showGradCam, type GradCamEdit } from '../src/kernel/gradcam-widget';
+import { GradCamWidget, showGradCam, type GradCamEdit } from '../src/kernel/gradcam-widget';
 import { putBuffers } from '../src/kernel/buffers';
 import { MAX_UPLOAD_BYTES, type GradCamReply, type GradCamState } from '../src/kernel/gradcam-schema';
 import { explain } from '../src/cam';
@@ -17,7 +17,8 @@ import { frontendMessage, Recorder, type Published } from './comm-recorder';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
 import { readExamples } from '../src/render/examples';
-import { encodePng, readImageForModel } from '../src/render';
+import { encodePng, gradientImage, readImageForModel } from '../src/render';
+import { maxAbs } from './cam-fixtures';
 import { rejection } from './setup';
 
 function customMessage(commId: string, content: JSONObject, buffers: Buffer[] = []): JupyterMessage {
@@ -127,13 +128,15 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     expect(heard[0].after).to.equal(direct.images[0].probabilities[4]);
     expect(w.lastEdit).to.equal(heard[0]);
     expect(w.explanation(0).images[0].classes[4].heatmap).to.deep.equal(direct.images[0].classes[4].heatmap);
-    // The guided maps follow in a second message, equal to what showGradCam ships for these pixels.
+    // The guided maps follow in a second message: explain()'s Guided Grad-CAM of every class, each
+    // scaled for display as gradientImage scales it (0..255 -> 0..1).
     const maps = await waitFor(() => replies().find((r) => r.reply.request === 'r1' && r.reply.type === 'maps'));
     const m = maps.reply as Extract<GradCamReply, { type: 'maps' }>;
     const guided = putBuffers(JSON.parse(JSON.stringify(m.maps)) as JSONObject, m.buffer_paths, maps.buffers) as unknown as Record<string, Uint8Array>;
-    const shown = gradCamState(model, [edited]).state.images[0].maps['guided-gradcam'] as Float32Array;
-    expect(Array.from(float32(guided['guided-gradcam']))).to.deep.equal(Array.from(shown));
-    expect(Array.from(float32(w.get('images')[0].maps['guided-gradcam']))).to.deep.equal(Array.from(shown));
+    const shown = explain(model, [edited], { target: 'all', guided: true }).images[0].classes
+      .flatMap((c) => Array.from(gradientImage(c.guidedGradCam as Float32Array, 32, 32, 3).data, (v) => v / 255));
+    expect(maxAbs(float32(guided['guided-gradcam']), shown)).to.be.below(1e-6);
+    expect(maxAbs(float32(w.get('images')[0].maps['guided-gradcam']), shown)).to.be.below(1e-6);
     expect(w.explanation(0).images[0].classes[4].guidedGradCam, 'the explanation now carries guided backprop').to.be.instanceOf(Float32Array);
     w.close();
   });

@@ -129,6 +129,9 @@ export function invalidFrontendValue(key: string, value: unknown, state: GradCam
 // carries an id chosen by the front end; every answer names the request it answers, so a front
 // end draws only the answer to its newest request for a panel (older ones are superseded).
 
+/** The occlusion patch's colour (brush and w.occlude): mid grey hides content without adding an edge or colour. */
+export const OCCLUSION_GREY: readonly [number, number, number] = [128, 128, 128];
+
 /** Largest image file the widget sends (the Jupyter server drops websocket messages over 10 MiB). */
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 

@@ -12,12 +12,13 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { candidateLayers } from '../cam';
 import type { Explanation, ImageBatch } from '../cam';
+import { concatFloat32 } from '../data/typed-arrays';
 import { figureRows, FigureRow, readImageForModel, renderFigure } from '../render';
 import type { WidgetState } from './buffers';
 import { removeBuffers } from './buffers';
 import {
   ColormapName, GRADCAM_WIDGET_SPEC, GradCamReply, GradCamRequest, GradCamState, ImageEntry, ImageOrigin,
-  invalidFrontendValue, invalidRequest, MAX_UPLOAD_BYTES, MethodName,
+  invalidFrontendValue, invalidRequest, MAX_UPLOAD_BYTES, MethodName, OCCLUSION_GREY,
 } from './gradcam-schema';
 import { SupersedingQueue } from './superseding-queue';
 import { WidgetFallback, WidgetModel, WidgetOptions } from './widget';
@@ -98,13 +99,6 @@ function pixelsOf(images: ImageBatch): Uint8Array[] {
       ? images.map((im) => (im instanceof tf.Tensor ? im.dataSync() : im))
       : [images as ArrayLike<number>];
   return list.map((a) => Uint8Array.from(a as ArrayLike<number>, (v) => Math.round(Math.min(255, Math.max(0, v)))));
-}
-
-function concatFloat32(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function argmax(values: ArrayLike<number>): number {
@@ -218,7 +212,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
   }
 
   /** Cover a box of image `image` with a flat grey (or `fill`), as a person would with the brush. */
-  async occlude(image: number, box: Box, fill: [number, number, number] = [128, 128, 128]): Promise<GradCamEdit> {
+  async occlude(image: number, box: Box, fill: readonly [number, number, number] = OCCLUSION_GREY): Promise<GradCamEdit> {
     const px = Uint8Array.from(this.slotAt(image).pixels);
     const { height: H, width: W } = this.explainer.inputSize;
     const x0 = Math.max(0, Math.round(box.x));
@@ -414,12 +408,12 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     const facts: ImageFacts = { title: slot.title, trueClass: slot.trueClass, origin: entry.origin ?? 'given' };
     const [extra] = this.explainer.explain([slot.pixels], [facts], this.get('layer'), { guided: withGuided, classes: [c] }).images;
     const maps: ImageEntry['maps'] = {};
-    for (const [m, rows] of Object.entries(entry.maps)) maps[m] = concatFloat32(rows as Float32Array, extra.entry.maps[m] as Float32Array);
+    for (const [m, rows] of Object.entries(entry.maps)) maps[m] = concatFloat32([rows as Float32Array, extra.entry.maps[m] as Float32Array]);
     const grown: ImageEntry = {
       ...entry,
       maps,
       map_classes: Int32Array.from([...have, c]),
-      alphas: concatFloat32(entry.alphas as Float32Array, extra.entry.alphas as Float32Array),
+      alphas: concatFloat32([entry.alphas as Float32Array, extra.entry.alphas as Float32Array]),
     };
     const explanations = new Map(slot.current.explanations);
     for (const [m, e] of extra.explanations) {

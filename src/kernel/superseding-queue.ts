@@ -24,11 +24,6 @@ export class SupersedingQueue<J> {
     this.schedule();
   }
 
-  /** Jobs not yet started. */
-  get size(): number {
-    return this.waiting.size;
-  }
-
   private schedule(): void {
     if (this.busy) return;
     this.busy = true;

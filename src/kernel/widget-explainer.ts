@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamMethodName, createCam, Explanation } from '../cam';
 import type { TargetSpec } from '../cam';
+import { concatFloat32 } from '../data/typed-arrays';
 import { gradientImage } from '../render';
 import type { ImageEntry, ImageOrigin, MethodName } from './gradcam-schema';
 
@@ -44,16 +45,6 @@ function guidedForDisplay(e: Explanation, i: number, key: 'guided' | 'guidedGrad
   return out;
 }
 
-function stack(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** One explanation of a batch narrowed to its image i (arrays shared, not copied). */
 function oneImage(e: Explanation, i: number): Explanation {
   return { ...e, images: [e.images[i]] };
@@ -86,7 +77,9 @@ export class WidgetExplainer {
     let cam = this.cams.get(key);
     if (!cam) {
       cam = createCam(this.model, { method, layer, classNames: this.classNames });
+      // The default (undefined) and its name are one layer: one split for both keys.
       this.cams.set(key, cam);
+      this.cams.set(`${method}\u0000${cam.split.layerName}`, cam);
     }
     return cam;
   }
@@ -132,7 +125,7 @@ export class WidgetExplainer {
       const maps: ImageEntry['maps'] = guided ? guidedOf(gradcam, i, this.guidedMethods) : {};
       for (const m of this.methods) {
         const e = byMethod.get(m);
-        if (e) maps[m] = stack(e.images[i].classes.map((c) => c.heatmap));
+        if (e) maps[m] = concatFloat32(e.images[i].classes.map((c) => c.heatmap));
       }
       const f = facts[i];
       const entry: ImageEntry = {
@@ -140,7 +133,7 @@ export class WidgetExplainer {
         true_class: f.trueClass,
         height: H, width: W, pixels: px, probs: im.probabilities, logits: im.logits,
         map_height: h, map_width: w, channels: K, maps,
-        alphas: stack(im.classes.map((c) => c.weights)),
+        alphas: concatFloat32(im.classes.map((c) => c.weights)),
         activations: im.activations,
         ...(target === 'all' ? {} : { map_classes: Int32Array.from(im.classes, (c) => c.classIndex) }),
         origin: f.origin,

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { InferenceReply, InferenceRequest } from './inference-worker';
+import { concatFloat32 } from '../data/typed-arrays';
 import { loadModel } from './io';
 import { RequestWorker, shardRanges, workerScript } from './request-worker';
 
@@ -40,14 +41,7 @@ export class InferencePool {
       return this.workers[k].request({ pixels: shard, shape: [to - from, h, w, c] }, [shard.buffer as ArrayBuffer]).then((r) => r.outputs);
     });
     const own = tf.tidy(() => (this.model.predict(tf.tensor4d(pixels.subarray(0, first * perImage), [first, h, w, c]), { batchSize: first }) as tf.Tensor).dataSync() as Float32Array);
-    const parts = [own, ...(await Promise.all(pending))];
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
-    }
-    return out;
+    return concatFloat32([own, ...(await Promise.all(pending))]);
   }
 
   async close(): Promise<void> {
