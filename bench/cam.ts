@@ -12,20 +12,13 @@ import { GradCAM } from '../src/cam';
 import { foldToLayersModel } from '../src/model/fold';
 import { loadModel } from '../src/model/io';
 import { disposeNetwork, initNetwork } from '../src/model/network';
+import { time } from './timing';
 
 const MODEL_DIR = path.resolve(__dirname, '../models/cifar10');
 
 /** Median ms of `fn` after warm-up runs. */
-function time(fn: () => void, repeats: number): number {
-  fn();
-  fn();
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)];
+function medianMs(fn: () => void, repeats: number): number {
+  return time(fn, repeats)[0];
 }
 
 async function main(): Promise<void> {
@@ -46,11 +39,11 @@ async function main(): Promise<void> {
   for (const batch of [1, 64]) {
     const repeats = batch === 1 ? 15 : 3;
     const x = tf.randomUniform([batch, 32, 32, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
-    const forward = time(() => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()), repeats);
+    const forward = medianMs(() => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()), repeats);
     const rows: [string, number][] = [
-      ['Grad-CAM, predicted class', time(() => cam.explain(x), repeats)],
-      ['Grad-CAM, all 10 classes', time(() => cam.explain(x, { target: 'all' }), repeats)],
-      ['Guided Grad-CAM, predicted class', time(() => cam.explain(x, { guided: true }), repeats)],
+      ['Grad-CAM, predicted class', medianMs(() => cam.explain(x), repeats)],
+      ['Grad-CAM, all 10 classes', medianMs(() => cam.explain(x, { target: 'all' }), repeats)],
+      ['Guided Grad-CAM, predicted class', medianMs(() => cam.explain(x, { guided: true }), repeats)],
     ];
     console.log(`\nbatch ${batch}: plain forward ${forward.toFixed(1)} ms (${((1000 * batch) / forward).toFixed(0)} img/s)`);
     for (const [label, ms] of rows) {

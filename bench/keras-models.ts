@@ -5,17 +5,14 @@
  * Prints times and ratios (goal: Grad-CAM of all classes <= 2x a forward pass).
  * Needs the Keras environment: python/venv keras.   Run: npx tsx bench/keras-models.ts
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { explain } from '../src/cam';
 import { loadModel } from '../src/model/io';
-
-const ROOT = path.resolve(__dirname, '..');
-const PYTHON = path.join(ROOT, '.venv-keras', 'bin', 'python');
+import { KERAS_PYTHON, withKerasMobileNet } from './keras-mobilenet';
+import { time } from './timing';
 
 interface KerasTimes {
   tensorflow: string;
@@ -23,31 +20,14 @@ interface KerasTimes {
   gradcam_all_ms: [number, number];
 }
 
-/** [median, min] ms of `fn` after two warm-up calls. */
-function time(fn: () => void, repeats: number): [number, number] {
-  fn();
-  fn();
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    fn();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return [ms[Math.floor(ms.length / 2)], ms[0]];
-}
-
 async function main(): Promise<void> {
-  if (!fs.existsSync(PYTHON)) {
-    console.log(`skipped: ${PYTHON} is missing; make it with \`python/venv keras\``);
+  if (!fs.existsSync(KERAS_PYTHON)) {
+    console.log(`skipped: ${KERAS_PYTHON} is missing; make it with \`python/venv keras\``);
     return;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-keras-bench-'));
-  try {
-    console.log('building, converting and timing a 224x224 MobileNetV2 in TensorFlow ...');
-    const r = spawnSync(PYTHON, [path.join(ROOT, 'python', 'keras_bench.py'), '--out', dir], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
-    if (r.status !== 0) throw new Error(`python/keras_bench.py failed:\n${r.stderr.slice(-3000)}`);
-    const keras = JSON.parse(r.stdout.trim().split('\n').pop() as string) as KerasTimes;
+  console.log('building, converting and timing a 224x224 MobileNetV2 in TensorFlow ...');
+  await withKerasMobileNet(async (dir, tensorflowTimes) => {
+    const keras = JSON.parse(tensorflowTimes) as KerasTimes;
     const info = await initBackend({ quiet: true });
     const model = await loadModel(path.join(dir, 'layers'));
     const x = tf.randomUniform([1, 224, 224, 3], -1, 1) as tf.Tensor4D;
@@ -67,9 +47,7 @@ async function main(): Promise<void> {
     console.log(`\nGrad-CAM of all classes = ${(all[0] / forward[0]).toFixed(2)}x a forward pass (goal <= 2x)`);
     tf.dispose([x, ...pixels]);
     model.dispose();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e) => {

@@ -6,9 +6,7 @@
  * python/keras_bench.py). Prints times and message sizes; the UI test adds the browser's share.
  *   npx tsx bench/widget-round-trip.ts
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
@@ -20,17 +18,13 @@ import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
 import { readExamples } from '../src/render/examples';
 import { readImageForModel } from '../src/render';
+import { KERAS_PYTHON, withKerasMobileNet } from './keras-mobilenet';
+import { median } from './timing';
 
 const ROOT = path.resolve(__dirname, '..');
-const KERAS_PYTHON = path.join(ROOT, '.venv-keras', 'bin', 'python');
 const STROKES = 15;
 
 interface Sent { type: string; at: number; bytes: number }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function measure(name: string, model: tf.LayersModel, pixels: Uint8Array, size: number): Promise<void> {
   const sent: Sent[] = [];
@@ -93,17 +87,12 @@ async function main(): Promise<void> {
     console.log(`(224x224 skipped: ${KERAS_PYTHON} is missing; make it with \`python/venv keras\`)`);
     return;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-widget-bench-'));
-  try {
-    const r = spawnSync(KERAS_PYTHON, [path.join(ROOT, 'python', 'keras_bench.py'), '--out', dir, '--runs', '1'], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
-    if (r.status !== 0) throw new Error(`python/keras_bench.py failed:\n${r.stderr.slice(-3000)}`);
+  await withKerasMobileNet(async (dir) => {
     const mobilenet = await loadModel(path.join(dir, 'layers'));
     const img = await readImageForModel(path.join(ROOT, 'examples', 'cifar10', 'test-00505-deer.png'), 224, 224);
     await measure('MobileNetV2 (Keras), 224x224, 5 classes', mobilenet, img.pixels, 224);
     mobilenet.dispose();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  }, 1);
 }
 
 main().catch((e) => {
