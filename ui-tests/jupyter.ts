@@ -5,14 +5,14 @@
  * User-level settings, workspaces and runtime files go to temp folders so a developer's own
  * JupyterLab settings (theme, saved layout) cannot change what the tests see.
  */
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { installIntoJupyterEnv } from '../src/cli/lab';
 import { jupyterBin, JUPYTER_VENV, missingJupyterEnv, PACKAGE_ROOT } from '../src/cli/jupyter-env';
-import { freePort } from '../test/e2e/server';
+import { freePort, spawnJupyter } from '../test/e2e/server';
 
 export type JupyterApp = 'lab' | 'notebook';
 
@@ -92,42 +92,23 @@ export async function startJupyter(app: JupyterApp, notebooks: readonly string[]
     '--LabApp.news_url=',
     ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
   ];
-  const child: ChildProcess = spawn(jupyterBin(app === 'lab' ? 'jupyter-lab' : 'jupyter-notebook'), args, {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const base = `http://127.0.0.1:${port}/`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM'); // the server shuts its kernels down on SIGTERM
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    }
+  const removeFolders = (): void => {
     fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });
   };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`jupyter ${app} exited with ${child.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`${base}api/status`, { headers: { Authorization: `token ${token}` } });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`jupyter ${app} did not answer on ${base} within ${timeoutMs} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 300));
+  let server: Awaited<ReturnType<typeof spawnJupyter>>;
+  try {
+    server = await spawnJupyter(`jupyter ${app}`, jupyterBin(app === 'lab' ? 'jupyter-lab' : 'jupyter-notebook'), args, { cwd: root, env }, base, token, timeoutMs, 15_000);
+  } catch (e) {
+    removeFolders();
+    throw e;
   }
-  return { app, base, token, root, log: () => out, stop };
+  const stop = async (): Promise<void> => {
+    await server.stop();
+    removeFolders();
+  };
+  return { app, base, token, root, log: server.log, stop };
 }
 
 /** The kernel's own log lines ("[gradcam-ts kernel] ...") from the server's output. */

@@ -51,33 +51,52 @@ export async function startJupyterServer(world: KernelWorld, allowOrigin: string
     '--ServerApp.disable_check_xsrf=True',
     ...(process.getuid?.() === 0 ? ['--allow-root'] : []), // CI runs as root
   ];
-  const child: ChildProcess = spawn(PYTHON, args, { cwd: world.workdir, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = `http://127.0.0.1:${port}/`;
+  const server = await spawnJupyter('jupyter_server', PYTHON, args, { cwd: world.workdir, env: world.env }, url, token, timeoutMs);
+  return { url, token, ...server };
+}
+
+/**
+ * Starts a Jupyter server process and waits until `${base}api/status` answers; its output is kept
+ * for failure reports, and stop() ends it (SIGTERM, which shuts its kernels down, then SIGKILL).
+ * A server that exits or does not answer within `timeoutMs` is stopped and reported with its log.
+ */
+export async function spawnJupyter(
+  what: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+  base: string,
+  token: string,
+  timeoutMs: number,
+  killAfterMs = 10_000,
+): Promise<{ log: () => string; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}/`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM'); // jupyter_server shuts its kernels down on SIGTERM
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     await exited;
     clearTimeout(t);
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`jupyter_server exited with ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${out}`);
     try {
-      const res = await fetch(`${url}api/status`, { headers: { Authorization: `token ${token}` } });
+      const res = await fetch(`${base}api/status`, { headers: { Authorization: `token ${token}` } });
       if (res.ok) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`jupyter_server did not answer on ${url} within ${timeoutMs} ms:\n${out}`);
+      throw new Error(`${what} did not answer on ${base} within ${timeoutMs} ms:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, token, log: () => out, stop };
+  return { log: () => out, stop };
 }
