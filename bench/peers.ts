@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
 import { BaseCAM, CamMethodName, createCam, ExplainOptions } from '../src/cam';
-import { ExplainPool } from '../src/cam/explain-pool';
+import { ExplainPool } from '../src/workers/explain-pool';
 import { IMAGE_BYTES, readBatchFile } from '../src/data/cifar10';
 import { DataParallelStepper } from '../src/model/data-parallel';
 import { InferencePool } from '../src/model/inference-pool';

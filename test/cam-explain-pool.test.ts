@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { CamMethodName, createCam, Explanation, ExplainOptions } from '../src/cam';
-import { ExplainPool } from '../src/cam/explain-pool';
+import { ExplainPool } from '../src/workers/explain-pool';
 import { IMAGE_BYTES } from '../src/data/cifar10';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';

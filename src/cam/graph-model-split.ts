@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
-import type { ModelSplit, TrunkValues } from './split';
+import type { ModelSplit, TrunkValues } from './split-types';
 
 interface GraphNode {
   name: string;
@@ -208,6 +208,7 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string): ModelS
   const headFeeds = (t: TrunkValues): tf.NamedTensorMap => Object.fromEntries([[A, t.activations], ...sideNames.map((n, i): [string, tf.Tensor] => [n, t.side[i]])]);
 
   return {
+    model,
     layerName: A,
     scoreSource: score.softmax ? 'pre-softmax (removed final softmax)' : 'logits',
     inputShape: [H, W, C],

@@ -4,9 +4,10 @@
  * model's own layers (see graph.ts); the model and tfjs's global Relu gradient stay untouched.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CLASS_NAMES } from '../data/cifar10';
 import { ImageBatch, toBatch } from './input';
-import { ExplainableModel, ModelSplit, splitModel } from './split';
+import { defaultClassNames } from './base-cam';
+import { splitAt } from './split';
+import { CamSource, isModelSplit, ModelSplit } from './split-types';
 import { planRows, TargetSpec } from './targets';
 
 export interface GuidedBackpropOptions {
@@ -20,9 +21,9 @@ export interface GuidedBackpropResult {
   inputShape: [number, number, number];
 }
 
-export function guidedBackprop(model: ExplainableModel, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
+export function guidedBackprop(source: CamSource, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
   // Any 4-D layer will do: guided backprop only needs the full pass, not the split.
-  const split = splitModel(model);
+  const split = isModelSplit(source) ? source : splitAt(source);
   try {
     return guidedRows(split, images, options);
   } catch (err) {
@@ -31,7 +32,7 @@ export function guidedBackprop(model: ExplainableModel, images: ImageBatch, opti
 }
 
 function guidedRows(split: ModelSplit, images: ImageBatch, options: GuidedBackpropOptions): GuidedBackpropResult {
-  const names = options.classNames ?? (split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
+  const names = defaultClassNames(split, options.classNames);
   const size = split.inputShape[0] * split.inputShape[1] * split.inputShape[2];
   return tf.tidy(() => {
     const x = toBatch(images, split.inputShape);

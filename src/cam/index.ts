@@ -1,7 +1,7 @@
 /** The explanation engine: Grad-CAM family, guided backprop. Tensors in, typed arrays out. */
 export { explain, createCam, CAM_METHODS, CAM_METHOD_LABELS } from './explain';
 export type { ExplainCallOptions } from './explain';
-export { BaseCAM, MAP_EPSILON } from './base-cam';
+export { BaseCAM, MAP_EPSILON, defaultClassNames } from './base-cam';
 export type { CamInputs, CamOptions, ExplainOptions } from './base-cam';
 export { GradCAM } from './grad-cam';
 export { GradCAMPlusPlus } from './grad-cam-plus-plus';
@@ -18,8 +18,12 @@ export { principalProjection } from './principal-component';
 export { guidedBackprop } from './guided';
 export { GradientUnavailableError } from './gradient-check';
 export type { GuidedBackpropOptions, GuidedBackpropResult } from './guided';
-export { splitModel, candidateLayers, resolveLayer } from './split';
-export type { ExplainableModel, ModelSplit, ScoreSource, TrunkValues } from './split';
+export { splitAt, splitModel, candidateLayers, resolveLayer, isModelSplit } from './split';
+export type { CamSource, ExplainableModel, ModelSplit, ScoreSource, TrunkValues } from './split';
+export { camClass } from './registry';
+export type { CamConstructor } from './registry';
+export { METHODS, METHOD_LABELS, CAM_METHOD_NAMES, isCamMethod } from '../shared/methods';
+export type { MethodInfo, MethodName } from '../shared/methods';
 export { candidateNodes } from './graph-model-split';
 export type { ClassTarget, TargetSpec } from './targets';
 export type { ImageLike, ImageBatch } from './input';

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamInputs, CamOptions } from './base-cam';
-import type { ExplainableModel } from './split';
+import type { CamSource } from './split-types';
 
 export interface RandomCamOptions extends CamOptions {
   seed?: number;
@@ -16,8 +16,8 @@ export class RandomCAM extends BaseCAM {
   private calls = 0;
   private readonly seed?: number;
 
-  constructor(model: ExplainableModel, options: RandomCamOptions = {}) {
-    super(model, options);
+  constructor(source: CamSource, options: RandomCamOptions = {}) {
+    super(source, options);
     this.seed = options.seed;
   }
 

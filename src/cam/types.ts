@@ -1,9 +1,8 @@
 /** What an explanation returns: plain typed arrays (every tensor is disposed before return). */
-import type { ScoreSource } from './split';
+import type { CamMethodName } from '../shared/methods';
+import type { ScoreSource } from './split-types';
 
-export type CamMethodName =
-  | 'gradcam' | 'gradcam++' | 'scorecam' | 'counterfactual'
-  | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'ablationcam' | 'randomcam';
+export type { CamMethodName };
 
 /** One explained class of one image. */
 export interface ClassExplanation {

@@ -4,18 +4,9 @@
  * it is a gather of 3 KB per image and costs far less than a tensor round trip.
  */
 import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE } from './cifar10';
+import { makeRandom } from '../util/random';
 
-/** A seedable PRNG (mulberry32) so that an epoch's shuffle and crops can be reproduced. */
-export function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { makeRandom };
 
 /** Fisher-Yates permutation of 0..n-1. */
 export function shuffledIndices(n: number, random: () => number): Uint32Array {

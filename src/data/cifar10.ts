@@ -7,17 +7,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { CLASS_NAMES, NUM_CLASSES } from './cifar10-classes';
 
 export const IMAGE_SIZE = 32;
 export const CHANNELS = 3;
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 export const IMAGE_BYTES = PIXELS * CHANNELS;
 export const RECORD_BYTES = 1 + IMAGE_BYTES;
-export const NUM_CLASSES = 10;
-
-export const CLASS_NAMES: readonly string[] = [
-  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
-];
+export { CLASS_NAMES, NUM_CLASSES };
 
 export const TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 export const TEST_FILES = ['test_batch.bin'];

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { candidateLayers } from '../cam';
 import type { Explanation, ImageBatch } from '../cam';
-import { concatFloat32 } from '../data/typed-arrays';
+import { concatFloat32 } from '../util/typed-arrays';
 import { figureRows, FigureRow, readImageForModel, renderFigure } from '../render';
 import type { WidgetState } from './buffers';
 import { removeBuffers } from './buffers';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamMethodName, createCam, Explanation } from '../cam';
 import type { TargetSpec } from '../cam';
-import { concatFloat32 } from '../data/typed-arrays';
+import { concatFloat32 } from '../util/typed-arrays';
 import { gradientImage } from '../render';
 import type { ImageEntry, ImageOrigin, MethodName } from './gradcam-schema';
 

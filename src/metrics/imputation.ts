@@ -6,7 +6,7 @@
  * noise is added. The system is symmetric positive definite whenever each removed region touches
  * a kept pixel, so Jacobi-preconditioned conjugate gradients solve it (to 1e-8 relative residual, float64).
  */
-import { makeRandom } from '../data/augment';
+import { makeRandom } from '../util/random';
 
 export const NEIGHBOUR_WEIGHTS: readonly [number, number, number][] = [
   [1, 1, 1 / 12], [0, 1, 1 / 6], [-1, 1, 1 / 12], [1, -1, 1 / 12],

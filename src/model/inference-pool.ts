@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { InferenceReply, InferenceRequest } from './inference-worker';
-import { concatFloat32 } from '../data/typed-arrays';
+import { concatFloat32 } from '../util/typed-arrays';
 import { loadModel } from './io';
 import { RequestWorker, shardRanges, workerScript } from './request-worker';
 

@@ -1,6 +1,6 @@
 /**
  * A worker thread spoken to one request at a time: the plumbing the batch-splitting pools share
- * (inference-pool.ts here, cam/explain-pool.ts). The worker script answers an init message with
+ * (inference-pool.ts here, workers/explain-pool.ts). The worker script answers an init message with
  * { ready: true }, then each request with its reply, or anything with { error }.
  */
 import * as path from 'path';

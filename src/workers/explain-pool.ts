@@ -8,10 +8,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../model/io';
 import { RequestWorker, shardRanges, workerScript } from '../model/request-worker';
-import type { BaseCAM, CamOptions, ExplainOptions } from './base-cam';
-import { createCam } from './explain';
+import type { BaseCAM, CamOptions, ExplainOptions } from '../cam/base-cam';
+import { createCam } from '../cam/explain';
 import type { ExplainInit, ExplainRequest } from './explain-worker';
-import type { CamMethodName, Explanation } from './types';
+import type { CamMethodName, Explanation } from '../cam/types';
 
 /** Below this many images per shard a message round trip costs more than the shard. */
 export const MIN_EXPLAIN_SHARD = 2;

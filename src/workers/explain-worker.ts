@@ -6,9 +6,9 @@ import { parentPort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { loadModel } from '../model/io';
-import type { BaseCAM, CamOptions, ExplainOptions } from './base-cam';
-import { createCam } from './explain';
-import type { CamMethodName, Explanation } from './types';
+import type { BaseCAM, CamOptions, ExplainOptions } from '../cam/base-cam';
+import { createCam } from '../cam/explain';
+import type { CamMethodName, Explanation } from '../cam/types';
 
 export interface ExplainInit {
   modelDir: string;

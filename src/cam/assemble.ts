@@ -1,0 +1,79 @@
+/**
+ * Step 5: the Explanation, plain typed arrays cut per image and per row from one read of each
+ * tensor (every tensor is disposed by the caller's tidy).
+ */
+import type { CamMethodName } from '../shared/methods';
+import type { ModelSplit } from './split-types';
+import type { ClassExplanation, Explanation, ImageExplanation } from './types';
+
+/** What one method produced for every row, read out of its tensors. */
+export interface MethodArrays {
+  method: CamMethodName;
+  /** [R,K] */
+  weights: Float32Array;
+  /** [R,h,w] after the ReLU. */
+  maps: Float32Array;
+  /** [R,H,W] in [0,1]. */
+  heatmaps: Float32Array;
+  /** [R,H,W,C] guided backprop x heatmap (with guided). */
+  guidedGradCam?: Float32Array;
+}
+
+/** What every method shares: the pass's values, read once. */
+export interface PassArrays {
+  rowImage: Int32Array;
+  classes: Int32Array;
+  /** [R,classes] pre-softmax scores and their softmax. */
+  logits: Float32Array;
+  probabilities: Float32Array;
+  /** [N,h,w,K] */
+  activations: Float32Array;
+  /** [R,H,W,C] (with guided). */
+  guided?: Float32Array;
+}
+
+export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: MethodArrays, classNames: readonly string[] | undefined): Explanation {
+  const { numClasses } = split;
+  const [H, W, C] = split.inputShape;
+  const [h, w, K] = split.layerShape;
+  const hw = h * w;
+  const HW = H * W;
+  const images: ImageExplanation[] = [];
+  for (let r = 0; r < pass.rowImage.length; r++) {
+    const i = pass.rowImage[r];
+    if (!images[i]) {
+      const logits = pass.logits.slice(r * numClasses, (r + 1) * numClasses);
+      images[i] = {
+        logits,
+        probabilities: pass.probabilities.slice(r * numClasses, (r + 1) * numClasses),
+        predicted: logits.indexOf(Math.max(...logits)),
+        activations: pass.activations.slice(i * hw * K, (i + 1) * hw * K),
+        classes: [],
+      };
+    }
+    const c = pass.classes[r];
+    const entry: ClassExplanation = {
+      classIndex: c,
+      className: classNames?.[c],
+      score: pass.logits[r * numClasses + c],
+      probability: pass.probabilities[r * numClasses + c],
+      weights: out.weights.slice(r * K, (r + 1) * K),
+      map: out.maps.slice(r * hw, (r + 1) * hw),
+      heatmap: out.heatmaps.slice(r * HW, (r + 1) * HW),
+    };
+    if (pass.guided && out.guidedGradCam) {
+      entry.guided = pass.guided.slice(r * HW * C, (r + 1) * HW * C);
+      entry.guidedGradCam = out.guidedGradCam.slice(r * HW * C, (r + 1) * HW * C);
+    }
+    images[i].classes.push(entry);
+  }
+  return {
+    method: out.method,
+    layer: split.layerName,
+    scoreSource: split.scoreSource,
+    inputShape: split.inputShape,
+    layerShape: split.layerShape,
+    classNames,
+    images,
+  };
+}
