@@ -9,7 +9,7 @@ import * as path from 'path';
 import { decodeImage, exact, float32Of } from '../widget/src/decode';
 import { alphaBars, channelMap, classMap, classOrder } from '../widget/src/derive';
 import { blendHeatmap, blendRgb } from '../widget/src/composite';
-import { colormapTable } from '../src/render/colormap';
+import { colormapTable } from '../src/shared/colormap';
 import { removeBuffers, type WidgetState } from '../src/kernel/buffers';
 import type { MethodName } from '../src/kernel/gradcam-schema';
 import { installWidget, labextensionSource, labextensionsDir, WIDGET_EXTENSION_NAME } from '../src/cli/install-widget';

@@ -9,11 +9,11 @@
  */
 import { createCanvas } from 'canvas';
 import type { Explanation } from '../cam/types';
-import { ColormapName } from './colormap';
+import { ColormapName } from '../shared/colormap';
 import { gradientImage, heatmapImage, overlay, RgbImage, toRgbImage } from './image';
 import { putRgb } from './chart';
 import { writePng } from './png';
-import { bilinearResize, nearestUpscale } from './upsample';
+import { bilinearResize, nearestUpscale } from '../shared/upsample';
 
 export interface FigureRow {
   /** Input pixels 0-255, HWC. */

@@ -5,9 +5,9 @@
  */
 import { createCanvas } from 'canvas';
 import { fitText, FONT, INK, putRgb, TITLE_FONT } from './chart';
-import { applyColormap, ColormapName } from './colormap';
+import { applyColormap, ColormapName } from '../shared/colormap';
 import { RgbImage, toRgbImage } from './image';
-import { nearestUpscale } from './upsample';
+import { nearestUpscale } from '../shared/upsample';
 
 export interface GridCell {
   /** HWC pixels 0-255, RGB (3 values a pixel) or grey (1). */

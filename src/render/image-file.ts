@@ -5,7 +5,7 @@
  * file or a 100-megapixel bomb is a named error instead of a decoder crash or a memory spike.
  */
 import * as fs from 'fs';
-import { bilinearResize } from './upsample';
+import { bilinearResize } from '../shared/upsample';
 import { decodeImage } from './png';
 
 export interface ImageForModel {

@@ -1,5 +1,5 @@
 /** RGB pictures as plain arrays: conversion, heatmap overlay, guided-backprop display scaling. */
-import { applyColormap, ColormapName } from './colormap';
+import { applyColormap, ColormapName } from '../shared/colormap';
 
 /** An 8-bit RGB image, HWC, 3 bytes per pixel. */
 export interface RgbImage {

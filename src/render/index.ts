@@ -1,7 +1,7 @@
 /** Pictures: colormaps, resampling, overlays, PNG, explanation figures (canvas lives only here). */
-export { applyColormap, colormapTable, COLORMAP_NAMES } from './colormap';
-export type { ColormapName } from './colormap';
-export { bilinearResize, nearestUpscale } from './upsample';
+export { applyColormap, colormapTable, COLORMAP_NAMES } from '../shared/colormap';
+export type { ColormapName } from '../shared/colormap';
+export { bilinearResize, nearestUpscale } from '../shared/upsample';
 export { toRgbImage, heatmapImage, overlay, gradientImage } from './image';
 export type { RgbImage } from './image';
 export { encodePng, decodeImage, writePng } from './png';

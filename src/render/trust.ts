@@ -6,7 +6,7 @@
 import { createCanvas, CanvasRenderingContext2D } from 'canvas';
 import { drawLegend, fitText, FONT, formatTick, Frame, GRID, INK, LegendItem, MUTED, niceTicks, putRgb, Ticks, TITLE_FONT } from './chart';
 import { heatmapImage, overlay, RgbImage, toRgbImage } from './image';
-import { nearestUpscale } from './upsample';
+import { nearestUpscale } from '../shared/upsample';
 
 /** Tableau 10: distinct for up to ten methods. */
 export const METHOD_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];

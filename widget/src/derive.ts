@@ -2,7 +2,7 @@
  * Numbers the view draws, derived from the decoded state: class order, the alpha bars of a
  * class, a channel's activation map at image size. Pure functions, no DOM, so Node tests them.
  */
-import { bilinearResize } from '../../src/render/upsample';
+import { bilinearResize } from '../../src/shared/upsample';
 import { mapRow, type DecodedImage } from './decode';
 
 export function argmax(values: ArrayLike<number>): number {

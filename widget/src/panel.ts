@@ -3,7 +3,7 @@
  * Draws only: clicks go to the model (selectClass), and the panel redraws when the model says
  * the state changed. Hovering a chart bar is transient view state (not synced).
  */
-import { colormapTable } from '../../src/render/colormap';
+import { colormapTable } from '../../src/shared/colormap';
 import type { GradCamModel } from './model';
 import type { DecodedImage } from './decode';
 import { mapRow, RGB_METHODS } from './decode';
