@@ -31,10 +31,9 @@ export type Bytes = ArrayBufferView;
 export type ColormapName = 'jet' | 'viridis' | 'turbo';
 export const COLORMAPS: readonly ColormapName[] = ['jet', 'viridis', 'turbo'];
 
-/** Methods whose maps are shipped; the widget offers exactly the keys present in `maps`. */
-export type MethodName =
-  | 'gradcam' | 'guided-gradcam' | 'counterfactual' | 'gradcam++' | 'scorecam' | 'guided-backprop'
-  | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'ablationcam' | 'randomcam';
+/** Methods whose maps are shipped (the registry's names); the widget offers exactly the keys present in `maps`. */
+export type { MethodName } from '../shared/methods';
+import type { MethodName } from '../shared/methods';
 
 export type ImageEntry = {
   /** Caption, e.g. "test #1234". */

@@ -5,18 +5,11 @@
  * model split at the layer) are kept per layer, so a brush stroke pays for the explanation only.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BaseCAM, CamMethodName, createCam, Explanation } from '../cam';
-import type { TargetSpec } from '../cam';
+import { BaseCAM, CamMethodName, createCam, Explanation, isCamMethod, splitAt } from '../cam';
+import type { ModelSplit, TargetSpec } from '../cam';
 import { concatFloat32 } from '../util/typed-arrays';
 import { gradientImage } from '../render';
 import type { ImageEntry, ImageOrigin, MethodName } from './gradcam-schema';
-
-/** The engine method behind each widget method; the two guided ones come from Grad-CAM's guided pass. */
-const CAM_OF: Partial<Record<MethodName, CamMethodName>> = {
-  gradcam: 'gradcam', counterfactual: 'counterfactual', 'gradcam++': 'gradcam++', scorecam: 'scorecam',
-  hirescam: 'hirescam', xgradcam: 'xgradcam', layercam: 'layercam', eigencam: 'eigencam', ablationcam: 'ablationcam',
-  randomcam: 'randomcam',
-};
 
 /** What the widget knows about one image besides its pixels. */
 export interface ImageFacts {
@@ -53,6 +46,8 @@ function oneImage(e: Explanation, i: number): Explanation {
 export class WidgetExplainer {
   /** Widget methods in the order computed; Grad-CAM and Guided Grad-CAM always. */
   readonly methods: MethodName[];
+  /** The model split once per layer ('' is the default layer); every method at that layer shares it. */
+  private readonly splits = new Map<string, ModelSplit>();
   private readonly cams = new Map<string, BaseCAM>();
 
   constructor(
@@ -67,31 +62,42 @@ export class WidgetExplainer {
 
   /** 'all' classes, or each image's top maxClasses when the model has more. */
   private get target(): TargetSpec {
-    const numClasses = this.cam('gradcam', undefined).split.numClasses;
+    const numClasses = this.split(undefined).numClasses;
     return numClasses > this.maxClasses ? { top: this.maxClasses } : 'all';
   }
 
-  /** The CAM of `method` at `layer` (undefined: the default layer), made once. */
+  /** The split at `layer` (undefined: the default layer), made once; the default and its name share it. */
+  private split(layer: string | undefined): ModelSplit {
+    let split = this.splits.get(layer ?? '');
+    if (!split) {
+      const fresh = splitAt(this.model, layer);
+      split = this.splits.get(fresh.layerName) ?? fresh;
+      this.splits.set(layer ?? '', split);
+      this.splits.set(split.layerName, split);
+    }
+    return split;
+  }
+
+  /** The CAM of `method` on the split at `layer`, made once. */
   private cam(method: CamMethodName, layer: string | undefined): BaseCAM {
-    const key = `${method}\u0000${layer ?? ''}`;
+    const split = this.split(layer);
+    const key = `${method}\u0000${split.layerName}`;
     let cam = this.cams.get(key);
     if (!cam) {
-      cam = createCam(this.model, { method, layer, classNames: this.classNames });
-      // The default (undefined) and its name are one layer: one split for both keys.
+      cam = createCam(split, { method, classNames: this.classNames });
       this.cams.set(key, cam);
-      this.cams.set(`${method}\u0000${cam.split.layerName}`, cam);
     }
     return cam;
   }
 
   /** The layer name `layer` resolves to (the default target when undefined); throws a named error for a bad one. */
   resolveLayer(layer: string | undefined): string {
-    return this.cam('gradcam', layer).split.layerName;
+    return this.split(layer).layerName;
   }
 
   /** The model's input height and width. */
   get inputSize(): { height: number; width: number } {
-    const [height, width] = this.cam('gradcam', undefined).split.inputShape;
+    const [height, width] = this.split(undefined).inputShape;
     return { height, width };
   }
 
@@ -113,8 +119,8 @@ export class WidgetExplainer {
   ): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
     const target: TargetSpec = classes ? { classes: Array.from(classes) } : this.target;
     // One trunk pass and one head gradient serve every method (explainTogether).
-    const engineMethods = this.methods.filter((m) => CAM_OF[m] !== undefined);
-    const cams = engineMethods.map((m) => this.cam(CAM_OF[m] as CamMethodName, layer));
+    const engineMethods = this.methods.filter(isCamMethod);
+    const cams = engineMethods.map((m) => this.cam(m, layer));
     const explained = BaseCAM.explainTogether(cams, pixels, { target, guided });
     const byMethod = new Map<MethodName, Explanation>(engineMethods.map((m, i) => [m, explained[i]]));
     const gradcam = byMethod.get('gradcam') as Explanation;
