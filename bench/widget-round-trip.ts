@@ -12,7 +12,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
 import { KernelRuntime } from '../src/kernel/runtime';
-import { showGradCam } from '../src/kernel/gradcam-widget';
+import { showGradCam } from '../src/gradcam-widget';
 import type { JSONObject, JupyterMessage } from '../src/kernel/wire';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';

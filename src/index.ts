@@ -48,8 +48,8 @@ export { readExamples, EXAMPLES_DIR } from './render/examples';
 export { readImageForModel } from './render/image-file';
 export type { Example, ExampleEntry, ExampleRole } from './render/examples';
 
-export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './kernel/gradcam-widget';
-export type { Box, GradCamEdit, ShowGradCamOptions } from './kernel/gradcam-widget';
+export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './gradcam-widget';
+export type { Box, GradCamEdit, ShowGradCamOptions } from './gradcam-widget';
 export type { GradCamState, ImageEntry, MethodName } from './kernel/gradcam-schema';
 export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './kernel';
 export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './kernel';

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { KernelRuntime } from '../src/kernel/runtime';
-import { GradCamWidget, showGradCam, type GradCamEdit } from '../src/kernel/gradcam-widget';
+import { GradCamWidget, showGradCam, type GradCamEdit } from '../src/gradcam-widget';
 import { putBuffers } from '../src/kernel/buffers';
 import { MAX_UPLOAD_BYTES, type GradCamReply, type GradCamState } from '../src/kernel/gradcam-schema';
 import { explain } from '../src/cam';

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { KernelRuntime } from '../src/kernel/runtime';
-import { GradCamWidget, showGradCam } from '../src/kernel/gradcam-widget';
+import { GradCamWidget, showGradCam } from '../src/gradcam-widget';
 import { explain } from '../src/cam';
 import type { JSONObject, JupyterMessage } from '../src/kernel/wire';
 import { frontendMessage, Recorder, type Published } from './comm-recorder';

@@ -8,7 +8,7 @@ import { initBackend } from '../src/backend';
 import { explain } from '../src/cam';
 import { planRows } from '../src/cam/targets';
 import { KernelRuntime } from '../src/kernel/runtime';
-import { showGradCam } from '../src/kernel/gradcam-widget';
+import { showGradCam } from '../src/gradcam-widget';
 import { decodeImage } from '../widget/src/decode';
 import { alphaBars, classMap } from '../widget/src/derive';
 import type { ImageEntry } from '../src/kernel/gradcam-schema';

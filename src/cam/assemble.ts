@@ -2,6 +2,7 @@
  * Step 5: the Explanation, plain typed arrays cut per image and per row from one read of each
  * tensor (every tensor is disposed by the caller's tidy).
  */
+import { argmax } from '../shared/arrays';
 import type { CamMethodName } from '../shared/methods';
 import type { ModelSplit } from './split-types';
 import type { ClassExplanation, Explanation, ImageExplanation } from './types';
@@ -46,7 +47,7 @@ export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: Me
       images[i] = {
         logits,
         probabilities: pass.probabilities.slice(r * numClasses, (r + 1) * numClasses),
-        predicted: logits.indexOf(Math.max(...logits)),
+        predicted: argmax(logits),
         activations: pass.activations.slice(i * hw * K, (i + 1) * hw * K),
         classes: [],
       };

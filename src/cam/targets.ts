@@ -4,6 +4,7 @@
  * class of each image, { top: k } k rows per image (its best classes, known once scores are),
  * anything else one row per image whose class may await the prediction.
  */
+import { argmax } from '../shared/arrays';
 
 /** A class index, a class name, or the model's top class. */
 export type ClassTarget = number | string;
@@ -43,11 +44,6 @@ function classIndex(target: ClassTarget, numClasses: number, classNames: readonl
   );
 }
 
-function argMax(scores: Float32Array, offset: number, n: number): number {
-  let best = 0;
-  for (let c = 1; c < n; c++) if (scores[offset + c] > scores[offset + best]) best = c;
-  return best;
-}
 
 export function planRows(spec: TargetSpec, numImages: number, numClasses: number, classNames?: readonly string[]): RowPlan {
   if (spec === 'all') {
@@ -89,6 +85,6 @@ export function planRows(spec: TargetSpec, numImages: number, numClasses: number
   const rowImage = new Int32Array(numImages).map((_, i) => i);
   return {
     rowImage,
-    classes: (scores) => Int32Array.from(perImage, (t, i) => (t === 'predicted' ? argMax(scores, i * numClasses, numClasses) : t)),
+    classes: (scores) => Int32Array.from(perImage, (t, i) => (t === 'predicted' ? argmax(scores, i * numClasses, numClasses) : t)),
   };
 }

@@ -15,7 +15,7 @@ import { removeBuffers, type WidgetState } from '../../src/kernel/buffers';
 import { initBackend } from '../../src/backend';
 import { loadModelWithClasses } from '../../src/cli/load';
 import { readExamples } from '../../src/render/examples';
-import { gradCamState } from '../../src/kernel/gradcam-widget';
+import { gradCamState } from '../../src/gradcam-widget';
 
 export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 

@@ -3,6 +3,7 @@
  * the browser); the model keeps them as typed arrays so drawing never re-parses bytes.
  */
 import type { Bytes, ImageEntry, ImageOrigin, MethodName } from '../../src/kernel/gradcam-schema';
+import { isBytes } from '../../src/shared/arrays';
 
 /** One image of the state with its buffers as typed arrays. */
 export interface DecodedImage {
@@ -29,9 +30,6 @@ export interface DecodedImage {
 /** Methods whose maps hold an RGB triple per pixel instead of one value. */
 export const RGB_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['guided-gradcam', 'guided-backprop']);
 
-function isBytes(value: unknown): value is Bytes {
-  return ArrayBuffer.isView(value);
-}
 
 function bytesOf(field: string, value: unknown): Bytes {
   if (isBytes(value)) return value;

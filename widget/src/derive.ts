@@ -3,13 +3,10 @@
  * class, a channel's activation map at image size. Pure functions, no DOM, so Node tests them.
  */
 import { bilinearResize } from '../../src/shared/upsample';
+import { argmax } from '../../src/shared/arrays';
 import { mapRow, type DecodedImage } from './decode';
 
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
+export { argmax };
 
 /** Class indices by descending probability (ties by index, so the order is stable). */
 export function classOrder(probs: ArrayLike<number>): number[] {
