@@ -8,25 +8,16 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from './atomic-write';
 import { kerasTopologyForTfjs } from './keras-compat';
+import { assertNotShippedModelDir } from './shipped';
+
+export { describeWriteError, OutputPathError, writeFileAtomic } from './atomic-write';
 
 export class ModelNotFoundError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ModelNotFoundError';
-  }
-}
-
-/** Writes `data` to `file` via a temp file in the same folder and a rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
   }
 }
 
@@ -44,6 +35,7 @@ function concatBuffers(buffers: ArrayBuffer | ArrayBuffer[]): Uint8Array {
 
 /** Saves a model as `dir/model.json` + `dir/weights-<hash>.bin` and removes older weight files. */
 export async function saveModel(model: tf.LayersModel, dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+  assertNotShippedModelDir(dir);
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights = concatBuffers(artifacts.weightData ?? new ArrayBuffer(0));
