@@ -1,75 +1,69 @@
 /**
  * Loading TF.js graph models (tensorflowjs_converter's tfjs_graph_model output, the default for
  * SavedModels and TF Hub models) from the local file system, without tfjs-node's file:// handler,
- * and telling the two model formats apart by model.json's `format`.
+ * and telling the two model formats apart by model.json's `format`. Weight files are read as for
+ * layers models: only from the model's folder, and size-checked first.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { ModelNotFoundError, resolveModelJson } from './io';
+import { ModelFileError } from './errors';
+import { graphLoadError } from './load-errors';
+import { readModelJson, resolveModelJson } from './model-json';
+import { readWeightFiles } from './weight-files';
+import { checkManifest } from './weights-manifest';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
-interface GraphModelJson {
-  format?: string;
-  modelTopology?: object;
-  weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  signature?: object;
-  userDefinedMetadata?: Record<string, unknown>;
-  modelInitializer?: object;
-  generatedBy?: string;
-  convertedBy?: string | null;
-}
-
-function readJson(file: string): GraphModelJson {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as GraphModelJson;
-  } catch (err) {
-    throw new ModelNotFoundError(`${file} is not valid JSON (${(err as Error).message}); re-export or re-download the model.`);
-  }
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** 'graph-model' or 'layers-model', from model.json's `format` (older files without it: from their topology). */
 export function modelFormatOf(location: string): ModelFormat {
   const file = resolveModelJson(location);
-  const json = readJson(file);
+  const json = readModelJson(file);
   if (json.format === 'graph-model' || json.format === 'layers-model') return json.format;
   const topology = json.modelTopology as { node?: unknown; class_name?: unknown } | undefined;
-  if (topology && Array.isArray(topology.node)) return 'graph-model';
-  if (topology && typeof topology.class_name === 'string') return 'layers-model';
-  throw new ModelNotFoundError(`${file} has format '${json.format}', which is neither a tfjs layers model nor a graph model.`);
+  if (isObject(topology) && Array.isArray(topology.node)) return 'graph-model';
+  if (isObject(topology) && typeof topology.class_name === 'string') return 'layers-model';
+  throw new ModelFileError(
+    `${file} has format ${JSON.stringify(json.format)}, which is neither a tfjs layers model nor a graph model; re-export it with tensorflowjs_converter.`,
+  );
+}
+
+/** tfjs's synchronous build, in a tidy so that tensors of a failed build are freed; the weights are kept. */
+function buildGraphModel(file: string, artifacts: tf.io.ModelArtifacts): tf.GraphModel {
+  const model: tf.GraphModel = new tf.GraphModel(tf.io.fromMemory(artifacts));
+  try {
+    tf.tidy(() => {
+      model.loadSync(artifacts);
+      for (const tensors of Object.values(model.weights)) tensors.forEach((t) => tf.keep(t));
+    });
+  } catch (err) {
+    throw graphLoadError(err, file);
+  }
+  return model;
 }
 
 /** Loads a graph model.json and all its weight shards from a folder (or the model.json path). */
 export async function loadGraphModelFromDir(location: string): Promise<tf.GraphModel> {
   const file = resolveModelJson(location);
-  const json = readJson(file);
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new ModelNotFoundError(`${file} is not a tfjs graph model (no modelTopology/weightsManifest).`);
+  const json = readModelJson(file);
+  if (!isObject(json.modelTopology) || json.weightsManifest === undefined) {
+    throw new ModelFileError(`${file} is not a tfjs graph model (it has no modelTopology or no weightsManifest); re-download or re-export the model.`);
   }
-  const dir = path.dirname(file);
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const parts: Buffer[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      const shard = path.join(dir, p);
-      if (!fs.existsSync(shard)) throw new ModelNotFoundError(`${file} names weight file ${p}, which is missing from ${dir}.`);
-      parts.push(fs.readFileSync(shard));
-    }
+  if (json.format === 'layers-model') {
+    throw new ModelFileError(`${file} holds a tfjs layers model; load it with loadModel (gradcam explain takes either).`);
   }
-  const all = Buffer.concat(parts);
-  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
-  const artifacts: tf.io.ModelArtifacts = {
+  const { specs, data } = readWeightFiles(file, checkManifest(json.weightsManifest, file));
+  return buildGraphModel(file, {
     format: 'graph-model',
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy ?? undefined,
+    generatedBy: typeof json.generatedBy === 'string' ? json.generatedBy : undefined,
+    convertedBy: typeof json.convertedBy === 'string' ? json.convertedBy : undefined,
     modelTopology: json.modelTopology,
     weightSpecs: specs,
-    weightData,
-    signature: json.signature,
-    userDefinedMetadata: json.userDefinedMetadata as { [key: string]: {} } | undefined,
-    modelInitializer: json.modelInitializer,
-  };
-  return tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    weightData: data,
+    signature: isObject(json.signature) ? json.signature : undefined,
+    userDefinedMetadata: isObject(json.userDefinedMetadata) ? (json.userDefinedMetadata as Record<string, {}>) : undefined,
+    modelInitializer: isObject(json.modelInitializer) ? json.modelInitializer : undefined,
+  });
 }

@@ -2,24 +2,25 @@
  * Saving and loading tfjs LayersModels on the local file system without tfjs-node's file://
  * handler (absent when the native backend is), atomically: the weights go to a new
  * content-named file first, then model.json is renamed into place, so a reader never sees a
- * model.json that points at half-written weights.
+ * model.json that points at half-written weights. Loading reads only the model's own folder
+ * and checks the files against the manifest before tfjs decodes them.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from './atomic-write';
+import { ModelFileError } from './errors';
 import { kerasTopologyForTfjs } from './keras-compat';
+import { layersLoadError } from './load-errors';
+import { readModelJson, resolveModelJson } from './model-json';
 import { assertNotShippedModelDir } from './shipped';
+import { readWeightFiles } from './weight-files';
+import { checkManifest } from './weights-manifest';
 
 export { describeWriteError, OutputPathError, writeFileAtomic } from './atomic-write';
-
-export class ModelNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelNotFoundError';
-  }
-}
+export { ModelFileError, ModelNotFoundError } from './errors';
+export { resolveModelJson } from './model-json';
 
 function concatBuffers(buffers: ArrayBuffer | ArrayBuffer[]): Uint8Array {
   const list = Array.isArray(buffers) ? buffers : [buffers];
@@ -59,60 +60,46 @@ export async function saveModel(model: tf.LayersModel, dir: string, extra: Recor
   );
 }
 
-interface ModelJson {
-  modelTopology: object;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  userDefinedMetadata?: Record<string, unknown>;
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Resolves a model folder or a model.json path to the model.json file, with a clear error. */
-export function resolveModelJson(location: string): string {
-  const file = location.endsWith('.json') ? location : path.join(location, 'model.json');
-  if (!fs.existsSync(file)) {
-    throw new ModelNotFoundError(
-      `No tfjs model at ${file}. Pass a folder holding model.json and its weight files ` +
-        '(from `gradcam train --out DIR` or tensorflowjs_converter --output_format=tfjs_layers_model), ' +
-        'or omit the path to use the shipped CIFAR-10 model.',
-    );
+/** tfjs's build of the model, with a named error and no variables left behind when it fails. */
+async function buildLayersModel(file: string, artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
+  const before = new Set(Object.keys(tf.engine().state.registeredVariables));
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (err) {
+    // tfjs creates the layers' variables before it finds an unknown layer or a weight that does
+    // not fit, and the half-built model is out of reach: free what it registered.
+    for (const [name, v] of Object.entries(tf.engine().state.registeredVariables)) if (!before.has(name)) v.dispose();
+    throw layersLoadError(err, file);
   }
-  return file;
 }
 
 /** Loads a tfjs Layers model (ours or a converted Keras one, any number of weight shards). */
 export async function loadModel(location: string): Promise<tf.LayersModel> {
   const file = resolveModelJson(location);
-  let json: ModelJson;
+  const json = readModelJson(file);
+  if (json.format === 'graph-model') {
+    throw new ModelFileError(`${file} holds a TF.js graph model; load it with loadGraphModelFromDir (gradcam explain takes either), or convert the model with --output_format=tfjs_layers_model.`);
+  }
+  if (!isObject(json.modelTopology) || json.weightsManifest === undefined) {
+    throw new ModelFileError(`${file} is not a tfjs layers model (it has no modelTopology or no weightsManifest); re-download or re-export the model.`);
+  }
+  const { specs, data } = readWeightFiles(file, checkManifest(json.weightsManifest, file));
+  const meta = isObject(json.userDefinedMetadata) ? (json.userDefinedMetadata as Record<string, {}>) : undefined;
+  let topology: object;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
+    topology = kerasTopologyForTfjs(json.modelTopology);
   } catch (err) {
-    throw new ModelNotFoundError(`${file} is not valid JSON (${(err as Error).message}); re-export or re-download the model.`);
+    throw layersLoadError(err, file); // e.g. a topology nested too deep to walk
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new ModelNotFoundError(`${file} is not a tfjs LayersModel (no modelTopology/weightsManifest); graph models are not supported.`);
-  }
-  const dir = path.dirname(file);
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: ArrayBuffer[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      const shard = path.join(dir, p);
-      if (!fs.existsSync(shard)) throw new ModelNotFoundError(`${file} names weight file ${p}, which is missing from ${dir}.`);
-      const b = fs.readFileSync(shard);
-      buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-    }
-  }
-  const weightData = concatBuffers(buffers).buffer as ArrayBuffer;
-  return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: kerasTopologyForTfjs(json.modelTopology), weightSpecs: specs, weightData, userDefinedMetadata: json.userDefinedMetadata }),
-  );
+  return buildLayersModel(file, { modelTopology: topology, weightSpecs: specs, weightData: data, userDefinedMetadata: meta });
 }
 
 /** The metadata a model was saved with (accuracy, epochs, class names), or {}. */
 export function readModelMetadata(location: string): Record<string, unknown> {
-  const json = JSON.parse(fs.readFileSync(resolveModelJson(location), 'utf8')) as ModelJson;
-  return json.userDefinedMetadata ?? {};
+  const meta = readModelJson(resolveModelJson(location)).userDefinedMetadata;
+  return isObject(meta) ? meta : {};
 }
