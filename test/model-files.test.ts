@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
+import { kerasTopologyForTfjs } from '../src/model/keras-compat';
 import { loadModel, ModelFileError, ModelNotFoundError, readModelMetadata, saveModel } from '../src/model/io';
 import { groupByteLength } from '../src/model/weights-manifest';
 import { editModelJson, escapeRegExp as escape, ModelCopies, ModelJsonFile, weightFile } from './model-files-fixture';
@@ -234,6 +235,14 @@ describe('model files: loading refuses what is not inside, whole and well-formed
       // weights are out of reach once its loadWeights throws (a known leak, this case only).
       const err = await rejection(loadModel(dir));
       expect(err.message).to.match(/weightsManifest names weight 'conv\/offset', which no layer of the model has: model\.json is damaged/);
+    });
+
+    it('keeps a "__proto__" key in a topology a plain key, never the prototype', () => {
+      const topology = JSON.parse('{"config": {"__proto__": {"polluted": true}, "name": "m"}}') as { config: Record<string, unknown> };
+      const cleaned = kerasTopologyForTfjs(topology);
+      expect(Object.getPrototypeOf(cleaned.config)).to.equal(Object.prototype);
+      expect(cleaned.config.polluted).to.equal(undefined);
+      expect(Object.keys(cleaned.config)).to.deep.equal(['__proto__', 'name']);
     });
   });
 });

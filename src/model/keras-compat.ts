@@ -20,7 +20,9 @@ function clean(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(clean);
   if (!isObject(node)) return node;
   const out: Json = {};
-  for (const [k, v] of Object.entries(node)) out[k] = clean(v);
+  // defineProperty, not `out[k] =`: a "__proto__" key from the file must stay a plain key,
+  // never become the copy's prototype (model.json is untrusted input).
+  for (const [k, v] of Object.entries(node)) Object.defineProperty(out, k, { value: clean(v), enumerable: true, writable: true, configurable: true });
   if (SEPARABLE.has(out.class_name as string) && isObject(out.config)) {
     const config = { ...out.config };
     for (const field of UNUSED_BY_SEPARABLE) delete config[field];
