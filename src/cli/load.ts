@@ -78,10 +78,15 @@ export async function loadExplainableModel(dir: string | undefined, options: Loa
   const modelDir = path.resolve(dir ?? SHIPPED_MODEL_DIR);
   const format = modelFormatOf(modelDir);
   const model = format === 'graph-model' ? await loadGraphModelFromDir(modelDir) : await loadModel(modelDir);
-  const meta = readModelMetadata(modelDir);
-  const outputs = outputCount(model);
-  const inputRange = checkInputRange(options.inputRange ?? (typeof meta.inputRange === 'string' ? meta.inputRange : '0-255'));
-  return { model, format, classNames: classNamesFor(meta, outputs, options.labels), inputRange, dir: modelDir };
+  try {
+    const meta = readModelMetadata(modelDir);
+    const outputs = outputCount(model);
+    const inputRange = checkInputRange(options.inputRange ?? (typeof meta.inputRange === 'string' ? meta.inputRange : '0-255'));
+    return { model, format, classNames: classNamesFor(meta, outputs, options.labels), inputRange, dir: modelDir };
+  } catch (err) {
+    model.dispose(); // a bad labels file or input range must not strand the model's weights
+    throw err;
+  }
 }
 
 /** A layers model only (for the commands and views that need its layers: figures, the widget). */
