@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './io';
+import { writeFileAtomic } from '../util/atomic-write';
 // Checkpoints name variables without the per-process prefix, so any run can resume any other.
 import { localName } from './network';
 

@@ -9,7 +9,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './atomic-write';
+import { writeFileAtomic } from '../util/atomic-write';
 import { ModelFileError } from './errors';
 import { kerasTopologyForTfjs } from './keras-compat';
 import { layersLoadError } from './load-errors';
@@ -18,7 +18,7 @@ import { assertNotShippedModelDir } from './shipped';
 import { readWeightFiles } from './weight-files';
 import { checkManifest } from './weights-manifest';
 
-export { describeWriteError, OutputPathError, writeFileAtomic } from './atomic-write';
+export { describeWriteError, OutputPathError, writeFileAtomic } from '../util/atomic-write';
 export { ModelFileError, ModelNotFoundError } from './errors';
 export { resolveModelJson } from './model-json';
 

@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { isInsideFolder, realPathOf } from './paths';
+import { isInsideFolder, realPathOf } from '../util/paths';
+import { protectFolder } from '../util/read-only-folders';
 
 /** The trained CIFAR-10 model committed with the package (same path from src/ and dist/). */
 export const SHIPPED_MODEL_DIR = path.resolve(__dirname, '../../models/cifar10');
@@ -33,3 +34,13 @@ export function assertNotShippedModelDir(target: string): void {
       'Pass --out with a folder of your own, such as ./gradcam-model.',
   );
 }
+
+// Every write through writeFileAtomic (models, checkpoints, pictures) is refused in the models folder.
+protectFolder(SHIPPED_MODELS_ROOT, (target) => {
+  try {
+    assertNotShippedModelDir(target);
+  } catch (e) {
+    return e as Error;
+  }
+  return new ShippedModelReadOnlyError(`${target} is inside gradcam-ts's models folder; the shipped model is read-only.`);
+});

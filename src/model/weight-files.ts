@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelFileError, ModelNotFoundError } from './errors';
-import { isInsideFolder } from './paths';
+import { isInsideFolder } from '../util/paths';
 import { groupByteLength, ManifestGroup, WeightEntry } from './weights-manifest';
 
 export interface WeightFiles {

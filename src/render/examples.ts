@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageSet, imageAt, IMAGE_SIZE } from '../data/cifar10';
-import { writeFileAtomic } from '../model/io';
+import { writeFileAtomic } from '../util/atomic-write';
 import { toRgbImage } from './image';
 import { decodeImage, writePng } from './png';
 

@@ -1,6 +1,6 @@
 /** PNG encoding and decoding through node-canvas; files written atomically. */
 import { createCanvas, loadImage } from 'canvas';
-import { writeFileAtomic } from '../model/io';
+import { writeFileAtomic } from '../util/atomic-write';
 import { putRgb } from './chart';
 import { RgbImage } from './image';
 

@@ -1,12 +1,12 @@
 /**
  * Writing a file atomically (a temp file in the same folder, then a rename, so a reader never
- * sees half a file), never into the package's models folder, and with a sentence instead of a
+ * sees half a file), never into a protected folder (read-only-folders.ts), and with a sentence instead of a
  * raw errno when the destination cannot be written. No temp file is left behind on failure.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { assertNotShippedModelDir } from './shipped';
+import { assertWritable } from './read-only-folders';
 
 /** The destination cannot be written (a folder, no permission, a file where a folder should be...). */
 export class OutputPathError extends Error {
@@ -72,7 +72,7 @@ export function describeWriteError(err: unknown, file: string, data: string | Ui
 
 /** Writes `data` to `file` via a temp file in the same folder and a rename. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  assertNotShippedModelDir(file);
+  assertWritable(file);
   // "out/" names a folder; without this the temp file would go inside it.
   if (/[\\/]$/.test(file)) throw describeWriteError(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), file, data);
   try {
