@@ -7,6 +7,7 @@ import {
 } from '../src/data/cifar10';
 import { cropAndFlip, gatherBatch, makeRandom, shuffledIndices } from '../src/data/augment';
 import { SHARED_CIFAR10 } from './setup';
+import { tinyBatch } from './cifar10-fixture';
 
 /** One record built by hand: label, then the R, G, B planes. Pixel (y,x) of plane p = f(p,y,x). */
 function handRecord(label: number, f: (plane: number, y: number, x: number) => number): Uint8Array {
@@ -50,6 +51,21 @@ describe('CIFAR-10 binary reader', () => {
 
   it('reports a missing batch file by name', () => {
     expect(() => readBatchFile('/nonexistent/test_batch.bin')).to.throw(CorruptDataError, /test_batch\.bin is missing/);
+  });
+
+  it('names a test batch cut at a record boundary: its record count against the 10,000 of a CIFAR-10 file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cifar-short-'));
+    try {
+      const file = path.join(dir, 'test_batch.bin');
+      // Three whole records: it parses cleanly, so only the count can tell.
+      fs.writeFileSync(file, tinyBatch(5, 3));
+      expect(() => readSplit(dir, 'test')).to.throw(CorruptDataError, /test_batch\.bin holds 3 records, but a CIFAR-10 batch file holds 10000 \(30730000 bytes\).*fresh copy/);
+      // Cut inside a record: named with its size.
+      fs.writeFileSync(file, tinyBatch(5, 3).subarray(0, 3 * RECORD_BYTES - 1));
+      expect(() => readSplit(dir, 'test')).to.throw(CorruptDataError, /test_batch\.bin is 9218 bytes, not a positive multiple of the 3073-byte/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads class names from batches.meta.txt, falling back to the official list', () => {

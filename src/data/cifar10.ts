@@ -18,6 +18,8 @@ export { CLASS_NAMES, NUM_CLASSES };
 
 export const TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 export const TEST_FILES = ['test_batch.bin'];
+/** Records in each official batch file, training and test alike. */
+export const RECORDS_PER_FILE = 10000;
 
 /** A set of images in HWC byte order: image i occupies images[i*3072 .. (i+1)*3072). */
 export interface ImageSet {
@@ -64,11 +66,22 @@ export function parseBatch(bytes: Uint8Array, source = 'CIFAR-10 batch'): ImageS
   return { images, labels, count };
 }
 
-export function readBatchFile(file: string): ImageSet {
+/**
+ * Reads one batch file. With `expectedRecords`, a file cut at a record boundary (a whole number of
+ * records, but fewer) is refused too: it parses cleanly, so without the count it would be used silently.
+ */
+export function readBatchFile(file: string, expectedRecords?: number): ImageSet {
   if (!fs.existsSync(file)) {
     throw new CorruptDataError(`${file} is missing from the CIFAR-10 folder; download the data set again (gradcam info shows where it is looked for).`);
   }
-  return parseBatch(fs.readFileSync(file), file);
+  const set = parseBatch(fs.readFileSync(file), file);
+  if (expectedRecords !== undefined && set.count !== expectedRecords) {
+    throw new CorruptDataError(
+      `${file} holds ${set.count} records, but a CIFAR-10 batch file holds ${expectedRecords} (${expectedRecords * RECORD_BYTES} bytes): ` +
+        'the file is truncated or not the official one. Replace the folder with a fresh copy of cifar-10-binary.tar.gz (use --limit N to read fewer images).',
+    );
+  }
+  return set;
 }
 
 export function concatSets(sets: ImageSet[]): ImageSet {
@@ -86,10 +99,10 @@ export function concatSets(sets: ImageSet[]): ImageSet {
 
 export type Split = 'train' | 'test';
 
-/** Reads the training (50,000) or test (10,000) split from a cifar-10-batches-bin folder. */
+/** Reads the training (50,000) or test (10,000) split from a cifar-10-batches-bin folder; each file must be whole. */
 export function readSplit(dir: string, split: Split): ImageSet {
   const files = split === 'train' ? TRAIN_FILES : TEST_FILES;
-  return concatSets(files.map((f) => readBatchFile(path.join(dir, f))));
+  return concatSets(files.map((f) => readBatchFile(path.join(dir, f), RECORDS_PER_FILE)));
 }
 
 /** Class names from batches.meta.txt when present (a user's relabelled copy), else the official ones. */
