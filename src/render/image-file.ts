@@ -19,6 +19,8 @@ export type ImageFormat = 'png' | 'jpeg' | 'gif';
 /** Largest file accepted (bytes) and largest picture (pixels): far above any photo a person drops. */
 export const MAX_IMAGE_FILE_BYTES = 50 * 1024 * 1024;
 export const MAX_IMAGE_PIXELS = 40_000_000;
+/** Longest side the decoder (cairo, under node-canvas) accepts; a longer one fails as if corrupt. */
+export const MAX_IMAGE_SIDE = 32767;
 
 export interface ImageHeader {
   format: ImageFormat;
@@ -95,6 +97,9 @@ export function readImageHeader(bytes: Buffer, name: string): ImageHeader {
   }
   if (header.width * header.height > MAX_IMAGE_PIXELS) {
     throw new Error(`${name} is ${header.width}x${header.height} pixels, over the ${MAX_IMAGE_PIXELS / 1e6}-megapixel limit; downscale it first.`);
+  }
+  if (Math.max(header.width, header.height) > MAX_IMAGE_SIDE) {
+    throw new Error(`${name} is ${header.width}x${header.height} pixels, over the limit of ${MAX_IMAGE_SIDE} pixels a side; downscale it first.`);
   }
   return header;
 }
