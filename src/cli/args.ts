@@ -36,6 +36,13 @@ export function numberFlag(args: ParsedArgs, name: string, fallback: number): nu
   return n;
 }
 
+/** A count such as --epochs or --batch-size: a whole number of at least 1 (0, -1 and 2.5 are refused). */
+export function countFlag(args: ParsedArgs, name: string, fallback: number): number {
+  const n = numberFlag(args, name, fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1; got '${stringFlag(args, name)}'.`);
+  return n;
+}
+
 export function switchFlag(args: ParsedArgs, name: string): boolean {
   return args.flags.get(name) === true || args.flags.get(name) === 'true';
 }

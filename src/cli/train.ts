@@ -5,30 +5,47 @@ import { initBackend } from '../backend';
 import { readClassNames, readSplit } from '../data/cifar10';
 import { foldToLayersModel } from '../model/fold';
 import { saveModel, writeFileAtomic } from '../model/io';
-import { SHIPPED_CHECKPOINT_DIR, SHIPPED_MODEL_DIR } from '../model/shipped';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
 import { bestEpoch, trainingReport } from '../model/report';
 import { DataParallelStepper } from '../model/data-parallel';
 import { CIFAR10_ARCHITECTURE } from '../model/network';
-import type { CheckpointState } from '../model/checkpoint';
-import { numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
+import { CheckpointState, checkpointFiles, hasCheckpoint } from '../model/checkpoint';
+import { countFlag, numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
 import { resolveDataDir } from './data-dir';
+import { trainOutput } from './train-output';
 import { formatSeconds, ProgressBar } from '../data';
 
 export const TRAIN_OPTIONS = ['epochs', 'batch-size', 'lr', 'data', 'out', 'checkpoint', 'resume', 'limit', 'seed', 'threads'] as const;
 
 export async function trainCommand(args: ParsedArgs): Promise<number> {
   rejectUnknown(args, TRAIN_OPTIONS, 'train');
+  // Every option is checked before the data is read or a folder is made.
+  const epochs = countFlag(args, 'epochs', DEFAULT_TRAIN_OPTIONS.epochs);
+  const batchSize = countFlag(args, 'batch-size', DEFAULT_TRAIN_OPTIONS.batchSize);
+  const limit = stringFlag(args, 'limit') === undefined ? undefined : countFlag(args, 'limit', 1);
+  const peakLearningRate = numberFlag(args, 'lr', DEFAULT_TRAIN_OPTIONS.peakLearningRate);
+  if (peakLearningRate <= 0) throw new Error(`--lr must be above 0; got ${peakLearningRate}.`);
+  const seed = numberFlag(args, 'seed', DEFAULT_TRAIN_OPTIONS.seed);
+  const threadsFlag = stringFlag(args, 'threads') === undefined ? undefined : countFlag(args, 'threads', 1);
+  const { out, checkpointDir } = trainOutput(stringFlag(args, 'out'), stringFlag(args, 'checkpoint'));
+  const resume = switchFlag(args, 'resume');
+  if (resume && !hasCheckpoint(checkpointDir)) {
+    throw new Error(
+      `--resume: there is no checkpoint in ${checkpointDir} (${path.basename(checkpointFiles(checkpointDir).json)} is missing), so there is nothing to resume; ` +
+        'leave out --resume to start a new run, or point --checkpoint (or --out) at the folder of the run to continue.',
+    );
+  }
+  console.error(`gradcam train: the model goes to ${out}, the checkpoint to ${checkpointDir}`);
   const backend = await initBackend();
   const dataDir = await resolveDataDir(stringFlag(args, 'data'));
-  const out = path.resolve(stringFlag(args, 'out') ?? SHIPPED_MODEL_DIR);
-  const checkpointDir = path.resolve(stringFlag(args, 'checkpoint') ?? (out === SHIPPED_MODEL_DIR ? SHIPPED_CHECKPOINT_DIR : path.join(out, 'checkpoint')));
-  const limit = numberFlag(args, 'limit', 0);
   const trainSet = readSplit(dataDir, 'train');
   const testSet = readSplit(dataDir, 'test');
   const classNames = readClassNames(dataDir);
-  const epochs = numberFlag(args, 'epochs', DEFAULT_TRAIN_OPTIONS.epochs);
-  console.error(`training on ${limit || trainSet.count} images from ${dataDir}; model -> ${out}; checkpoint -> ${checkpointDir}`);
+  const imagesPerEpoch = Math.min(limit ?? trainSet.count, trainSet.count);
+  if (!resume && batchSize > imagesPerEpoch) {
+    throw new Error(`--batch-size ${batchSize} is more than the ${imagesPerEpoch} training images per epoch${limit ? ' (--limit)' : ''}; lower --batch-size or raise --limit.`);
+  }
+  console.error(`training on ${imagesPerEpoch} images from ${dataDir}`);
 
   let stop = false;
   // Ctrl-C, or a TERM from a supervisor: finish the batch, keep the last finished epoch's checkpoint.
@@ -41,19 +58,19 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   let bar: ProgressBar | undefined;
   // wasm runs single-threaded in Node, so its default is one data-parallel worker thread per
   // core; tfjs-node already spreads each op over the cores itself.
-  const threads = numberFlag(args, 'threads', backend.name === 'tensorflow' ? 1 : os.cpus().length);
+  const threads = threadsFlag ?? (backend.name === 'tensorflow' ? 1 : os.cpus().length);
   const parallel = threads > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads) : undefined;
   if (parallel) console.error(`data-parallel over ${threads} threads (this one + ${threads - 1} workers)`);
   const started = Date.now();
   const result = await train(trainSet, testSet, {
     epochs,
-    batchSize: numberFlag(args, 'batch-size', DEFAULT_TRAIN_OPTIONS.batchSize),
-    peakLearningRate: numberFlag(args, 'lr', DEFAULT_TRAIN_OPTIONS.peakLearningRate),
-    seed: numberFlag(args, 'seed', DEFAULT_TRAIN_OPTIONS.seed),
+    batchSize,
+    peakLearningRate,
+    seed,
     checkpointDir,
-    resume: switchFlag(args, 'resume'),
-    limitTrain: limit || undefined,
-    limitTest: limit ? Math.min(limit, testSet.count) : undefined,
+    resume,
+    limitTrain: limit,
+    limitTest: limit === undefined ? undefined : Math.min(limit, testSet.count),
     shouldStop: () => stop,
     parallel,
     onBatch: (p) => {
@@ -83,7 +100,14 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     },
   }, backend.name);
   await parallel?.close();
-  writeFileAtomic(path.join(out, 'training-history.json'), JSON.stringify(result.state, null, 1));
-  console.error(`finished ${result.state.epoch}/${result.state.totalEpochs} epochs in ${formatSeconds((Date.now() - started) / 1000)}`);
+  const { state } = result;
+  console.error(`finished ${state.epoch}/${state.totalEpochs} epochs in ${formatSeconds((Date.now() - started) / 1000)}`);
+  if (state.epoch === 0) {
+    console.error(`no epoch finished, so nothing was written to ${out}`);
+  } else {
+    writeFileAtomic(path.join(out, 'training-history.json'), JSON.stringify(state, null, 1));
+    const best = bestEpoch(state);
+    console.error(`model (epoch ${best.epoch}, test accuracy ${(100 * best.testAccuracy).toFixed(2)}%) in ${out}; checkpoint in ${checkpointDir}`);
+  }
   return stop ? 130 : 0;
 }
