@@ -11,6 +11,7 @@ import { ColormapName, COLORMAP_NAMES, figureRows, readImageForModel, writeFigur
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { resolveDataDir } from './data-dir';
 import { loadExplainableModel } from './load';
+import { imageInputShape } from './model-input';
 
 export const EXPLAIN_OPTIONS = ['cifar-test', 'class', 'layer', 'method', 'model', 'out', 'data', 'opacity', 'colormap', 'labels', 'input-range'] as const;
 const METHODS = ['gradcam', 'gradcam++', 'scorecam', 'guided', 'counterfactual'] as const;
@@ -54,11 +55,20 @@ export async function explainCommand(args: ParsedArgs): Promise<number> {
   const method = stringFlag(args, 'method') ?? 'gradcam';
   if (!(METHODS as readonly string[]).includes(method)) throw new Error(`--method '${method}' is unknown; use one of ${METHODS.join(', ')}.`);
   await initBackend();
-  const { model, classNames, inputRange } = await loadExplainableModel(stringFlag(args, 'model'), {
+  const { model, classNames, inputRange, dir } = await loadExplainableModel(stringFlag(args, 'model'), {
     labels: stringFlag(args, 'labels'),
     inputRange: stringFlag(args, 'input-range'),
   });
-  const [, height, width, channels] = model.inputs[0].shape as number[];
+  let shape: [number, number, number];
+  try {
+    shape = imageInputShape(model, dir);
+    // Image files and CIFAR-10 records are RGB.
+    if (shape[2] !== 3) throw new Error(`The model in ${dir} takes ${shape[2]}-channel images; gradcam explain reads RGB images (3 channels).`);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const [height, width, channels] = shape;
 
   let pixels: Uint8Array;
   let trueLabel: number | undefined;

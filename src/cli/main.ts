@@ -14,7 +14,14 @@ import { trustCommand } from './trust';
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; switches: string[]; help: string }> = {
+interface CommandEntry {
+  run: Command;
+  switches: string[];
+  help: string;
+}
+
+// A Map, not a plain object: the user's word must never reach Object.prototype ('__proto__', 'constructor').
+const COMMANDS = new Map<string, CommandEntry>(Object.entries({
   demo: { run: demoCommand, switches: [], help: 'demo [--out DIR]            figures from the shipped model and examples, then evaluation if the data is here' },
   info: { run: infoCommand, switches: [], help: 'info                      backend, versions, where data and model are found' },
   evaluate: { run: evaluateCommand, switches: [], help: 'evaluate [--model DIR --data DIR --limit N --confusion-png FILE]' },
@@ -25,11 +32,11 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; help: string 
   'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'], help: 'install-widget [--user | --sys-prefix | --prefix DIR]   the prebuilt JupyterLab 4 / Notebook 7 extension' },
   lab: { run: labCommand, switches: ['notebook'], help: 'lab [--notebook] [--port N] [--dir DIR]   open the notebooks in the project\'s JupyterLab 4 (or Notebook 7), made on first use' },
   trust: { run: trustCommand, switches: [], help: 'trust [--methods gradcam,scorecam,...] [--images N] [--model DIR] [--data DIR] [--baseline blur|mean] [--randomisation-images N] --out DIR   faithfulness table, curves and randomisation figure' },
-  train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR --checkpoint DIR --resume --limit N --threads N]' },
-};
+  train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR (default ./gradcam-model) --checkpoint DIR --resume --limit N --threads N]' },
+} satisfies Record<string, CommandEntry>));
 
 export function usage(): string {
-  return ['usage: gradcam <command> [options]', ...Object.values(COMMANDS).map((c) => `  gradcam ${c.help}`)].join('\n');
+  return ['usage: gradcam <command> [options]', ...[...COMMANDS.values()].map((c) => `  gradcam ${c.help}`)].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  const command = COMMANDS.get(name);
   if (!command) {
     console.error(`gradcam: unknown command '${name}'\n${usage()}`);
     return 2;

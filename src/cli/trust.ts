@@ -18,6 +18,7 @@ import { readExamples } from '../render/examples';
 import { metricCurvesPng, randomisationFigurePng } from '../render/trust';
 import { numberFlag, ParsedArgs, rejectUnknown, stringFlag } from './args';
 import { loadModelWithClasses } from './load';
+import { imageInputShape } from './model-input';
 
 export const TRUST_OPTIONS = ['methods', 'images', 'model', 'data', 'out', 'layer', 'steps', 'baseline', 'randomisation-images', 'seed'] as const;
 export const DEFAULT_TRUST_METHODS: CamMethodName[] = ['gradcam', 'gradcam++', 'scorecam', 'layercam', 'eigencam', 'ablationcam', 'randomcam'];
@@ -27,7 +28,8 @@ function parseMethods(value: string | undefined): CamMethodName[] {
   if (value === undefined) return DEFAULT_TRUST_METHODS;
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
-    if (!(n in CAM_METHODS)) throw new Error(`--methods: unknown method '${n}'; use a comma-separated list of ${Object.keys(CAM_METHODS).join(', ')}.`);
+    // An own key only: 'constructor' or 'toString' is not a method.
+    if (!Object.prototype.hasOwnProperty.call(CAM_METHODS, n)) throw new Error(`--methods: unknown method '${n}'; use a comma-separated list of ${Object.keys(CAM_METHODS).join(', ')}.`);
   }
   if (!names.length) throw new Error('--methods needs at least one method, e.g. --methods gradcam,scorecam');
   return names as CamMethodName[];
@@ -72,7 +74,7 @@ export async function trustCommand(args: ParsedArgs): Promise<number> {
   if (!(model instanceof tf.LayersModel)) {
     throw new Error(`gradcam trust needs a layers model (its randomisation check re-initialises layers); ${modelDir} holds a graph model. Convert it with tensorflowjs_converter --output_format tfjs_layers_model.`);
   }
-  const [, H, W, C] = model.inputs[0].shape as number[];
+  const [H, W, C] = imageInputShape(model, modelDir);
   if (H !== 32 || W !== 32 || C !== 3) throw new Error(`gradcam trust runs on CIFAR-10 images (32x32x3); model ${modelDir} takes ${H}x${W}x${C}.`);
   const data = await loadImages(stringFlag(args, 'data'), count);
   console.log(`model ${modelDir}\nimages: ${data.source}\nmethods: ${methods.map((m) => CAM_METHOD_LABELS[m]).join(', ')}`);

@@ -16,12 +16,37 @@ export interface Evaluation {
   imagesPerSecond: number;
 }
 
+/**
+ * Refuses a model that cannot be scored on CIFAR-10: another input than 32x32x3 images, or another
+ * number of class scores than the data's 10 labels (a 1000-class model gave a table of NaN).
+ * `name` is how the sentence names the model (default: its name).
+ */
+export function assertCifar10Classifier(model: tf.LayersModel, name = `Model '${model.name}'`): void {
+  const input = model.inputs[0].shape;
+  const [, h, w, c] = input;
+  if (input.length !== 4 || h !== IMAGE_SIZE || w !== IMAGE_SIZE || c !== 3) {
+    throw new Error(`${name} takes input ${JSON.stringify(input)}, but CIFAR-10 images are [N,${IMAGE_SIZE},${IMAGE_SIZE},3]; evaluate a model made for 32x32 RGB images.`);
+  }
+  const output = model.outputs[0].shape;
+  const classes = output[output.length - 1];
+  if (output.length !== 2 || classes !== NUM_CLASSES) {
+    throw new Error(
+      `${name} has ${classes ?? 'an unknown number of'} outputs (shape ${JSON.stringify(output)}), but the CIFAR-10 data has ${NUM_CLASSES} classes; ` +
+        `evaluate a model with ${NUM_CLASSES} class scores, one per CIFAR-10 label.`,
+    );
+  }
+}
+
 export function evaluateModel(
   model: tf.LayersModel,
   set: ImageSet,
   options: { limit?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Evaluation {
-  const n = Math.min(options.limit ?? set.count, set.count);
+  const { limit } = options;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new Error(`The image limit must be a whole number of at least 1; got ${limit}.`);
+  if (set.count === 0) throw new Error('The image set is empty; there is nothing to evaluate.');
+  assertCifar10Classifier(model);
+  const n = Math.min(limit ?? set.count, set.count);
   const batchSize = options.batchSize ?? 200;
   const predictions = new Int32Array(n);
   const confidence = new Float32Array(n);
