@@ -98,6 +98,7 @@ describe('render', () => {
       scoreSource: 'logits',
       inputShape: [H, W, 3],
       layerShape: [2, 2, 1],
+      output: { name: 'logits', shape: [2], activation: 'linear', kind: 'classes' },
       classNames: ['cat', 'deer'],
       images: [
         {
@@ -106,7 +107,7 @@ describe('render', () => {
           predicted: 1,
           activations: new Float32Array(4),
           classes: [0, 1].map((c) => ({
-            classIndex: c, score: 0, probability: 0, weights: new Float32Array(1), map: new Float32Array(4),
+            classIndex: c, target: ['cat', 'deer'][c], score: 0, probability: 0, weights: new Float32Array(1), map: new Float32Array(4),
             heatmap: new Float32Array(H * W).fill(c), guided: new Float32Array(H * W * 3), guidedGradCam: new Float32Array(H * W * 3),
           })),
         },

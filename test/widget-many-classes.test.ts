@@ -27,6 +27,9 @@ function manyClassNet(): tf.LayersModel {
   return model;
 }
 
+/** A classifier output of CLASSES logits, as a split describes it. */
+const CLASS_OUTPUT = { output: { name: 'logits', shape: [CLASSES], activation: 'linear' as const, kind: 'classes' as const } };
+
 describe('many classes: top-k targets and a widget that ships the top classes only', () => {
   let model: tf.LayersModel;
   let images: Float32Array[];
@@ -49,8 +52,8 @@ describe('many classes: top-k targets and a widget that ships the top classes on
         expect(maxAbs(cl.weights, ref.weights)).to.be.below(1e-6);
       }
     });
-    expect(planRows({ top: 50 }, 1, CLASSES).rowImage.length, 'k above the class count: every class').to.equal(CLASSES);
-    expect(() => planRows({ top: 0 }, 1, CLASSES)).to.throw(/target \{ top: 0 \}: give a whole number of classes, 1 or more/);
+    expect(planRows({ top: 50 }, 1, CLASS_OUTPUT).rowImage.length, 'k above the class count: every class').to.equal(CLASSES);
+    expect(() => planRows({ top: 0 }, 1, CLASS_OUTPUT)).to.throw(/target \{ top: 0 \}: give a whole number of classes, 1 or more/);
     expect(() => explain(model, images, { target: { top: 2 }, augSmooth: true })).to.throw(/augSmooth .* not \{ top \}/);
   });
 

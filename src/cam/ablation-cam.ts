@@ -1,7 +1,7 @@
 /**
  * Ablation-CAM (Desai & Ramaswamy, WACV 2020), gradient-free: alpha_k = (y^c - y^c_k) / y^c, where
  * y^c_k is the score with channel k of A set to zero. The K ablations of an image run through
- * the head only, in batches, and one batch yields every class, so target 'all' costs no more.
+ * the head only, in batches, and one batch yields the whole output, so target 'all' costs no more.
  * (pytorch-grad-cam ablates to min(A) - 1e7 when A can be negative; here always to 0.)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -14,7 +14,7 @@ export class AblationCAM extends BaseCAM {
   readonly method = 'ablationcam' as const;
   protected readonly usesGradients = false;
 
-  protected channelWeights({ activations, classes, rowImage, headScores }: CamInputs): tf.Tensor2D {
+  protected channelWeights({ activations, rowImage, headOutputs, targetScore }: CamInputs): tf.Tensor2D {
     const [R, , , K] = activations.shape;
     const rows: tf.Tensor1D[] = new Array(R);
     let r = 0;
@@ -22,22 +22,24 @@ export class AblationCAM extends BaseCAM {
       let end = r + 1;
       while (end < R && rowImage[end] === rowImage[r]) end++; // rows of one image share A
       const first = r;
-      const perClass = tf.tidy(() => {
+      const [original, ablated] = tf.tidy(() => {
         const a = tf.slice(activations, [first, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
-        const original = headScores(a, first); // [1,classes]
-        const ablated: tf.Tensor2D[] = [];
+        const parts: tf.Tensor[] = [];
         for (let k = 0; k < K; k += ABLATION_BATCH) {
           const n = Math.min(ABLATION_BATCH, K - k);
           // keep[j] zeroes channel k + j: 1 - oneHot, broadcast over positions.
           const keep = tf.reshape(tf.sub(1, tf.oneHot(tf.range(k, k + n, 1, 'int32'), K)), [n, 1, 1, K]);
-          ablated.push(headScores(tf.mul(a, keep) as tf.Tensor4D, first));
+          parts.push(headOutputs(tf.mul(a, keep) as tf.Tensor4D, first));
         }
-        return tf.div(tf.sub(original, tf.concat(ablated)), original) as tf.Tensor2D; // [K,classes]
+        return [headOutputs(a, first), tf.concat(parts)]; // [1, ...output], [K, ...output]
       });
       for (let q = r; q < end; q++) {
-        rows[q] = tf.tidy(() => tf.reshape(tf.slice(perClass, [0, classes[q]], [K, 1]), [K]) as tf.Tensor1D);
+        rows[q] = tf.tidy(() => {
+          const y = targetScore(original, q); // [1]
+          return tf.div(tf.sub(y, targetScore(ablated, q)), y) as tf.Tensor1D;
+        });
       }
-      perClass.dispose();
+      tf.dispose([original, ablated]);
       r = end;
     }
     const weights = tf.stack(rows) as tf.Tensor2D;

@@ -4,6 +4,8 @@
  */
 import { argmax } from '../shared/arrays';
 import type { CamMethodName } from '../shared/methods';
+import type { RowTarget } from './row-targets';
+import { outputSize } from './outputs';
 import type { ModelSplit } from './split-types';
 import type { ClassExplanation, Explanation, ImageExplanation } from './types';
 
@@ -23,8 +25,10 @@ export interface MethodArrays {
 /** What every method shares: the pass's values, read once. */
 export interface PassArrays {
   rowImage: Int32Array;
-  classes: Int32Array;
-  /** [R,classes] pre-softmax scores and their softmax. */
+  /** Each row's resolved target and its score. */
+  targets: readonly RowTarget[];
+  targetScores: Float32Array;
+  /** [R, output size]: the output before its activation, and after it (softmax for class scores). */
   logits: Float32Array;
   probabilities: Float32Array;
   /** [N,h,w,K] */
@@ -34,7 +38,8 @@ export interface PassArrays {
 }
 
 export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: MethodArrays, classNames: readonly string[] | undefined): Explanation {
-  const { numClasses } = split;
+  const D = outputSize(split.output);
+  const vector = split.output.shape.length === 1;
   const [H, W, C] = split.inputShape;
   const [h, w, K] = split.layerShape;
   const hw = h * w;
@@ -43,21 +48,23 @@ export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: Me
   for (let r = 0; r < pass.rowImage.length; r++) {
     const i = pass.rowImage[r];
     if (!images[i]) {
-      const logits = pass.logits.slice(r * numClasses, (r + 1) * numClasses);
+      const logits = pass.logits.slice(r * D, (r + 1) * D);
       images[i] = {
         logits,
-        probabilities: pass.probabilities.slice(r * numClasses, (r + 1) * numClasses),
-        predicted: argmax(logits),
+        probabilities: pass.probabilities.slice(r * D, (r + 1) * D),
+        predicted: vector ? argmax(logits) : -1,
         activations: pass.activations.slice(i * hw * K, (i + 1) * hw * K),
         classes: [],
       };
     }
-    const c = pass.classes[r];
+    const t = pass.targets[r];
+    const c = t.classIndex;
     const entry: ClassExplanation = {
       classIndex: c,
-      className: classNames?.[c],
-      score: pass.logits[r * numClasses + c],
-      probability: pass.probabilities[r * numClasses + c],
+      className: c >= 0 ? classNames?.[c] : undefined,
+      target: t.label,
+      score: pass.targetScores[r],
+      probability: t.probability,
       weights: out.weights.slice(r * K, (r + 1) * K),
       map: out.maps.slice(r * hw, (r + 1) * hw),
       heatmap: out.heatmaps.slice(r * HW, (r + 1) * HW),
@@ -74,6 +81,7 @@ export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: Me
     scoreSource: split.scoreSource,
     inputShape: split.inputShape,
     layerShape: split.layerShape,
+    output: split.output,
     classNames,
     images,
   };

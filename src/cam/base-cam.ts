@@ -17,6 +17,7 @@ import type { CamInputs } from './cam-inputs';
 import { CamPass, forwardAndGradients } from './forward-pass';
 import { ImageBatch } from './input';
 import { upsampleAndNormalise } from './normalise';
+import { scoreRows } from './row-targets';
 import { firstComponentProjection } from './principal-component';
 import { splitAt } from './split';
 import { CamSource, ExplainableModel, isModelSplit, ModelSplit } from './split-types';
@@ -32,6 +33,8 @@ export interface CamOptions {
   layer?: string;
   /** Names for the classes; default CIFAR-10's when the model has 10 outputs. */
   classNames?: readonly string[];
+  /** The output to explain, by name, for a model with several (default its first). Ignored when given a split. */
+  output?: string;
 }
 
 export interface ExplainOptions {
@@ -50,11 +53,19 @@ export interface ExplainOptions {
 
 /** The class names a split's classes get by default: CIFAR-10's for a 10-output model. */
 export function defaultClassNames(split: ModelSplit, given?: readonly string[]): readonly string[] | undefined {
-  const names = given ?? (split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
+  const classLike = split.output.kind === 'classes' || split.output.kind === 'labels' || split.output.kind === 'map';
+  const names = given ?? (classLike && split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
   if (names && names.length !== split.numClasses) {
-    throw new Error(`Got ${names.length} class names for a model with ${split.numClasses} outputs; pass one name per output (or none).`);
+    throw new Error(`Got ${names.length} class names for output '${split.output.name}' with ${split.numClasses} classes (shape [N,${split.output.shape.join(',')}]); pass one name per class, or none.`);
   }
   return names;
+}
+
+/** The output after its activation: softmax for class scores (logits too), sigmoid, or as it is. */
+function activated(scores: tf.Tensor, split: ModelSplit): tf.Tensor {
+  const { activation, kind } = split.output;
+  if (activation === 'softmax' || (activation === 'linear' && kind === 'classes')) return tf.softmax(scores);
+  return activation === 'sigmoid' ? tf.sigmoid(scores) : scores;
 }
 
 export abstract class BaseCAM {
@@ -67,7 +78,7 @@ export abstract class BaseCAM {
   readonly classNames?: readonly string[];
 
   constructor(source: CamSource, options: CamOptions = {}) {
-    this.split = isModelSplit(source) ? source : splitAt(source, options.layer);
+    this.split = isModelSplit(source) ? source : splitAt(source, options.layer, { output: options.output });
     this.classNames = defaultClassNames(this.split, options.classNames);
   }
 
@@ -136,9 +147,10 @@ export abstract class BaseCAM {
         const pass = forwardAndGradients(split, images, { target: options.target, guided: options.guided, gradients, classNames }, keep);
         const shared: PassArrays = {
           rowImage: pass.rowImage,
-          classes: pass.classes,
+          targets: pass.targets,
+          targetScores: scoreRows(pass.scores, pass.targets).dataSync() as Float32Array,
           logits: pass.scores.dataSync() as Float32Array,
-          probabilities: tf.softmax(pass.scores).dataSync() as Float32Array,
+          probabilities: activated(pass.scores, split).dataSync() as Float32Array,
           activations: pass.perImage.dataSync() as Float32Array,
           guided: pass.guided?.dataSync() as Float32Array | undefined,
         };

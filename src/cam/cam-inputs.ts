@@ -6,15 +6,18 @@ export interface CamInputs {
   activations: tf.Tensor4D;
   /** dy^c/dA per row [R,h,w,K]; only for methods that use gradients. */
   gradients?: tf.Tensor4D;
+  /** The class of each row's target (-1 when the target is not one class). */
   classes: Int32Array;
   /** The input image of each row [R,H,W,C]. */
   images: tf.Tensor4D;
-  /** Pre-softmax score of `classes[i]` for each of `images`, [n] (for gradient-free methods). */
-  score(images: tf.Tensor4D, classes: Int32Array): tf.Tensor1D;
+  /** Row `row`'s target scored on each of `images` [n,H,W,C] (variants of its image): [n]. */
+  score(images: tf.Tensor4D, row: number): tf.Tensor1D;
   /** Image index of each row: rows of one image share A, so a method can compute per image once. */
   rowImage: Int32Array;
-  /** Every class's pre-softmax score [n,classes] for n input images (one pass serves all classes). */
-  allScores(images: tf.Tensor4D): tf.Tensor2D;
-  /** Every class's score [n,classes] from n variants of row `row`'s A (the head only; e.g. ablations). */
-  headScores(activations: tf.Tensor4D, row: number): tf.Tensor2D;
+  /** The explained output before its activation [n, ...] for n input images (one pass serves every target). */
+  outputs(images: tf.Tensor4D): tf.Tensor;
+  /** The output [n, ...] from n variants of row `row`'s A (the head only; e.g. ablations). */
+  headOutputs(activations: tf.Tensor4D, row: number): tf.Tensor;
+  /** Row `row`'s target scored on outputs [n, ...] (from outputs or headOutputs): [n]. */
+  targetScore(outputs: tf.Tensor, row: number): tf.Tensor1D;
 }

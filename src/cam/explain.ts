@@ -3,6 +3,7 @@ import type { CamMethodName } from '../shared/methods';
 import { BaseCAM, CamOptions, ExplainOptions } from './base-cam';
 import { ImageBatch } from './input';
 import { camClass } from './registry';
+import { isTarget } from './target-values';
 import type { CamSource } from './split-types';
 import { Explanation } from './types';
 
@@ -24,5 +25,13 @@ export function createCam(source: CamSource, options: CamOptions & { method?: Ca
  * expects them). Example: `explain(model, [imageAt(test, 7)], { target: 'all', guided: true })`.
  */
 export function explain(source: CamSource, images: ImageBatch, options: ExplainCallOptions = {}): Explanation {
-  return createCam(source, options).explain(images, options);
+  return createCam(source, { ...options, output: options.output ?? outputOfTarget(options.target) }).explain(images, options);
+}
+
+/** The output a target names (targets.ofOutput), if every target of the spec names the same one. */
+export function outputOfTarget(spec: ExplainOptions['target']): string | undefined {
+  const list = Array.isArray(spec) ? spec : [spec];
+  const named = new Set(list.map((t) => (isTarget(t) ? t.output : undefined)).filter((n): n is string => n !== undefined));
+  if (named.size > 1) throw new Error(`The targets name different outputs (${[...named].join(', ')}); explain one output per call.`);
+  return [...named][0];
 }

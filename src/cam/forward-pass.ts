@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CamInputs } from './cam-inputs';
 import { ImageBatch, toBatch } from './input';
 import type { ModelSplit, TrunkValues } from './split-types';
+import { RowTarget, scoreOn, scoreRows } from './row-targets';
 import { planRows, TargetSpec } from './targets';
 
 export interface PassOptions {
@@ -25,8 +26,10 @@ export interface CamPass {
   perRow: number;
   rowImage: Int32Array;
   classes: Int32Array;
-  /** Pre-softmax scores of every row [R, classes]. */
-  scores: tf.Tensor2D;
+  /** The explained output of every row before its activation [R, ...]. */
+  scores: tf.Tensor;
+  /** Each row's resolved target. */
+  targets: RowTarget[];
   /** A once per image [N,h,w,K] (rows may repeat an image). */
   perImage: tf.Tensor4D;
   /** Guided backprop of each row's score, [R,H,W,C] (with `guided`). */
@@ -50,21 +53,19 @@ function repeatTrunk(t: TrunkValues, times: number): TrunkValues {
   return { activations: repeatEach(t.activations, times), side: t.side.map((s) => repeatEach(s, times)) };
 }
 
-/** Row r's score picked out of [R, classes] scores: the differentiated sum of the rows' targets. */
-export function oneHotRows(classes: Int32Array, numClasses: number): tf.Tensor2D {
-  return tf.oneHot(tf.tensor1d(classes, 'int32'), numClasses).toFloat() as tf.Tensor2D;
-}
-
 export function forwardAndGradients(split: ModelSplit, images: ImageBatch, options: PassOptions, keep: <T extends tf.Tensor>(t: T) => T): CamPass {
-  const { numClasses } = split;
   const x = toBatch(images, split.inputShape);
   const N = x.shape[0];
-  const plan = planRows(options.target ?? 'predicted', N, numClasses, options.classNames);
+  const plan = planRows(options.target ?? 'predicted', N, { output: split.output, classNames: options.classNames });
   const R = plan.rowImage.length;
   const perRow = R / N;
   const xRows = repeatEach(x, perRow);
-  let classes = new Int32Array(0);
-  let scores: tf.Tensor2D | undefined;
+  let rows: RowTarget[] = [];
+  let scores: tf.Tensor | undefined;
+  const resolve = (out: tf.Tensor): tf.Scalar => {
+    rows = plan.resolve(out.dataSync() as Float32Array);
+    return tf.sum(scoreRows(out, rows));
+  };
   let trunk: TrunkValues;
   let perImage: tf.Tensor4D;
   let guided: tf.Tensor4D | undefined;
@@ -74,8 +75,7 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
       const out = split.full(xr as tf.Tensor4D, true);
       t = { activations: keep(out.trunk.activations), side: out.trunk.side.map(keep) };
       scores = keep(out.scores);
-      classes = plan.classes(out.scores.dataSync() as Float32Array);
-      return tf.sum(tf.mul(out.scores, oneHotRows(classes, numClasses)));
+      return resolve(out.scores);
     })(xRows) as tf.Tensor4D;
     trunk = t as TrunkValues;
     perImage = perRow === 1 ? trunk.activations : tf.gather(trunk.activations, tf.range(0, R, perRow, 'int32'));
@@ -90,27 +90,30 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
       const s = split.head({ activations: a as tf.Tensor4D, side: trunk.side });
       if (!scores) {
         scores = keep(s);
-        classes = plan.classes(s.dataSync() as Float32Array);
+        return resolve(s);
       }
-      return tf.sum(tf.mul(s, oneHotRows(classes, numClasses)));
+      return tf.sum(scoreRows(s, rows));
     })(trunk.activations) as tf.Tensor4D;
   } else if (!scores) {
     scores = split.head(trunk);
-    classes = plan.classes(scores.dataSync() as Float32Array);
+    rows = plan.resolve(scores.dataSync() as Float32Array);
   }
+  const targets = rows;
+  const classes = Int32Array.from(targets, (t) => t.classIndex);
   const inputs: CamInputs = {
     activations: trunk.activations,
     gradients,
     classes,
     images: xRows,
     rowImage: plan.rowImage,
-    score: (imgs, cls) => tf.sum(tf.mul(split.full(imgs, false).scores, oneHotRows(cls, numClasses)), 1) as tf.Tensor1D,
-    allScores: (imgs) => split.full(imgs, false).scores,
-    headScores: (a, row) => {
+    score: (imgs, row) => scoreOn(split.full(imgs, false).scores, targets[row]),
+    outputs: (imgs) => split.full(imgs, false).scores,
+    headOutputs: (a, row) => {
       const n = a.shape[0];
       const side = trunk.side.map((s) => repeatEach(tf.slice(s, [row], [1]), n));
       return split.head({ activations: a, side });
     },
+    targetScore: (outputs, row) => scoreOn(outputs, targets[row]),
   };
-  return { numImages: N, perRow, rowImage: plan.rowImage, classes, scores: scores as tf.Tensor2D, perImage, guided, inputs };
+  return { numImages: N, perRow, rowImage: plan.rowImage, classes, scores: scores as tf.Tensor, targets, perImage, guided, inputs };
 }

@@ -10,7 +10,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
-import type { ModelSplit, TrunkValues } from './split-types';
+import { OutputActivation, outputKind } from './outputs';
+import { scoreSourceOf } from './split-types';
+import type { ModelSplit, SplitOptions, TrunkValues } from './split-types';
 
 interface GraphNode {
   name: string;
@@ -37,15 +39,36 @@ function graphNodes(model: tf.GraphModel): Map<string, GraphNode> {
   return new Map(nodes.map((n) => [n.name, n]));
 }
 
-/** The node whose value is the class scores, and whether a final softmax was skipped to reach it. */
-function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>): { name: string; softmax: boolean } {
-  // outputs[0].name is the graph node ('Identity'); outputNodes may hold the signature key instead.
-  let name = nodeNameOf(model.outputs[0].name);
+interface SignatureOutputs {
+  signature?: { outputs?: Record<string, { name?: string }> };
+}
+
+/** Each output's names: its graph node, and its signature key when the model.json has one. */
+export function graphOutputNames(model: tf.GraphModel): { node: string; key?: string }[] {
+  const keys = Object.entries((model as unknown as { artifacts?: SignatureOutputs }).artifacts?.signature?.outputs ?? {});
+  return model.outputs.map((o) => {
+    const node = nodeNameOf(o.name);
+    const key = keys.find(([, v]) => v.name !== undefined && nodeNameOf(v.name) === node)?.[0];
+    return { node, key };
+  });
+}
+
+/** The node whose value is scored, and the final softmax or sigmoid skipped to reach it. */
+function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>, wanted?: string): { name: string; output: string; activation: OutputActivation } {
+  const outputs = graphOutputNames(model);
+  const chosen = wanted === undefined ? outputs[0] : outputs.find((o) => o.key === wanted || o.node === nodeNameOf(wanted));
+  if (!chosen) {
+    const listed = outputs.map((o) => `'${o.key ?? o.node}'`).join(', ');
+    throw new Error(`This graph model has no output '${wanted}'; its outputs are ${listed}. Pass one of them as options.output (--output).`);
+  }
+  let name = chosen.node;
   // Identity / IdentityN nodes the converter puts in front of the output.
   for (let node = nodes.get(name); node && /^Identity/.test(node.op) && node.input?.length; node = nodes.get(name)) name = nodeNameOf(node.input[0]);
   const node = nodes.get(name);
-  if (node?.op === 'Softmax' && node.input?.length) return { name: nodeNameOf(node.input[0]), softmax: true };
-  return { name, softmax: false };
+  const output = chosen.key ?? chosen.node;
+  if (node?.op === 'Softmax' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'softmax' };
+  if (node?.op === 'Sigmoid' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'sigmoid' };
+  return { name, output, activation: 'linear' };
 }
 
 /** Every non-constant node the scores depend on, each with its depth (longest path from an input). */
@@ -113,15 +136,18 @@ function describeNodes(candidates: Candidate[]): string {
   return `Candidate nodes (4-D outputs that feed the scores, h*w > 1 first, best first): ${named.join(', ')}${more}.`;
 }
 
-const classCounts = new WeakMap<tf.GraphModel, number>();
+const outputShapes = new WeakMap<tf.GraphModel, Map<string, number[]>>();
 
-function classCount(model: tf.GraphModel, scoreName: string, [H, W, C]: number[]): number {
-  let n = classCounts.get(model);
-  if (n === undefined) {
-    n = tf.tidy(() => (model.execute(tf.zeros([1, H, W, C]), scoreName) as tf.Tensor).shape[1] ?? 0);
-    classCounts.set(model, n);
+/** The scored node's shape without the batch, from one execution (a model.json may carry no signature). */
+function scoredShape(model: tf.GraphModel, scoreName: string, [H, W, C]: number[]): number[] {
+  let known = outputShapes.get(model);
+  if (!known) outputShapes.set(model, (known = new Map()));
+  let shape = known.get(scoreName);
+  if (!shape) {
+    shape = tf.tidy(() => (model.execute(tf.zeros([1, H, W, C]), scoreName) as tf.Tensor).shape.slice(1));
+    known.set(scoreName, shape);
   }
-  return n;
+  return shape;
 }
 
 /** Runs `f` with the ReLU and ReLU6 gradients replaced by the guided rule, then puts them back. */
@@ -148,14 +174,14 @@ function withGuidedActivations<T>(f: () => T): T {
   }
 }
 
-export function splitGraphModel(model: tf.GraphModel, nodeName?: string): ModelSplit {
+export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options: SplitOptions = {}): ModelSplit {
   if (model.inputs.length !== 1) throw new Error(`This graph model has ${model.inputs.length} inputs; Grad-CAM here supports single-input image models.`);
   const inputShape = model.inputs[0].shape ?? [];
   if (inputShape.length !== 4 || inputShape.slice(1).some((d) => d === -1 || d == null)) {
     throw new Error(`This graph model takes input of shape ${JSON.stringify(inputShape)}; expected images [N,H,W,C] with fixed H, W and C.`);
   }
   const nodes = graphNodes(model);
-  const score = scoreNode(model, nodes);
+  const score = scoreNode(model, nodes, options.output);
   const candidates = candidateNodes(model);
   let target: Candidate | undefined;
   if (nodeName === undefined) {
@@ -195,7 +221,9 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string): ModelS
   const sideNames = [...side];
   const [, H, W, C] = inputShape as number[];
   const [, h, w, K] = target.shape;
-  const numClasses = classCount(model, score.name, [H, W, C]);
+  const outShape = scoredShape(model, score.name, [H, W, C]);
+  const output = { name: score.output, shape: outShape, activation: score.activation, kind: outputKind(outShape, score.activation, score.output) };
+  const numClasses = outShape[outShape.length - 1] ?? 1;
 
   let backwardStarted = false;
   const marked = onBackward(() => {
@@ -210,7 +238,9 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string): ModelS
   return {
     model,
     layerName: A,
-    scoreSource: score.softmax ? 'pre-softmax (removed final softmax)' : 'logits',
+    scoreSource: scoreSourceOf(output),
+    output,
+    outputNames: graphOutputNames(model).map((o) => o.key ?? o.node),
     inputShape: [H, W, C],
     layerShape: [h, w, K],
     numClasses,
@@ -220,13 +250,13 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string): ModelS
       return { activations: a as tf.Tensor4D, side: rest };
     },
     head(t) {
-      return marked(run(headFeeds(t), [score.name])[0]) as tf.Tensor2D;
+      return marked(run(headFeeds(t), [score.name])[0]);
     },
     full(x, guided) {
       backwardStarted = false;
       const pass = (): tf.Tensor[] => run(x, [A, ...sideNames, score.name]);
       const [a, ...rest] = guided ? withGuidedActivations(pass) : pass();
-      const scores = marked(rest.pop() as tf.Tensor) as tf.Tensor2D;
+      const scores = marked(rest.pop() as tf.Tensor);
       return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
     },
     explainFailure(err, guided) {

@@ -75,16 +75,43 @@ const positiveGradientGate = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFun
 function denseLinear(layer: Layer, x: tf.Tensor): tf.Tensor {
   const [kernel, bias] = layer.getWeights();
   if (x.rank !== 2) {
-    throw new Error(`Cannot remove the softmax of Dense layer '${layer.name}': its input has rank ${x.rank}, expected 2.`);
+    // A Dense on a sequence or a map ([N,T,D]): tfjs applies it along the last axis.
+    const flat = tf.reshape(x, [-1, x.shape[x.rank - 1]]);
+    const z = tf.matMul(flat as tf.Tensor2D, kernel as tf.Tensor2D);
+    return tf.reshape(bias ? tf.add(z, bias) : z, [...x.shape.slice(0, -1), kernel.shape[1] as number]);
   }
   const z = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
   return bias ? tf.add(z, bias) : z;
 }
 
+interface SwappableActivation {
+  activation: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string } | null;
+}
+
+/** The identity activation, for running a layer without its own for one synchronous call. */
+const LINEAR = { apply: (x: tf.Tensor): tf.Tensor => x, getClassName: (): string => 'linear' };
+
+/**
+ * A layer's output without its fused activation (a Conv2D or other layer ending in a softmax or
+ * sigmoid): its activation is swapped for the identity for the length of one synchronous call,
+ * and always put back, so the model is unchanged afterwards.
+ */
+function withoutActivation(layer: Layer, st: SymbolicTensor, ins: tf.Tensor[]): tf.Tensor[] {
+  const holder = layer as unknown as SwappableActivation;
+  const saved = holder.activation;
+  holder.activation = LINEAR;
+  try {
+    const out = layer.apply(ins.length === 1 ? ins[0] : ins, { ...st.callArgs, training: false }) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? out : [out];
+  } finally {
+    holder.activation = saved;
+  }
+}
+
 export interface RunOptions {
   /** Add the guided-backprop gate after every ReLU. */
   guided?: boolean;
-  /** Layers to run without their (softmax) activation. */
+  /** Layers to run without their (softmax or sigmoid) activation. */
   linear?: ReadonlySet<Layer>;
 }
 
@@ -120,7 +147,11 @@ export function runGraph(wanted: SymbolicTensor[], feeds: Map<number, tf.Tensor>
 /** One node: the layer applied to its inputs, with the overrides described above. */
 export function runLayer(layer: Layer, st: SymbolicTensor, ins: tf.Tensor[], options: RunOptions): tf.Tensor[] {
   if (options.linear?.has(layer) && layer.getClassName() === 'Dense') return [denseLinear(layer, ins[0])];
-  if (options.linear?.has(layer)) return [ins[0]]; // a Softmax or Activation('softmax') layer: its input is the logits
+  if (options.linear?.has(layer)) {
+    const cls = layer.getClassName();
+    // A Softmax or Activation('softmax'|'sigmoid') layer: its input is the logits.
+    return cls === 'Softmax' || cls === 'Activation' ? [ins[0]] : withoutActivation(layer, st, ins);
+  }
   if (isNestedModel(layer)) {
     // Its own layers, re-run the same way, so guided gates reach the ReLUs inside it too.
     const feeds = new Map(layer.inputs.map((input, i): [number, tf.Tensor] => [input.id, ins[i]]));

@@ -6,13 +6,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageBatch, toBatch } from './input';
 import { defaultClassNames } from './base-cam';
+import { outputOfTarget } from './explain';
 import { splitAt } from './split';
 import { CamSource, isModelSplit, ModelSplit } from './split-types';
+import { scoreRows } from './row-targets';
 import { planRows, TargetSpec } from './targets';
 
 export interface GuidedBackpropOptions {
   target?: TargetSpec;
   classNames?: readonly string[];
+  /** The output to explain, for a model with several (default: the one a target names, else the first). */
+  output?: string;
 }
 
 export interface GuidedBackpropResult {
@@ -23,7 +27,7 @@ export interface GuidedBackpropResult {
 
 export function guidedBackprop(source: CamSource, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
   // Any 4-D layer will do: guided backprop only needs the full pass, not the split.
-  const split = isModelSplit(source) ? source : splitAt(source);
+  const split = isModelSplit(source) ? source : splitAt(source, undefined, { output: options.output ?? outputOfTarget(options.target) });
   try {
     return guidedRows(split, images, options);
   } catch (err) {
@@ -36,14 +40,14 @@ function guidedRows(split: ModelSplit, images: ImageBatch, options: GuidedBackpr
   const size = split.inputShape[0] * split.inputShape[1] * split.inputShape[2];
   return tf.tidy(() => {
     const x = toBatch(images, split.inputShape);
-    const plan = planRows(options.target ?? 'predicted', x.shape[0], split.numClasses, names);
+    const plan = planRows(options.target ?? 'predicted', x.shape[0], { output: split.output, classNames: names });
     const xRows = plan.rowImage.length === x.shape[0] ? x : tf.gather(x, tf.tensor1d(plan.rowImage, 'int32'));
     let classes = new Int32Array(0);
     const grad = tf.grad((xr: tf.Tensor) => {
       const { scores } = split.full(xr as tf.Tensor4D, true);
-      classes = plan.classes(scores.dataSync() as Float32Array);
-      const oneHot = tf.oneHot(tf.tensor1d(classes, 'int32'), split.numClasses).toFloat();
-      return tf.sum(tf.mul(scores, oneHot));
+      const rows = plan.resolve(scores.dataSync() as Float32Array);
+      classes = Int32Array.from(rows, (t) => t.classIndex);
+      return tf.sum(scoreRows(scores, rows));
     })(xRows);
     const data = grad.dataSync() as Float32Array;
     return {

@@ -8,21 +8,33 @@ import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
 import { describeCandidates, resolveTarget } from './layer-choice';
-import type { ModelSplit, ScoreSource, TrunkValues } from './split-types';
+import { OutputActivation, outputKind } from './outputs';
+import { scoreSourceOf } from './split-types';
+import type { ModelSplit, SplitOptions, TrunkValues } from './split-types';
 
-/** The score tensor and whether a final softmax had to be removed to reach it. */
-function scoreOutput(model: tf.LayersModel): { score: SymbolicTensor; linear: Set<Layer>; source: ScoreSource } {
-  const out = model.outputs[0];
-  const layer = out.sourceLayer;
-  if (activationOf(layer) !== 'softmax') return { score: out, linear: new Set(), source: 'logits' };
-  const cls = layer.getClassName();
-  if (cls !== 'Dense' && cls !== 'Softmax' && cls !== 'Activation') {
-    throw new Error(`The model ends in a softmax fused into a ${cls} layer ('${layer.name}'); only Dense, Softmax and Activation are supported.`);
-  }
-  return { score: out, linear: new Set([layer]), source: 'pre-softmax (removed final softmax)' };
+/** Output i's name: the layer that makes it (what Keras calls the output). */
+function outputNameOf(model: tf.LayersModel, i: number): string {
+  return model.outputs[i].sourceLayer.name;
 }
 
-export function splitLayersModel(model: tf.LayersModel, layerName?: string): ModelSplit {
+/**
+ * The chosen output (by name, default the first) and the layer whose softmax or sigmoid is left
+ * out so that its scores are the values before the activation.
+ */
+function scoreOutput(model: tf.LayersModel, name: string | undefined): { score: SymbolicTensor; linear: Set<Layer>; activation: OutputActivation; name: string } {
+  const names = model.outputs.map((_, i) => outputNameOf(model, i));
+  const index = name === undefined ? 0 : names.indexOf(name);
+  if (index < 0) {
+    throw new Error(`Model '${model.name}' has no output '${name}'; its outputs are ${names.map((n) => `'${n}'`).join(', ')}. Pass one of them as options.output (--output).`);
+  }
+  const out = model.outputs[index];
+  const layer = out.sourceLayer;
+  const act = activationOf(layer);
+  if (act !== 'softmax' && act !== 'sigmoid') return { score: out, linear: new Set(), activation: 'linear', name: names[index] };
+  return { score: out, linear: new Set([layer]), activation: act, name: names[index] };
+}
+
+export function splitLayersModel(model: tf.LayersModel, layerName?: string, options: SplitOptions = {}): ModelSplit {
   if (model.inputs.length !== 1 || model.outputs.length < 1) {
     throw new Error(`Model '${model.name}' has ${model.inputs.length} inputs; Grad-CAM here supports single-input image models.`);
   }
@@ -37,7 +49,7 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string): Mod
   } catch {
     throw new Error(`Layer '${layer.name}' is used more than once in the model, so its output is ambiguous; pick another layer. ${describeCandidates(model)}`);
   }
-  const { score, linear, source } = scoreOutput(model);
+  const { score, linear, activation, name: outputName } = scoreOutput(model, options.output);
 
   // Which symbolic tensors depend on A; the head's other inputs come from the trunk.
   const dependsMemo = new Map<number, boolean>();
@@ -62,11 +74,12 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string): Mod
 
   const [, H, W, C] = input.shape;
   const [, h, w, K] = A.shape;
-  const scoreShape = score.shape;
-  const numClasses = scoreShape[scoreShape.length - 1];
-  if (H == null || W == null || C == null || h == null || w == null || K == null || numClasses == null) {
+  const outShape = score.shape.slice(1);
+  const numClasses = outShape[outShape.length - 1];
+  if (H == null || W == null || C == null || h == null || w == null || K == null || numClasses == null || outShape.some((d) => d == null)) {
     throw new Error(`Model '${model.name}' needs fixed input and layer sizes (input ${JSON.stringify(input.shape)}, '${layer.name}' ${JSON.stringify(A.shape)}).`);
   }
+  const outputInfo = { name: outputName, shape: outShape as number[], activation, kind: outputKind(outShape as number[], activation, outputName) };
   // Scores pass through a marker whose gradient notes that differentiation began, so only errors
   // from a backward pass are traced to a layer (a wrong class name is reported as it is).
   let backwardStarted = false;
@@ -79,7 +92,9 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string): Mod
   return {
     model,
     layerName: layer.name,
-    scoreSource: source,
+    scoreSource: scoreSourceOf(outputInfo),
+    output: outputInfo,
+    outputNames: model.outputs.map((_, i) => outputNameOf(model, i)),
     inputShape: [H, W, C],
     layerShape: [h, w, K],
     numClasses,
@@ -89,12 +104,12 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string): Mod
       return { activations: a as tf.Tensor4D, side: rest };
     },
     head(t) {
-      return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), { linear }))[0]) as tf.Tensor2D;
+      return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), { linear }))[0]);
     },
     full(x, guided) {
       backwardStarted = false;
       const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided }));
-      const scores = marked(rest.pop() as tf.Tensor) as tf.Tensor2D;
+      const scores = marked(rest.pop() as tf.Tensor);
       return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
     },
     explainFailure(err, guided) {

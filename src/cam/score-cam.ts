@@ -2,7 +2,7 @@
  * Score-CAM (Wang et al.), gradient-free: each channel map, upsampled and scaled to [0,1],
  * masks the input; the class score of each masked input, softmaxed over channels, is the
  * channel's weight. The K masked inputs of an image run as batches, once per image: a masked
- * pass yields every class's score, so target 'all' shares them instead of repeating them per class.
+ * pass yields the whole output, so target 'all' shares them instead of repeating them per class.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamInputs } from './base-cam';
@@ -15,7 +15,7 @@ export class ScoreCAM extends BaseCAM {
   readonly method = 'scorecam' as const;
   protected readonly usesGradients = false;
 
-  protected channelWeights({ activations, images, classes, rowImage, allScores }: CamInputs): tf.Tensor2D {
+  protected channelWeights({ activations, images, rowImage, outputs, targetScore }: CamInputs): tf.Tensor2D {
     const [R, , , K] = activations.shape;
     const [, H, W] = images.shape;
     const rows: tf.Tensor1D[] = new Array(R);
@@ -24,24 +24,24 @@ export class ScoreCAM extends BaseCAM {
       let end = r + 1;
       while (end < R && rowImage[end] === rowImage[r]) end++; // rows of one image share A and the input
       const first = r;
-      const scores = tf.tidy(() => {
+      const masked = tf.tidy(() => {
         const a = tf.slice(activations, [first, 0, 0, 0], [1, -1, -1, -1]);
         const up = tf.image.resizeBilinear(a, [H, W], false, true); // [1,H,W,K]
         const lo = tf.min(up, [1, 2], true);
         const hi = tf.max(up, [1, 2], true);
         const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.add(tf.sub(hi, lo), EPS)), [3, 1, 2, 0]); // [K,H,W,1]
         const image = tf.slice(images, [first, 0, 0, 0], [1, -1, -1, -1]);
-        const parts: tf.Tensor2D[] = [];
+        const parts: tf.Tensor[] = [];
         for (let k = 0; k < K; k += SCORE_CAM_BATCH) {
           const n = Math.min(SCORE_CAM_BATCH, K - k);
-          parts.push(allScores(tf.mul(image, tf.slice(masks, [k, 0, 0, 0], [n, -1, -1, -1])) as tf.Tensor4D));
+          parts.push(outputs(tf.mul(image, tf.slice(masks, [k, 0, 0, 0], [n, -1, -1, -1])) as tf.Tensor4D));
         }
-        return tf.concat(parts) as tf.Tensor2D; // [K,classes]
+        return tf.concat(parts); // [K, ...output]
       });
       for (let q = r; q < end; q++) {
-        rows[q] = tf.tidy(() => tf.softmax(tf.reshape(tf.slice(scores, [0, classes[q]], [K, 1]), [K])) as tf.Tensor1D);
+        rows[q] = tf.tidy(() => tf.softmax(targetScore(masked, q)) as tf.Tensor1D);
       }
-      scores.dispose();
+      masked.dispose();
       r = end;
     }
     const weights = tf.stack(rows) as tf.Tensor2D;

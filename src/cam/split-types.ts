@@ -3,11 +3,17 @@
  * Made once by splitAt() and handed to every method, so methods never know the model's format.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { OutputInfo } from './outputs';
 
 /** A model gradcam-ts can explain: a LayersModel or a GraphModel (tf.loadGraphModel). */
 export type ExplainableModel = tf.LayersModel | tf.GraphModel;
 
-export type ScoreSource = 'logits' | 'pre-softmax (removed final softmax)';
+export type ScoreSource = 'logits' | 'pre-softmax (removed final softmax)' | 'pre-sigmoid (removed final sigmoid)';
+
+/** How to split: which output to explain (default the model's first). */
+export interface SplitOptions {
+  output?: string;
+}
 
 /** Trunk tensors the head needs: A plus anything from before A that skips over it. */
 export interface TrunkValues {
@@ -24,12 +30,17 @@ export interface ModelSplit {
   inputShape: [number, number, number];
   /** [h, w, K] of A for one image. */
   layerShape: [number, number, number];
+  /** The explained output: its name, shape, removed activation and kind. */
+  output: OutputInfo;
+  /** Every output's name, for choosing another. */
+  outputNames: string[];
+  /** The output's last dimension (the classes of a classifier). */
   numClasses: number;
   trunk(x: tf.Tensor4D): TrunkValues;
-  /** Pre-softmax class scores [N, classes] from trunk values. */
-  head(trunk: TrunkValues): tf.Tensor2D;
-  /** One pass input -> scores that also yields the trunk values (guided: scoped guided ReLUs). */
-  full(x: tf.Tensor4D, guided: boolean): { trunk: TrunkValues; scores: tf.Tensor2D };
+  /** The explained output before its activation [N, ...output.shape], from trunk values. */
+  head(trunk: TrunkValues): tf.Tensor;
+  /** One pass input -> output that also yields the trunk values (guided: scoped guided ReLUs). */
+  full(x: tf.Tensor4D, guided: boolean): { trunk: TrunkValues; scores: tf.Tensor };
   /**
    * The error to report for `err`, thrown while explaining: when it came from differentiating
    * the model, one that names the layer and the fix instead of tfjs's raw message.
@@ -39,6 +50,13 @@ export interface ModelSplit {
 
 /** What a method explains: a model (split at its layer option) or a split made once and shared. */
 export type CamSource = ExplainableModel | ModelSplit;
+
+/** The score source an output's removed activation gives. */
+export function scoreSourceOf(output: OutputInfo): ScoreSource {
+  if (output.activation === 'softmax') return 'pre-softmax (removed final softmax)';
+  if (output.activation === 'sigmoid') return 'pre-sigmoid (removed final sigmoid)';
+  return 'logits';
+}
 
 export function isModelSplit(source: CamSource): source is ModelSplit {
   return typeof (source as Partial<ModelSplit>).trunk === 'function' && typeof (source as Partial<ModelSplit>).head === 'function';

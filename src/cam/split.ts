@@ -6,15 +6,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { splitGraphModel } from './graph-model-split';
 import { splitLayersModel } from './layers-model-split';
-import type { ExplainableModel, ModelSplit } from './split-types';
+import type { ExplainableModel, ModelSplit, SplitOptions } from './split-types';
 
-export type { CamSource, ExplainableModel, ModelSplit, ScoreSource, TrunkValues } from './split-types';
+export type { CamSource, ExplainableModel, ModelSplit, ScoreSource, SplitOptions, TrunkValues } from './split-types';
 export { isModelSplit } from './split-types';
 export { candidateLayers, describeCandidates, resolveLayer } from './layer-choice';
 
 /** The model split at `layerName` (a layer, or a graph node), or at the default layer: the last with a spatial map. */
-export function splitAt(model: ExplainableModel, layerName?: string): ModelSplit {
-  return model instanceof tf.GraphModel ? splitGraphModel(model, layerName) : splitLayersModel(model, layerName);
+export function splitAt(model: ExplainableModel, layerName?: string, options: SplitOptions = {}): ModelSplit {
+  return model instanceof tf.GraphModel ? splitGraphModel(model, layerName, options) : splitLayersModel(model, layerName, options);
 }
 
 /** The earlier name of splitAt. */

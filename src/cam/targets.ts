@@ -1,13 +1,21 @@
 /**
- * Which classes to explain. Rows are (image, class) pairs laid out image-major; the layout
- * depends only on the kind of target, so it is known before any score is: 'all' gives every
- * class of each image, { top: k } k rows per image (its best classes, known once scores are),
- * anything else one row per image whose class may await the prediction.
+ * Which targets to explain, as rows: (image, target) pairs laid out image-major. The layout
+ * depends only on the kind of spec, so it is known before any output is; the targets themselves
+ * may await the output ('predicted', the predicted mask, the best detection, the image's own
+ * embedding) and are resolved from it (resolve-target.ts).
+ *
+ * Shorthands: a class index or name, 'predicted', 'all', one per image, { top: k }, { classes }.
+ * On a non-classifier they mean that output kind's default target for those classes.
  */
-import { argmax } from '../shared/arrays';
+import { classIndex } from './class-index';
+import type { ClassTarget, TargetContext } from './class-index';
+import { defaultTarget, resolveTarget } from './resolve-target';
+import type { RowTarget } from './row-targets';
+import { isTarget, Target } from './target-values';
 
-/** A class index, a class name, or the model's top class. */
-export type ClassTarget = number | string;
+export { classIndex };
+export type { ClassTarget, TargetContext };
+
 /** Each image's `top` highest-scoring classes, best first (ties by class index). */
 export interface TopClasses {
   top: number;
@@ -16,75 +24,88 @@ export interface TopClasses {
 export interface ClassList {
   classes: number[];
 }
-/** One target for every image, 'all' classes, one target per image, each image's top k, or a class list. */
-export type TargetSpec = ClassTarget | 'predicted' | 'all' | ClassTarget[] | TopClasses | ClassList;
+/** One target for every image, 'all' classes, one per image, each image's top k, a class list, or a Target value. */
+export type TargetSpec = ClassTarget | 'predicted' | 'all' | Target | (ClassTarget | Target)[] | TopClasses | ClassList;
 
 export interface RowPlan {
   /** Image index of each row. */
   rowImage: Int32Array;
-  /** Class of each row, given every row's scores (rows x classes, row-major). */
-  classes(scores: Float32Array): Int32Array;
+  /** Each row's target, given every row's output (rows x output size, row-major, before the activation). */
+  resolve(outputs: Float32Array): RowTarget[];
 }
 
-function classIndex(target: ClassTarget, numClasses: number, classNames: readonly string[] | undefined): number | 'predicted' {
-  if (typeof target === 'number') {
-    if (!Number.isInteger(target) || target < 0 || target >= numClasses) {
-      throw new RangeError(`Class index ${target} is out of range: the model has ${numClasses} classes (0..${numClasses - 1}).`);
-    }
-    return target;
-  }
-  const wanted = target.trim().toLowerCase();
-  if (wanted === 'predicted' || wanted === 'pred') return 'predicted';
-  const byName = classNames ? classNames.findIndex((n) => n.toLowerCase() === wanted) : -1;
-  if (byName >= 0) return byName;
-  if (/^\d+$/.test(wanted)) return classIndex(Number(wanted), numClasses, classNames);
-  throw new Error(
-    `Unknown class '${target}'. Use a class index 0..${numClasses - 1}, 'predicted', 'all'` +
-      (classNames ? `, or one of: ${classNames.join(', ')}.` : ' (the model has no class names; pass options.classNames to use names).'),
-  );
+/** Number of classes the shorthands count over for this output. */
+function classCount(ctx: TargetContext): number {
+  const { shape, kind } = ctx.output;
+  if (kind === 'detections') throw new Error(`'all', { top } and { classes } need a classifier; output '${ctx.output.name}' holds raw detections. Use targets.detection({ class }) per class.`);
+  if (kind === 'embedding') throw new Error(`'all', { top } and { classes } need a classifier; output '${ctx.output.name}' is an embedding. Use targets.embedding(concept).`);
+  return shape[shape.length - 1];
 }
 
+/** Rows of every image for the same list of class indices (each row the kind's default target for it). */
+function sameClasses(list: number[], numImages: number, ctx: TargetContext): RowPlan {
+  const rowImage = new Int32Array(numImages * list.length).map((_, r) => Math.floor(r / list.length));
+  return {
+    rowImage,
+    resolve: (outputs) => Array.from(rowImage, (i, r) => resolveTarget(defaultTarget(ctx.output, list[r % list.length]), rowOutput(outputs, r, rowImage.length), ctx)),
+  };
+}
 
-export function planRows(spec: TargetSpec, numImages: number, numClasses: number, classNames?: readonly string[]): RowPlan {
+function rowOutput(outputs: Float32Array, r: number, rows: number): Float32Array {
+  const D = outputs.length / rows;
+  return outputs.subarray(r * D, (r + 1) * D);
+}
+
+export function planRows(spec: TargetSpec, numImages: number, ctx: TargetContext): RowPlan {
   if (spec === 'all') {
-    const rowImage = new Int32Array(numImages * numClasses).map((_, r) => Math.floor(r / numClasses));
-    return { rowImage, classes: () => new Int32Array(numImages * numClasses).map((_, r) => r % numClasses) };
+    const n = classCount(ctx);
+    return sameClasses(Array.from({ length: n }, (_, c) => c), numImages, ctx);
   }
-  if (typeof spec === 'object' && !Array.isArray(spec) && 'classes' in spec) {
-    const list = spec.classes.map((c) => classIndex(c, numClasses, classNames) as number);
+  if (typeof spec === 'object' && !Array.isArray(spec) && !isTarget(spec) && 'classes' in spec) {
+    const n = classCount(ctx);
+    const list = spec.classes.map((c) => classIndex(c, n, ctx.classNames) as number);
     if (list.length === 0) throw new RangeError('target { classes: [] }: name at least one class.');
-    const rowImage = new Int32Array(numImages * list.length).map((_, r) => Math.floor(r / list.length));
-    return { rowImage, classes: () => Int32Array.from(rowImage, (_, r) => list[r % list.length]) };
+    return sameClasses(list, numImages, ctx);
   }
-  if (typeof spec === 'object' && !Array.isArray(spec)) {
-    const k = spec.top;
+  if (typeof spec === 'object' && !Array.isArray(spec) && !isTarget(spec)) {
+    const k = (spec as TopClasses).top;
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`target { top: ${k} }: give a whole number of classes, 1 or more.`);
-    const perImage = Math.min(k, numClasses);
+    const n = classCount(ctx);
+    if (ctx.output.shape.length !== 1) throw new Error(`target { top: ${k} } ranks the classes of a vector output; output '${ctx.output.name}' has shape [${ctx.output.shape.join(',')}].`);
+    const perImage = Math.min(k, n);
     const rowImage = new Int32Array(numImages * perImage).map((_, r) => Math.floor(r / perImage));
     return {
       rowImage,
-      // Row r is image r/k's (r%k)-th best class by its own row of scores.
-      classes: (scores) => {
-        const out = new Int32Array(rowImage.length);
+      // Row r is image r/k's (r%k)-th best class by its own row of outputs.
+      resolve: (outputs) => {
+        const rows: RowTarget[] = [];
         for (let r = 0; r < rowImage.length; r += perImage) {
-          const row = scores.subarray(r * numClasses, (r + 1) * numClasses);
-          const order = Array.from({ length: numClasses }, (_, c) => c).sort((a, b) => row[b] - row[a] || a - b);
-          out.set(order.slice(0, perImage), r);
+          const row = rowOutput(outputs, r, rowImage.length);
+          const order = Array.from({ length: n }, (_, c) => c).sort((a, b) => row[b] - row[a] || a - b);
+          for (let j = 0; j < perImage; j++) rows.push(resolveTarget(defaultTarget(ctx.output, order[j]), rowOutput(outputs, r + j, rowImage.length), ctx));
         }
-        return out;
+        return rows;
       },
     };
   }
   if (Array.isArray(spec) && spec.length !== numImages) {
     throw new Error(`Got ${spec.length} targets for ${numImages} images; give one target per image, or a single target for all.`);
   }
-  const perImage = (Array.isArray(spec) ? spec : new Array<ClassTarget>(numImages).fill(spec)).map((t) => {
+  const perImage: Target[] = (Array.isArray(spec) ? spec : new Array<ClassTarget | Target>(numImages).fill(spec)).map((t) => {
     if (t === 'all') throw new Error("'all' cannot be mixed with per-image targets; use target: 'all' for the whole batch.");
-    return classIndex(t, numClasses, classNames);
+    if (isTarget(t)) return t;
+    if (typeof t !== 'number' && typeof t !== 'string') throw new TypeError(`Unknown target ${JSON.stringify(t)}: use a class index or name, 'predicted', 'all', or a value from targets.*.`);
+    if (ctx.output.kind === 'detections') return { kind: 'detection', anchor: 'best', class: t === 'predicted' ? 'best' : t };
+    if (ctx.output.kind === 'embedding') {
+      if (t !== 'predicted') throw new Error(`Output '${ctx.output.name}' is an embedding, which has no classes; explain it with targets.embedding(concept) (default: the image's own embedding).`);
+      return defaultTarget(ctx.output, 'predicted');
+    }
+    return defaultTarget(ctx.output, classIndex(t, classCountOrOne(ctx), ctx.classNames));
   });
   const rowImage = new Int32Array(numImages).map((_, i) => i);
-  return {
-    rowImage,
-    classes: (scores) => Int32Array.from(perImage, (t, i) => (t === 'predicted' ? argmax(scores, i * numClasses, numClasses) : t)),
-  };
+  return { rowImage, resolve: (outputs) => perImage.map((t, i) => resolveTarget(t, rowOutput(outputs, i, numImages), ctx)) };
+}
+
+function classCountOrOne(ctx: TargetContext): number {
+  return ctx.output.shape[ctx.output.shape.length - 1] ?? 1;
 }

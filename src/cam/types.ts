@@ -1,14 +1,18 @@
 /** What an explanation returns: plain typed arrays (every tensor is disposed before return). */
 import type { CamMethodName } from '../shared/methods';
+import type { OutputInfo } from './outputs';
 import type { ScoreSource } from './split-types';
 
 export type { CamMethodName };
 
-/** One explained class of one image. */
+/** One explained target of one image (a class, for a classifier). */
 export interface ClassExplanation {
+  /** The target's class, or -1 when it is not one class (a regression value, an embedding...). */
   classIndex: number;
   className?: string;
-  /** Pre-softmax score y^c and its softmax probability. */
+  /** What was explained, in words: 'deer', 'label 3 (against)', 'road over 1204 px', 'box 17: car [...]'. */
+  target: string;
+  /** The differentiated score y (a class's pre-softmax score by default) and the activated value: its probability for a classifier. */
   score: number;
   probability: number;
   /** Channel weights alpha_k^c, length K. */
@@ -24,8 +28,10 @@ export interface ClassExplanation {
 }
 
 export interface ImageExplanation {
+  /** The explained output before its activation, flattened, and after it (softmax for class scores). */
   logits: Float32Array;
   probabilities: Float32Array;
+  /** The top class of a vector output; -1 for maps and detections. */
   predicted: number;
   /** The target layer's activations A for this image, [h,w,K] in HWC order. */
   activations: Float32Array;
@@ -40,6 +46,8 @@ export interface Explanation {
   /** [H,W,C] of the input, [h,w,K] of the layer. */
   inputShape: [number, number, number];
   layerShape: [number, number, number];
+  /** The explained output: name, shape, removed activation and kind. */
+  output: OutputInfo;
   classNames?: readonly string[];
   images: ImageExplanation[];
 }

@@ -19,7 +19,7 @@ export function probabilityScorer(model: tf.LayersModel): ProbabilityScorer {
     const parts: tf.Tensor2D[] = [];
     for (let i = 0; i < n; i += SCORER_BATCH) {
       const chunk = n <= SCORER_BATCH ? images : tf.slice(images, [i], [Math.min(SCORER_BATCH, n - i)]);
-      parts.push(tf.softmax(split.full(chunk, false).scores));
+      parts.push(tf.softmax(split.full(chunk, false).scores as tf.Tensor2D));
     }
     return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor2D);
   });
