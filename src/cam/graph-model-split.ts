@@ -98,23 +98,34 @@ interface Candidate {
  * Nodes Grad-CAM can explain, best first: 4-D outputs [N,h,w,K] with h*w > 1 that the scores
  * depend on, deepest first (then the 1x1 ones). Shapes come from one execution on a blank image.
  */
-export function candidateNodes(model: tf.GraphModel): Candidate[] {
-  // Shapes need one execution of the whole graph: once per model, not once per explanation.
-  let known = candidatesOf.get(model);
+export function candidateNodes(model: tf.GraphModel, output?: string): Candidate[] {
+  // Shapes need one execution of the whole graph: once per model and output, not once per explanation.
+  let byOutput = candidatesOf.get(model);
+  if (!byOutput) candidatesOf.set(model, (byOutput = new Map()));
+  let known = byOutput.get(output ?? '');
   if (!known) {
-    known = rankNodes(model);
-    candidatesOf.set(model, known);
+    known = rankNodes(model, output);
+    byOutput.set(output ?? '', known);
   }
   return known;
 }
 
-const candidatesOf = new WeakMap<tf.GraphModel, Candidate[]>();
+const candidatesOf = new WeakMap<tf.GraphModel, Map<string, Candidate[]>>();
 
-function rankNodes(model: tf.GraphModel): Candidate[] {
+/** Ops that only pass a value on: a map right before the scored node through them is the output itself. */
+const PASS_THROUGH_OPS = new Set(['Reshape', 'Identity', 'Transpose', 'Squeeze', 'ExpandDims']);
+
+function rankNodes(model: tf.GraphModel, output?: string): Candidate[] {
   const nodes = graphNodes(model);
-  const score = scoreNode(model, nodes);
+  const score = scoreNode(model, nodes, output);
   const depths = upstreamDepths(nodes, score.name);
-  const names = [...depths.keys()].filter((n) => nodes.get(n)?.op !== 'Placeholder');
+  const own = new Set<string>();
+  for (let name: string | undefined = score.name; name; ) {
+    own.add(name);
+    const node = nodes.get(name);
+    name = node && PASS_THROUGH_OPS.has(node.op) && node.input?.length ? nodeNameOf(node.input[0]) : undefined;
+  }
+  const names = [...depths.keys()].filter((n) => nodes.get(n)?.op !== 'Placeholder' && !own.has(n));
   const shapes = tf.tidy(() => {
     const input = model.inputs[0];
     const shape = (input.shape ?? []).map((d, i) => (i === 0 || d === -1 || d === null ? 1 : d));
@@ -182,7 +193,7 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
   }
   const nodes = graphNodes(model);
   const score = scoreNode(model, nodes, options.output);
-  const candidates = candidateNodes(model);
+  const candidates = candidateNodes(model, options.output);
   let target: Candidate | undefined;
   if (nodeName === undefined) {
     target = candidates[0];

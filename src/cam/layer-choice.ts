@@ -22,7 +22,7 @@ function shapeOf(layer: Layer): (number | null)[] | undefined {
  * has a node of its own inside plus one per use outside, so its outputs are read from the graph
  * walk, not from `layer.output`.
  */
-function outputsFeedingScores(model: tf.LayersModel): Map<Layer, SymbolicTensor[]> {
+function outputsFeedingScores(model: tf.LayersModel, scored: SymbolicTensor = model.outputs[0]): Map<Layer, SymbolicTensor[]> {
   const found = new Map<Layer, SymbolicTensor[]>();
   const seen = new Set<number>();
   const walk = (st: SymbolicTensor): void => {
@@ -33,8 +33,25 @@ function outputsFeedingScores(model: tf.LayersModel): Map<Layer, SymbolicTensor[
     found.set(st.sourceLayer, list);
     st.inputs.forEach(walk);
   };
-  walk(model.outputs[0]);
+  walk(scored);
   return found;
+}
+
+/** Layers that only pass their input on (reshaped or activated): the map before them is the output's own. */
+const PASS_THROUGH = new Set(['Activation', 'Softmax', 'Reshape', 'Permute', 'ReLU']);
+
+/**
+ * The layer that makes the scored output, and the layers just before it up to the first one that
+ * is more than a reshape or an activation: a map there is the output itself (a segmentation
+ * map, a detector's raw grid), which explains nothing, so the default looks further back.
+ */
+function outputLayers(scored: SymbolicTensor): Set<Layer> {
+  const out = new Set<Layer>();
+  for (let st: SymbolicTensor | undefined = scored; st; ) {
+    out.add(st.sourceLayer);
+    st = PASS_THROUGH.has(st.sourceLayer.getClassName()) && st.inputs.length === 1 ? st.inputs[0] : undefined;
+  }
+  return out;
 }
 
 /** h*w of a feature map (unknown sizes are taken as spatial). */
@@ -58,10 +75,11 @@ function isFeatureMap(layer: Layer): boolean {
  * maps with h*w > 1, latest in the graph first, then (only useful when nothing else is there)
  * the 1x1 maps, latest first.
  */
-export function candidateTargets(model: tf.LayersModel): { layer: Layer; output: SymbolicTensor }[] {
-  const feeding = outputsFeedingScores(model);
+export function candidateTargets(model: tf.LayersModel, scored: SymbolicTensor = model.outputs[0]): { layer: Layer; output: SymbolicTensor }[] {
+  const feeding = outputsFeedingScores(model, scored);
+  const own = outputLayers(scored);
   const maps = model.layers
-    .filter((l) => l.getClassName() !== 'InputLayer')
+    .filter((l) => l.getClassName() !== 'InputLayer' && !own.has(l))
     .map((layer) => ({ layer, outputs: feeding.get(layer) ?? [] }))
     // Layers applied more than once (shared weights) are left out: their output is ambiguous.
     .filter(({ outputs }) => outputs.length === 1 && outputs[0].shape.length === 4)
@@ -74,13 +92,13 @@ export function candidateTargets(model: tf.LayersModel): { layer: Layer; output:
  * The layers Grad-CAM can explain, best first (the default target is the first): feature maps
  * that feed the class scores, those with h*w > 1 before the 1x1 ones, each group latest first.
  */
-export function candidateLayers(model: tf.LayersModel): Layer[] {
-  return candidateTargets(model).map((c) => c.layer);
+export function candidateLayers(model: tf.LayersModel, scored?: SymbolicTensor): Layer[] {
+  return candidateTargets(model, scored).map((c) => c.layer);
 }
 
 /** "Candidate layers (best first): 'a' [7x7x1280], 'b' ..." for error messages. */
-export function describeCandidates(model: tf.LayersModel): string {
-  const candidates = candidateTargets(model);
+export function describeCandidates(model: tf.LayersModel, scored?: SymbolicTensor): string {
+  const candidates = candidateTargets(model, scored);
   if (!candidates.length) return 'The model has no layer with a 4-D output that feeds its output.';
   const named = candidates.slice(0, NAMED_IN_ERRORS).map(({ layer, output }) => {
     const [, h, w, k] = output.shape;
@@ -94,9 +112,9 @@ export function describeCandidates(model: tf.LayersModel): string {
  * The named layer, or the default (the first candidate), with its output on the path to the
  * scores (undefined for a named layer off that path); errors list the candidates.
  */
-export function resolveTarget(model: tf.LayersModel, name?: string): { layer: Layer; output?: SymbolicTensor } {
+export function resolveTarget(model: tf.LayersModel, name?: string, scored?: SymbolicTensor): { layer: Layer; output?: SymbolicTensor } {
   if (name === undefined) {
-    const [best] = candidateTargets(model);
+    const [best] = candidateTargets(model, scored);
     if (best) return best;
     throw new Error(
       `Model '${model.name}' has no convolutional layer (no layer with a 4-D output [N,h,w,K]) on the path to its output; ` +
@@ -105,12 +123,12 @@ export function resolveTarget(model: tf.LayersModel, name?: string): { layer: La
     );
   }
   const layer = model.layers.find((l) => l.name === name);
-  if (!layer) throw new Error(`Model '${model.name}' has no layer named '${name}'. ${describeCandidates(model)}`);
-  const outputs = outputsFeedingScores(model).get(layer) ?? [];
+  if (!layer) throw new Error(`Model '${model.name}' has no layer named '${name}'. ${describeCandidates(model, scored)}`);
+  const outputs = outputsFeedingScores(model, scored).get(layer) ?? [];
   const shape = outputs.length === 1 ? outputs[0].shape : isFeatureMap(layer) ? shapeOf(layer) : undefined;
   if (shape?.length !== 4) {
     throw new Error(
-      `Layer '${name}' outputs shape ${JSON.stringify(shape ?? layer.outputShape)}, not a 4-D feature map [N,h,w,K]. ${describeCandidates(model)}`,
+      `Layer '${name}' outputs shape ${JSON.stringify(shape ?? layer.outputShape)}, not a 4-D feature map [N,h,w,K]. ${describeCandidates(model, scored)}`,
     );
   }
   return outputs.length === 1 ? { layer, output: outputs[0] } : { layer };

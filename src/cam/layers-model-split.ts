@@ -42,14 +42,14 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
   if (input.shape.length !== 4) {
     throw new Error(`Model '${model.name}' takes input of shape ${JSON.stringify(input.shape)}; expected images [N,H,W,C].`);
   }
-  const { layer, output } = resolveTarget(model, layerName);
+  const { score, linear, activation, name: outputName } = scoreOutput(model, options.output);
+  const { layer, output } = resolveTarget(model, layerName, score);
   let A: SymbolicTensor;
   try {
     A = output ?? (layer.output as SymbolicTensor);
   } catch {
-    throw new Error(`Layer '${layer.name}' is used more than once in the model, so its output is ambiguous; pick another layer. ${describeCandidates(model)}`);
+    throw new Error(`Layer '${layer.name}' is used more than once in the model, so its output is ambiguous; pick another layer. ${describeCandidates(model, score)}`);
   }
-  const { score, linear, activation, name: outputName } = scoreOutput(model, options.output);
 
   // Which symbolic tensors depend on A; the head's other inputs come from the trunk.
   const dependsMemo = new Map<number, boolean>();
