@@ -9,13 +9,16 @@
  *   - each execute request runs inside the comm manager's context, so what a cell causes later
  *     is parented to it;
  *   - replies carry the fields the messaging spec requires (kernel_info status and debugger, error
- *     fields), history_request gets an (empty) history, and any other request an error reply.
+ *     fields), history_request gets an (empty) history, and any other request an error reply;
+ *   - every socket the kernel sends on is wrapped, as tslab creates it, in a send queue (one send
+ *     in flight, failures logged: send-queue.ts), so no path, ours or tslab's, throws EBUSY.
  * Every other message is still handled by tslab's own methods.
  */
 import * as fs from 'fs';
 import { randomBytes } from 'crypto';
 import type { KernelTransport, PublishOptions } from './comm';
 import { KernelRuntime } from './runtime';
+import { drainSends, queuedSocket } from './send-queue';
 import type { JSONObject, JupyterMessage, MessageHeader } from './wire';
 import { digestOf, parseFrames, serialize } from './wire';
 
@@ -81,6 +84,10 @@ const SERVER_METHODS = [
   'close',
 ] as const;
 const HANDLER_METHODS = ['handleKernel', 'handleExecute'] as const;
+/** The ZmqServer fields holding sockets tslab sends on (stdin is never sent on). */
+const SEND_SOCKETS = ['iopub', 'shell', 'control', 'hb'] as const;
+/** How long a shutdown waits for its reply and the idle status to leave before the sockets close. */
+const SHUTDOWN_DRAIN_MS = 2000;
 
 export class TslabPatchError extends Error {
   constructor(version: string, missing: string) {
@@ -146,7 +153,13 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
   });
   const send = (sock: ZmqSocket, msg: JupyterMessage): void => {
     if (!live) throw new Error('the kernel has not started yet');
-    sock.send(serialize(msg, live.connInfo.key, digest)).catch((e: Error) => kernelLog(`send ${msg.header.msg_type} failed: ${e.message}`));
+    const frames = serialize(msg, live.connInfo.key, digest);
+    // The kernel's sockets are queued and never throw; this guards any other socket handed in.
+    try {
+      sock.send(frames).catch((e: Error) => kernelLog(`sending ${msg.header.msg_type} failed: ${e.message}`));
+    } catch (e) {
+      kernelLog(`sending ${msg.header.msg_type} failed: ${(e as Error).message}`);
+    }
   };
 
   const transport: KernelTransport = {
@@ -209,6 +222,19 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
 
   const originalInit = server.init;
   server.init = async function (this: TslabServer): Promise<void> {
+    // Accessors in place before tslab's init assigns the sockets: each is queued from its first
+    // send, and the receive loops tslab starts in init see the same wrapped object.
+    for (const name of SEND_SOCKETS) {
+      let socket: ZmqSocket | undefined;
+      Object.defineProperty(this, name, {
+        configurable: true,
+        enumerable: true,
+        get: () => socket,
+        set: (s: ZmqSocket | undefined) => {
+          socket = s ? queuedSocket(s, name, kernelLog) : s;
+        },
+      });
+    }
     await originalInit.call(this);
     if (typeof this.connInfo?.key !== 'string' || typeof this.iopub?.send !== 'function') {
       throw new TslabPatchError(mods.version, 'ZmqServer has no connInfo.key or iopub socket after init()');
@@ -268,7 +294,10 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
     } finally {
       this.publishStatus('idle', req);
     }
-    if (terminated) this.close();
+    if (terminated) {
+      await drainSends([sock, this.iopub], SHUTDOWN_DRAIN_MS);
+      this.close();
+    }
   };
 
   const originalKernel = handler.handleKernel;

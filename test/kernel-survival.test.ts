@@ -1,0 +1,31 @@
+/**
+ * Issue 19, the kernel half, through a real jupyter_client: the kernel must not die, leak or be
+ * steered. Brush edits one after another and in a burst (sends never throw into the process).
+ */
+import { expect } from 'chai';
+import * as path from 'path';
+import type { KernelWorld } from './kernel-fixture';
+import { createKernelWorld, missingPrerequisite, removeKernelWorld, runPython } from './kernel-fixture';
+
+describe('the kernel survives what a person or a hostile front end sends (real jupyter_client)', function () {
+  this.timeout(300_000);
+  let world: KernelWorld | undefined;
+
+  before(async function () {
+    const missing = missingPrerequisite();
+    if (missing) {
+      console.warn(`    skipping the real-client kernel tests: ${missing}`);
+      this.skip();
+    }
+    world = await createKernelWorld();
+  });
+  after(() => removeKernelWorld(world));
+
+  it('lives through 2,000 brush edits one after another and a burst of 1,000, answers every one, and keeps RSS flat', async () => {
+    const log = path.join(world!.root, 'kernel-stress.log');
+    const r = await runPython(world!, 'kernel_stress.py', [log, '2000', '1000'], 280_000);
+    for (const line of r.out.split('\n').filter((l) => /^(rss |  \S)/.test(l))) console.log(`      ${line.trim()}`);
+    expect(r.code, r.out).to.equal(0);
+    expect(r.out).to.include('ALL OK');
+  });
+});
