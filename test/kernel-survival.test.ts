@@ -1,6 +1,7 @@
 /**
  * Issue 19, the kernel half, through a real jupyter_client: the kernel must not die, leak or be
- * steered. Brush edits one after another and in a burst (sends never throw into the process).
+ * steered. Brush edits one after another and in a burst (sends never throw into the process), and
+ * stray async errors with and without a model loaded (the kernel owns the process handlers).
  */
 import { expect } from 'chai';
 import * as path from 'path';
@@ -28,4 +29,12 @@ describe('the kernel survives what a person or a hostile front end sends (real j
     expect(r.code, r.out).to.equal(0);
     expect(r.out).to.include('ALL OK');
   });
+
+  it('reports a throwing timer and an unawaited rejection as error outputs of their cell, with and without the wasm model loaded, and lives', async () => {
+    const r = await runPython(world!, 'kernel_errors.py', [path.join(world!.root, 'kernel-errors.log')], 200_000);
+    expect(r.code, r.out).to.equal(0);
+    expect(r.out).to.include('ALL OK');
+    expect((r.out.match(/^ok - /gm) ?? []).length, r.out).to.equal(22);
+  });
+
 });

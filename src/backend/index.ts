@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
 import { registerNativeKernels } from './native';
+import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -72,6 +73,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
     if (reason === undefined) {
       const info: BackendInfo = { name, skipped, tfjsVersion: tf.version.tfjs };
       if (name === 'wasm') {
+        guardWasmMalloc((tf.backend() as unknown as { wasm: WasmAllocator }).wasm);
         registerWasmConvGradients();
         const native = registerNativeKernels();
         info.nativeConvolutions = native.loaded
@@ -135,6 +137,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 }
 
 export { registerWasmConvGradients } from './wasm-gradients';
+export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
   BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeBatchNormAvailable, NATIVE_ENV, registerNativeKernels, setNativeKernelsEnabled,
 } from './native';

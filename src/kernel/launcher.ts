@@ -8,6 +8,7 @@
  */
 import { patchTslab, kernelLog, TslabPatchError } from './tslab-patch';
 import type { TslabModules } from './tslab-patch';
+import { ownProcessErrors } from './process-errors';
 
 interface TslabMain {
   startKernel(opts: { configPath: string; enableFindLocal: boolean; jsKernel: boolean; globalVersion: string }): void;
@@ -62,6 +63,8 @@ export function launch(argv: readonly string[]): void {
   runtime.install();
   kernelLog(`starting (tslab ${version}, node ${process.version}, cwd ${process.cwd()})`);
   main.startKernel({ configPath, enableFindLocal: false, jsKernel: false, globalVersion: version });
+  // After startKernel: it installs tslab's own console.error handlers, which this replaces.
+  ownProcessErrors(process, { report: (error, kind) => runtime.reportStray(error, kind), log: kernelLog });
   exitWithParent();
 }
 

@@ -8,6 +8,7 @@ import { CommManager } from './comm';
 import type { KernelTransport } from './comm';
 import type { SplitState } from './buffers';
 import { removeBuffers } from './buffers';
+import { strayErrorContent, type StrayKind } from './process-errors';
 import type { JSONObject, JSONValue } from './wire';
 
 /** A display bundle: mime type -> data (strings, or JSON for json mime types). */
@@ -64,6 +65,17 @@ export class KernelRuntime {
   /** Replace, in place, every output shown earlier with this display id (live progress, charts). */
   updateDisplay(data: MimeBundle, displayId: string, metadata: JSONObject = {}): void {
     this.transport.publish('update_display_data', { data, metadata, transient: { display_id: displayId } }, { parent: this.comms.currentParent() });
+  }
+
+  /**
+   * An error no cell caught (a throwing timer or listener, a forgotten await): an error output of
+   * the cell whose code caused it (the async context survives into the process handlers), else of
+   * the last cell run.
+   */
+  reportStray(error: unknown, kind: StrayKind): void {
+    const content = strayErrorContent(error, kind);
+    this.comms.log(`${kind}, reported to the cell: ${String(content.evalue).split('\n')[0]}`);
+    this.transport.publish('error', content, { parent: this.comms.currentParent() });
   }
 
   /** Make this the process's runtime (the launcher does this once). */

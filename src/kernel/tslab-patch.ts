@@ -19,6 +19,7 @@ import { randomBytes } from 'crypto';
 import type { KernelTransport, PublishOptions } from './comm';
 import { KernelRuntime } from './runtime';
 import { drainSends, queuedSocket } from './send-queue';
+import { WasmOutOfMemoryError, isWasmOutOfMemory } from '../backend/wasm-memory';
 import type { JSONObject, JupyterMessage, MessageHeader } from './wire';
 import { digestOf, parseFrames, serialize } from './wire';
 
@@ -321,7 +322,14 @@ export function patchTslab(mods: TslabModules): KernelRuntime {
     if (result.status === 'abort') {
       return { ...result, ename: 'Aborted', evalue: 'an earlier cell failed, so this one did not run', traceback: [] };
     }
-    return { ...result, ...errorFromStderr(stderr) };
+    const error = errorFromStderr(stderr);
+    if (error.ename !== 'WasmOutOfMemoryError' && isWasmOutOfMemory(`${error.ename}: ${error.evalue}`)) {
+      // tfjs code outside our guards (the wasm module aborted): the person must learn to restart.
+      const named = new WasmOutOfMemoryError(`wasm said: ${error.evalue}`, true);
+      writeStream('stderr', `${named.name}: ${named.message}\n`);
+      return { ...result, ename: named.name, evalue: named.message, traceback: [...error.traceback, `${named.name}: ${named.message}`] };
+    }
+    return { ...result, ...error };
   };
 
   return runtime;
