@@ -1,7 +1,8 @@
 /**
  * Issue 19, the kernel half, through a real jupyter_client: the kernel must not die, leak or be
- * steered. Brush edits one after another and in a burst (sends never throw into the process), and
- * stray async errors with and without a model loaded (the kernel owns the process handlers).
+ * steered. Brush edits one after another and in a burst (sends never throw into the process),
+ * stray async errors with and without a model loaded (the kernel owns the process handlers), and
+ * a front end polluting Object.prototype through buffer_paths.
  */
 import { expect } from 'chai';
 import * as path from 'path';
@@ -37,4 +38,9 @@ describe('the kernel survives what a person or a hostile front end sends (real j
     expect((r.out.match(/^ok - /gm) ?? []).length, r.out).to.equal(22);
   });
 
+  it('refuses __proto__, constructor and prototype in buffer_paths and state keys: Object.prototype stays clean and the kernel works', async () => {
+    const r = await runPython(world!, 'kernel_pollution.py', [path.join(world!.root, 'kernel-pollution.log')]);
+    expect(r.code, r.out).to.equal(0);
+    expect(r.out).to.include('ALL OK');
+  });
 });

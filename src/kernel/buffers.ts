@@ -5,6 +5,7 @@
  */
 import type { JSONObject, JSONValue } from './wire';
 import { toBuffer } from './wire';
+import { ForbiddenKeyError, hasOwn, isForbiddenKey, ownValue } from './untrusted';
 
 /** A synced value: JSON, or bytes, nested in lists and objects. */
 export type WidgetValue = JSONValue | ArrayBufferView | WidgetValue[] | { [key: string]: WidgetValue };
@@ -45,7 +46,11 @@ export function removeBuffers(state: WidgetState): SplitState {
   return { state: walk(state, []) as JSONObject, buffer_paths, buffers };
 }
 
-/** Put `buffers` back into `state` (in place) at `paths`; rejects paths that do not fit. */
+/**
+ * Put `buffers` back into `state` (in place) at `paths`; rejects paths that do not fit. Paths come
+ * from the front end: each step must be an own property of an object (never __proto__,
+ * constructor or prototype) or an index into a list, so no path leads outside `state`.
+ */
 export function putBuffers(state: JSONObject, paths: readonly BufferPath[], buffers: readonly Buffer[]): WidgetState {
   if (paths.length > buffers.length) {
     throw new Error(`buffer_paths names ${paths.length} buffers but the message carries ${buffers.length}`);
@@ -53,6 +58,8 @@ export function putBuffers(state: JSONObject, paths: readonly BufferPath[], buff
   const root = state as WidgetState;
   paths.forEach((path, n) => {
     if (!Array.isArray(path) || path.length === 0) throw new Error(`buffer_paths[${n}] must be a non-empty list of keys, got ${JSON.stringify(path)}`);
+    const bad = path.findIndex((k) => (typeof k !== 'string' && typeof k !== 'number') || isForbiddenKey(k));
+    if (bad >= 0) throw new ForbiddenKeyError(`buffer_paths[${n}]`, path.slice(0, bad + 1));
     let obj: WidgetValue = root;
     for (let i = 0; i < path.length - 1; i++) {
       const next: WidgetValue | undefined = child(obj, path[i]);
@@ -62,15 +69,24 @@ export function putBuffers(state: JSONObject, paths: readonly BufferPath[], buff
       obj = next;
     }
     const last = path[path.length - 1];
-    if (Array.isArray(obj)) obj[Number(last)] = buffers[n];
-    else (obj as { [key: string]: WidgetValue })[String(last)] = buffers[n];
+    if (Array.isArray(obj)) {
+      const i = Number(last);
+      if (!Number.isInteger(i) || i < 0 || i >= obj.length) {
+        throw new Error(`buffer_paths[${n}] = ${JSON.stringify(path)} ends in ${JSON.stringify(last)}, which is not a position in a list of ${obj.length}`);
+      }
+      obj[i] = buffers[n];
+    } else (obj as { [key: string]: WidgetValue })[String(last)] = buffers[n];
   });
   return root;
 }
 
+/** The list item or own property `key` of `obj`; undefined for anything else (a prototype's member included). */
 function child(obj: WidgetValue, key: string | number): WidgetValue | undefined {
-  if (Array.isArray(obj)) return obj[Number(key)];
-  if (obj !== null && typeof obj === 'object' && !isBytes(obj)) return (obj as { [key: string]: WidgetValue })[String(key)];
+  if (Array.isArray(obj)) {
+    const i = Number(key);
+    return Number.isInteger(i) && i >= 0 && i < obj.length ? obj[i] : undefined;
+  }
+  if (obj !== null && typeof obj === 'object' && !isBytes(obj)) return ownValue(obj as { [key: string]: WidgetValue }, String(key));
   return undefined;
 }
 
@@ -85,7 +101,7 @@ export function sameValue(a: WidgetValue | undefined, b: WidgetValue | undefined
     const ka = Object.keys(a);
     const kb = Object.keys(b);
     const bo = b as { [key: string]: WidgetValue };
-    return ka.length === kb.length && ka.every((k) => k in bo && sameValue((a as { [key: string]: WidgetValue })[k], bo[k]));
+    return ka.length === kb.length && ka.every((k) => hasOwn(bo, k) && sameValue((a as { [key: string]: WidgetValue })[k], bo[k]));
   }
   return false;
 }

@@ -10,6 +10,7 @@ import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import type { JSONObject, JupyterMessage, MessageHeader } from './wire';
 import { toBuffer } from './wire';
+import { isForbiddenKey, ownValue } from './untrusted';
 
 export type ParentHeader = MessageHeader | Record<string, never>;
 
@@ -216,16 +217,24 @@ export class CommManager {
   }
 
   private handleInfo(msg: JupyterMessage): void {
-    const wanted = typeof msg.content.target_name === 'string' ? msg.content.target_name : undefined;
+    const target = ownValue(msg.content, 'target_name');
+    const wanted = typeof target === 'string' ? target : undefined;
     const comms: JSONObject = {};
     for (const c of this.list(wanted)) comms[c.id] = { target_name: c.targetName };
     this.transport.reply(msg, 'comm_info_reply', { status: 'ok', comms });
   }
 
   private handleOpen(msg: JupyterMessage): void {
-    const { comm_id: id, target_name: target } = msg.content;
+    const id = ownValue(msg.content, 'comm_id');
+    const target = ownValue(msg.content, 'target_name');
     if (typeof id !== 'string' || typeof target !== 'string') {
       this.log('comm_open without a string comm_id and target_name; ignored');
+      return;
+    }
+    if (isForbiddenKey(id)) {
+      // comm_info lists comms in an object keyed by id: this one would reach its prototype.
+      this.log(`comm_open with the comm id ${JSON.stringify(id)}, which the kernel refuses (use a uuid); answered with comm_close`);
+      this.transport.publish('comm_close', { comm_id: id, data: {} }, { parent: msg.header });
       return;
     }
     const handler = this.targets.get(target);
@@ -241,18 +250,20 @@ export class CommManager {
   }
 
   private handleMsg(msg: JupyterMessage): void {
-    const comm = typeof msg.content.comm_id === 'string' ? this.comms.get(msg.content.comm_id) : undefined;
+    const id = ownValue(msg.content, 'comm_id');
+    const comm = typeof id === 'string' ? this.comms.get(id) : undefined;
     if (!comm) {
-      this.log(`comm_msg for unknown comm id ${JSON.stringify(msg.content.comm_id)}; ignored`);
+      this.log(`comm_msg for unknown comm id ${JSON.stringify(id)}; ignored`);
       return;
     }
     comm.dispatch(toCommMessage(msg));
   }
 
   private handleClose(msg: JupyterMessage): void {
-    const comm = typeof msg.content.comm_id === 'string' ? this.comms.get(msg.content.comm_id) : undefined;
+    const id = ownValue(msg.content, 'comm_id');
+    const comm = typeof id === 'string' ? this.comms.get(id) : undefined;
     if (!comm) {
-      this.log(`comm_close for unknown comm id ${JSON.stringify(msg.content.comm_id)}; ignored`);
+      this.log(`comm_close for unknown comm id ${JSON.stringify(id)}; ignored`);
       return;
     }
     comm.closedBy(toCommMessage(msg));
@@ -260,7 +271,7 @@ export class CommManager {
 }
 
 function toCommMessage(msg: JupyterMessage): CommMessage {
-  const data = msg.content.data;
+  const data = ownValue(msg.content, 'data');
   return {
     data: data !== null && typeof data === 'object' && !Array.isArray(data) ? data : {},
     metadata: msg.metadata,

@@ -172,7 +172,12 @@ export type GradCamReply =
 /** The first problem with a request from the front end, or undefined when it is well formed. */
 export function invalidRequest(content: unknown, state: GradCamState): string | undefined {
   if (content === null || typeof content !== 'object' || Array.isArray(content)) return 'a request must be an object';
-  const r = content as { [k: string]: unknown };
+  const fields = content as { [k: string]: unknown };
+  const bad = Object.keys(fields).find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
+  if (bad) return `a request may not have a field named ${bad}`;
+  // Own fields only: a field the message lacks must not be found on Object.prototype.
+  const r: { [k: string]: unknown } = Object.create(null);
+  for (const k of Object.keys(fields)) r[k] = fields[k];
   if (typeof r.request !== 'string' || r.request.length === 0 || r.request.length > 100) return "a request needs a 'request' id (a short string)";
   const imageIndex = (allowed: number): string | undefined =>
     Number.isInteger(r.image) && (r.image as number) >= 0 && (r.image as number) < allowed

@@ -9,6 +9,7 @@ import type { KernelTransport } from './comm';
 import type { SplitState } from './buffers';
 import { removeBuffers } from './buffers';
 import { strayErrorContent, type StrayKind } from './process-errors';
+import { ownValue } from './untrusted';
 import type { JSONObject, JSONValue } from './wire';
 
 /** A display bundle: mime type -> data (strings, or JSON for json mime types). */
@@ -34,8 +35,9 @@ export class KernelRuntime {
     this.comms = new CommManager(transport);
     this.comms.registerTarget(CONTROL_TARGET, (comm) => {
       comm.onMsg((msg) => {
-        if (msg.data.method !== 'request_states') {
-          this.comms.log(`${CONTROL_TARGET}: unknown method ${JSON.stringify(msg.data.method)}; ignored`);
+        const method = ownValue(msg.data, 'method');
+        if (method !== 'request_states') {
+          this.comms.log(`${CONTROL_TARGET}: unknown method ${JSON.stringify(method)}; ignored`);
           return;
         }
         // ipywidgets 8's answer: every model's full state in one message, buffer paths

@@ -6,10 +6,11 @@
  */
 import { inspect } from 'util';
 import type { Comm, CommMessage, ParentHeader } from './comm';
-import type { BufferPath, SplitState, WidgetState } from './buffers';
+import type { BufferPath, SplitState, WidgetState, WidgetValue } from './buffers';
 import { putBuffers, removeBuffers, sameValue } from './buffers';
 import type { KernelRuntime, MimeBundle, WidgetHandle } from './runtime';
 import { requireRuntime } from './runtime';
+import { hasOwn, ownValue, refuseForbiddenKeys } from './untrusted';
 import type { JSONObject } from './wire';
 
 export const WIDGET_TARGET = 'jupyter.widget';
@@ -230,7 +231,7 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
   }
 
   private receive(msg: CommMessage): void {
-    const { method } = msg.data;
+    const method = ownValue(msg.data, 'method');
     if (method === 'update') return this.receiveUpdate(msg);
     if (method === 'request_state') {
       const full = this.fullState();
@@ -238,7 +239,7 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
       return;
     }
     if (method === 'custom') {
-      const content = msg.data.content;
+      const content = ownValue(msg.data, 'content');
       const c = content !== null && typeof content === 'object' && !Array.isArray(content) ? content : {};
       this.emit('custom', [c, msg.buffers]);
       return;
@@ -247,14 +248,16 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
   }
 
   private receiveUpdate(msg: CommMessage): void {
-    const { state, buffer_paths } = msg.data;
+    const state = ownValue(msg.data, 'state');
+    const bufferPaths = ownValue(msg.data, 'buffer_paths');
     if (state === null || typeof state !== 'object' || Array.isArray(state)) {
       this.runtime.comms.log(`widget ${this.id}: update without a state object; ignored`);
       return;
     }
-    const paths = (Array.isArray(buffer_paths) ? buffer_paths : []) as BufferPath[];
+    const paths = (Array.isArray(bufferPaths) ? bufferPaths : []) as BufferPath[];
     let incoming: WidgetState;
     try {
+      refuseForbiddenKeys(state, 'the update\'s state');
       incoming = putBuffers(JSON.parse(JSON.stringify(state)) as JSONObject, paths, msg.buffers);
     } catch (e) {
       this.runtime.comms.log(`widget ${this.id}: bad update (${(e as Error).message}); ignored`);
@@ -273,7 +276,10 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
     if (rejected.length > 0) {
       // Put the front end back on the kernel's values.
       const current: WidgetState = {};
-      for (const key of rejected) current[key] = this.values[key];
+      for (const key of rejected) {
+        const value = this.own(key);
+        if (value !== undefined) current[key] = value;
+      }
       this.sendState('update', current);
     }
     const { changed, old } = this.apply(incoming);
@@ -286,7 +292,7 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
     if (!validate) return [];
     const rejected: string[] = [];
     for (const [key, value] of Object.entries(incoming)) {
-      if (sameValue(this.values[key], value)) continue; // not a change: nothing to validate
+      if (sameValue(this.own(key), value)) continue; // not a change: nothing to validate
       let reason: string | undefined;
       try {
         reason = validate(key, value, this);
@@ -306,12 +312,17 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
     const changed: WidgetState = {};
     for (const [k, v] of Object.entries(patch)) {
       if (v === undefined) continue;
-      if (!sameValue(this.values[k], v)) changed[k] = v;
+      if (!sameValue(this.own(k), v)) changed[k] = v;
     }
     const old: WidgetState = {};
-    for (const k of Object.keys(changed)) old[k] = this.values[k];
+    for (const k of Object.keys(changed)) old[k] = this.own(k) as WidgetValue;
     Object.assign(this.values, changed);
     return { changed, old };
+  }
+
+  /** A field's value; undefined for a name the state does not hold (never a prototype's member, e.g. "toString"). */
+  private own(key: string): WidgetValue | undefined {
+    return hasOwn(this.values, key) ? this.values[key] : undefined;
   }
 
   private emitChanges(changed: WidgetState, old: WidgetState, source: ChangeSource): void {

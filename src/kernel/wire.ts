@@ -90,7 +90,8 @@ export function parseFrames(frames: readonly Buffer[], key: string, digest = 'sh
     }
   }
   const header = parseJsonFrame(json[0], 'header');
-  if (typeof header.msg_type !== 'string' || typeof header.msg_id !== 'string') {
+  const own = (k: string): unknown => (Object.prototype.hasOwnProperty.call(header, k) ? header[k] : undefined);
+  if (typeof own('msg_type') !== 'string' || typeof own('msg_id') !== 'string') {
     throw new WireError('header lacks a string msg_type or msg_id');
   }
   return {
