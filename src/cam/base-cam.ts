@@ -16,6 +16,7 @@ import { augmentationSmoothed } from './aug-smooth';
 import type { CamInputs } from './cam-inputs';
 import { CamPass, forwardAndGradients } from './forward-pass';
 import { ImageBatch } from './input';
+import type { TokenGrid } from './node-layout';
 import { upsampleAndNormalise } from './normalise';
 import { scoreRows } from './row-targets';
 import { firstComponentProjection } from './principal-component';
@@ -35,6 +36,10 @@ export interface CamOptions {
   classNames?: readonly string[];
   /** The output to explain, by name, for a model with several (default its first). Ignored when given a split. */
   output?: string;
+  /** [H, W] to explain a graph model that takes any size at (default DEFAULT_DYNAMIC_SIZE square). */
+  inputSize?: readonly [number, number];
+  /** How a graph model's token sequence lies on its grid, when its count does not say. */
+  tokens?: TokenGrid;
 }
 
 export interface ExplainOptions {
@@ -78,7 +83,7 @@ export abstract class BaseCAM {
   readonly classNames?: readonly string[];
 
   constructor(source: CamSource, options: CamOptions = {}) {
-    this.split = isModelSplit(source) ? source : splitAt(source, options.layer, { output: options.output });
+    this.split = isModelSplit(source) ? source : splitAt(source, options.layer, { output: options.output, inputSize: options.inputSize, tokens: options.tokens });
     this.classNames = defaultClassNames(this.split, options.classNames);
   }
 

@@ -2,161 +2,40 @@
  * The split for a TF.js graph model (tf.loadGraphModel: the converter's output for SavedModels,
  * TF Hub models and Keras models converted to tfjs_graph_model). The trunk executes the graph
  * up to the target node; the head executes it again from that node (GraphModel.execute accepts
- * values for intermediate nodes) to the pre-softmax scores, and tf.grad differentiates that
- * execution. Nodes that skip over the target (residual branches) are fed to the head too.
+ * values for intermediate nodes) to the scored output, and tf.grad differentiates that
+ * execution. Nodes that skip over the target (residual branches) are fed to the head too. The
+ * input is adapted (channels-first, a dynamic size: graph-input.ts) and the node read as a grid
+ * (a channels-first map, a token sequence: node-layout.ts).
  * Guided backprop swaps the ReLU and ReLU6 gradients for the guided rule for the length of one
  * synchronous pass (the graph runs tfjs's own ops, so there is no layer to put a gate after).
  */
 import * as tf from '@tensorflow/tfjs';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
+import { Candidate, candidateNodes, describeNodes } from './graph-candidates';
+import { graphInput, GraphInput } from './graph-input';
+import { graphNodes, graphOutputNames, nodeNameOf, scoreNode } from './graph-nodes';
 import { GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
-import { OutputActivation, outputKind } from './outputs';
+import { fromGrid, toGrid } from './node-layout';
+import { outputKind } from './outputs';
 import { scoreSourceOf } from './split-types';
 import type { ModelSplit, SplitOptions, TrunkValues } from './split-types';
 
-interface GraphNode {
-  name: string;
-  op: string;
-  input?: string[];
-}
+export { graphOutputNames } from './graph-nodes';
 
-interface GraphModelInternals {
-  artifacts?: { modelTopology?: { node?: GraphNode[] } };
-}
-
-/** How many candidates an error message names. */
-const NAMED_IN_ERRORS = 12;
 const ACTIVATION_OPS = new Set(['Relu', 'Relu6']);
-
-/** 'name:0' and '^name' (a control input) to 'name'. */
-function nodeNameOf(input: string): string {
-  return input.replace(/^\^/, '').replace(/:\d+$/, '');
-}
-
-function graphNodes(model: tf.GraphModel): Map<string, GraphNode> {
-  const nodes = (model as unknown as GraphModelInternals).artifacts?.modelTopology?.node;
-  if (!Array.isArray(nodes)) throw new Error('This GraphModel carries no graph (modelTopology.node); load it from its model.json with tf.loadGraphModel.');
-  return new Map(nodes.map((n) => [n.name, n]));
-}
-
-interface SignatureOutputs {
-  signature?: { outputs?: Record<string, { name?: string }> };
-}
-
-/** Each output's names: its graph node, and its signature key when the model.json has one. */
-export function graphOutputNames(model: tf.GraphModel): { node: string; key?: string }[] {
-  const keys = Object.entries((model as unknown as { artifacts?: SignatureOutputs }).artifacts?.signature?.outputs ?? {});
-  return model.outputs.map((o) => {
-    const node = nodeNameOf(o.name);
-    const key = keys.find(([, v]) => v.name !== undefined && nodeNameOf(v.name) === node)?.[0];
-    return { node, key };
-  });
-}
-
-/** The node whose value is scored, and the final softmax or sigmoid skipped to reach it. */
-function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>, wanted?: string): { name: string; output: string; activation: OutputActivation } {
-  const outputs = graphOutputNames(model);
-  const chosen = wanted === undefined ? outputs[0] : outputs.find((o) => o.key === wanted || o.node === nodeNameOf(wanted));
-  if (!chosen) {
-    const listed = outputs.map((o) => `'${o.key ?? o.node}'`).join(', ');
-    throw new Error(`This graph model has no output '${wanted}'; its outputs are ${listed}. Pass one of them as options.output (--output).`);
-  }
-  let name = chosen.node;
-  // Identity / IdentityN nodes the converter puts in front of the output.
-  for (let node = nodes.get(name); node && /^Identity/.test(node.op) && node.input?.length; node = nodes.get(name)) name = nodeNameOf(node.input[0]);
-  const node = nodes.get(name);
-  const output = chosen.key ?? chosen.node;
-  if (node?.op === 'Softmax' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'softmax' };
-  if (node?.op === 'Sigmoid' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'sigmoid' };
-  return { name, output, activation: 'linear' };
-}
-
-/** Every non-constant node the scores depend on, each with its depth (longest path from an input). */
-function upstreamDepths(nodes: Map<string, GraphNode>, from: string): Map<string, number> {
-  const depth = new Map<string, number>();
-  const visit = (name: string): number => {
-    const known = depth.get(name);
-    if (known !== undefined) return known;
-    const node = nodes.get(name);
-    if (!node || node.op === 'Const') return -1;
-    depth.set(name, 0); // (a graph model has no cycles without control flow; this guards anyway)
-    const d = node.op === 'Placeholder' ? 0 : 1 + Math.max(0, ...(node.input ?? []).map((i) => visit(nodeNameOf(i))));
-    depth.set(name, d);
-    return d;
-  };
-  visit(from);
-  return depth;
-}
-
-interface Candidate {
-  name: string;
-  shape: number[];
-  depth: number;
-}
-
-/**
- * Nodes Grad-CAM can explain, best first: 4-D outputs [N,h,w,K] with h*w > 1 that the scores
- * depend on, deepest first (then the 1x1 ones). Shapes come from one execution on a blank image.
- */
-export function candidateNodes(model: tf.GraphModel, output?: string): Candidate[] {
-  // Shapes need one execution of the whole graph: once per model and output, not once per explanation.
-  let byOutput = candidatesOf.get(model);
-  if (!byOutput) candidatesOf.set(model, (byOutput = new Map()));
-  let known = byOutput.get(output ?? '');
-  if (!known) {
-    known = rankNodes(model, output);
-    byOutput.set(output ?? '', known);
-  }
-  return known;
-}
-
-const candidatesOf = new WeakMap<tf.GraphModel, Map<string, Candidate[]>>();
-
-/** Ops that only pass a value on: a map right before the scored node through them is the output itself. */
-const PASS_THROUGH_OPS = new Set(['Reshape', 'Identity', 'Transpose', 'Squeeze', 'ExpandDims']);
-
-function rankNodes(model: tf.GraphModel, output?: string): Candidate[] {
-  const nodes = graphNodes(model);
-  const score = scoreNode(model, nodes, output);
-  const depths = upstreamDepths(nodes, score.name);
-  const own = new Set<string>();
-  for (let name: string | undefined = score.name; name; ) {
-    own.add(name);
-    const node = nodes.get(name);
-    name = node && PASS_THROUGH_OPS.has(node.op) && node.input?.length ? nodeNameOf(node.input[0]) : undefined;
-  }
-  const names = [...depths.keys()].filter((n) => nodes.get(n)?.op !== 'Placeholder' && !own.has(n));
-  const shapes = tf.tidy(() => {
-    const input = model.inputs[0];
-    const shape = (input.shape ?? []).map((d, i) => (i === 0 || d === -1 || d === null ? 1 : d));
-    const outs = model.execute(tf.zeros(shape), names);
-    return (Array.isArray(outs) ? outs : [outs]).map((t) => t.shape);
-  });
-  const maps = names
-    .map((name, i) => ({ name, shape: shapes[i], depth: depths.get(name) ?? 0 }))
-    .filter((c) => c.shape.length === 4)
-    .sort((a, b) => b.depth - a.depth);
-  const extent = (c: Candidate): number => (c.shape[1] ?? 1) * (c.shape[2] ?? 1);
-  return [...maps.filter((c) => extent(c) > 1), ...maps.filter((c) => extent(c) <= 1)];
-}
-
-function describeNodes(candidates: Candidate[]): string {
-  if (!candidates.length) return 'The graph has no node with a 4-D output that feeds the scores.';
-  const named = candidates.slice(0, NAMED_IN_ERRORS).map((c) => `'${c.name}' [${c.shape.slice(1).join('x')}]`);
-  const more = candidates.length > NAMED_IN_ERRORS ? ` and ${candidates.length - NAMED_IN_ERRORS} more` : '';
-  return `Candidate nodes (4-D outputs that feed the scores, h*w > 1 first, best first): ${named.join(', ')}${more}.`;
-}
 
 const outputShapes = new WeakMap<tf.GraphModel, Map<string, number[]>>();
 
+
 /** The scored node's shape without the batch, from one execution (a model.json may carry no signature). */
-function scoredShape(model: tf.GraphModel, scoreName: string, [H, W, C]: number[]): number[] {
+function scoredShape(model: tf.GraphModel, scoreName: string, input: GraphInput): number[] {
   let known = outputShapes.get(model);
   if (!known) outputShapes.set(model, (known = new Map()));
-  let shape = known.get(scoreName);
+  const key = `${scoreName}@${input.shape.join('x')}`;
+  let shape = known.get(key);
   if (!shape) {
-    shape = tf.tidy(() => (model.execute(tf.zeros([1, H, W, C]), scoreName) as tf.Tensor).shape.slice(1));
-    known.set(scoreName, shape);
+    shape = tf.tidy(() => (model.execute(input.toModel(tf.zeros([1, ...input.shape])), scoreName) as tf.Tensor).shape.slice(1));
+    known.set(key, shape);
   }
   return shape;
 }
@@ -186,26 +65,23 @@ function withGuidedActivations<T>(f: () => T): T {
 }
 
 export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options: SplitOptions = {}): ModelSplit {
-  if (model.inputs.length !== 1) throw new Error(`This graph model has ${model.inputs.length} inputs; Grad-CAM here supports single-input image models.`);
-  const inputShape = model.inputs[0].shape ?? [];
-  if (inputShape.length !== 4 || inputShape.slice(1).some((d) => d === -1 || d == null)) {
-    throw new Error(`This graph model takes input of shape ${JSON.stringify(inputShape)}; expected images [N,H,W,C] with fixed H, W and C.`);
-  }
+  const input = graphInput(model, options.inputSize);
   const nodes = graphNodes(model);
   const score = scoreNode(model, nodes, options.output);
-  const candidates = candidateNodes(model, options.output);
+  const candidates = candidateNodes(model, input, options.output, options.tokens);
   let target: Candidate | undefined;
   if (nodeName === undefined) {
     target = candidates[0];
-    if (!target) throw new Error(`This graph model has no node with a 4-D output [N,h,w,K] that feeds its scores; Grad-CAM needs a feature map.`);
+    if (!target) throw new Error(`This graph model has no spatial map [N,h,w,K] (or token sequence on a square grid) that feeds its output; Grad-CAM needs a feature map.`);
   } else {
     target = candidates.find((c) => c.name === nodeName || c.name === nodeNameOf(nodeName));
     if (!target) {
-      const why = nodes.has(nodeNameOf(nodeName)) ? 'is not a 4-D feature map that feeds the scores' : 'is not a node of this graph';
+      const why = nodes.has(nodeNameOf(nodeName)) ? 'is not a 4-D feature map that feeds the scores (nor a token sequence on a square grid)' : 'is not a node of this graph';
       throw new Error(`Node '${nodeName}' ${why}. ${describeNodes(candidates)}`);
     }
   }
   const A = target.name;
+  const layout = target.layout;
   // Nodes the head needs that do not depend on A: fed from the trunk so the head never needs the input.
   const dependsMemo = new Map<string, boolean>();
   const dependsOnA = (name: string): boolean => {
@@ -230,9 +106,8 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
   };
   collect(score.name);
   const sideNames = [...side];
-  const [, H, W, C] = inputShape as number[];
-  const [, h, w, K] = target.shape;
-  const outShape = scoredShape(model, score.name, [H, W, C]);
+  const [H, W, C] = input.shape;
+  const outShape = scoredShape(model, score.name, input);
   const output = { name: score.output, shape: outShape, activation: score.activation, kind: outputKind(outShape, score.activation, score.output) };
   const numClasses = outShape[outShape.length - 1] ?? 1;
 
@@ -244,7 +119,15 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
     const outs = withExactAvgPoolGradient(() => model.execute(feeds, names));
     return Array.isArray(outs) ? outs : [outs];
   };
-  const headFeeds = (t: TrunkValues): tf.NamedTensorMap => Object.fromEntries([[A, t.activations], ...sideNames.map((n, i): [string, tf.Tensor] => [n, t.side[i]])]);
+  // The tokens left out of A's grid travel with the side values (last), and go back in front for the head.
+  const trunkOf = (node: tf.Tensor, rest: tf.Tensor[]): TrunkValues => {
+    const { grid, extra } = toGrid(node, layout);
+    return { activations: grid, side: extra ? [...rest, extra] : rest };
+  };
+  const headFeeds = (t: TrunkValues): tf.NamedTensorMap => {
+    const extra = t.side.length > sideNames.length ? t.side[sideNames.length] : undefined;
+    return Object.fromEntries([[A, fromGrid(t.activations, extra, layout)], ...sideNames.map((n, i): [string, tf.Tensor] => [n, t.side[i]])]);
+  };
 
   return {
     model,
@@ -253,22 +136,22 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
     output,
     outputNames: graphOutputNames(model).map((o) => o.key ?? o.node),
     inputShape: [H, W, C],
-    layerShape: [h, w, K],
+    layerShape: target.grid,
     numClasses,
     trunk(x) {
       backwardStarted = false;
-      const [a, ...rest] = run(x, [A, ...sideNames]);
-      return { activations: a as tf.Tensor4D, side: rest };
+      const [a, ...rest] = run(input.toModel(x), [A, ...sideNames]);
+      return trunkOf(a, rest);
     },
     head(t) {
       return marked(run(headFeeds(t), [score.name])[0]);
     },
     full(x, guided) {
       backwardStarted = false;
-      const pass = (): tf.Tensor[] => run(x, [A, ...sideNames, score.name]);
+      const pass = (): tf.Tensor[] => run(input.toModel(x), [A, ...sideNames, score.name]);
       const [a, ...rest] = guided ? withGuidedActivations(pass) : pass();
       const scores = marked(rest.pop() as tf.Tensor);
-      return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
+      return { trunk: trunkOf(a, rest), scores };
     },
     explainFailure(err, guided) {
       releaseFailedTape();
@@ -284,4 +167,9 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
       );
     },
   };
+}
+
+/** The nodes of a graph model Grad-CAM can explain, best first (the default is the first). */
+export function graphCandidates(model: tf.GraphModel, options: SplitOptions = {}): Candidate[] {
+  return candidateNodes(model, graphInput(model, options.inputSize), options.output, options.tokens);
 }

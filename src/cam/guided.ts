@@ -17,6 +17,8 @@ export interface GuidedBackpropOptions {
   classNames?: readonly string[];
   /** The output to explain, for a model with several (default: the one a target names, else the first). */
   output?: string;
+  /** [H, W] for a graph model that takes any size. */
+  inputSize?: readonly [number, number];
 }
 
 export interface GuidedBackpropResult {
@@ -27,7 +29,7 @@ export interface GuidedBackpropResult {
 
 export function guidedBackprop(source: CamSource, images: ImageBatch, options: GuidedBackpropOptions = {}): GuidedBackpropResult {
   // Any 4-D layer will do: guided backprop only needs the full pass, not the split.
-  const split = isModelSplit(source) ? source : splitAt(source, undefined, { output: options.output ?? outputOfTarget(options.target) });
+  const split = isModelSplit(source) ? source : splitAt(source, undefined, { output: options.output ?? outputOfTarget(options.target), inputSize: options.inputSize });
   try {
     return guidedRows(split, images, options);
   } catch (err) {

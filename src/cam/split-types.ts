@@ -3,6 +3,7 @@
  * Made once by splitAt() and handed to every method, so methods never know the model's format.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { TokenGrid } from './node-layout';
 import type { OutputInfo } from './outputs';
 
 /** A model gradcam-ts can explain: a LayersModel or a GraphModel (tf.loadGraphModel). */
@@ -13,6 +14,10 @@ export type ScoreSource = 'logits' | 'pre-softmax (removed final softmax)' | 'pr
 /** How to split: which output to explain (default the model's first). */
 export interface SplitOptions {
   output?: string;
+  /** [H, W] for a model that takes any size (default DEFAULT_DYNAMIC_SIZE square). */
+  inputSize?: readonly [number, number];
+  /** How a token sequence lies on its grid, when its count does not say (graph models). */
+  tokens?: TokenGrid;
 }
 
 /** Trunk tensors the head needs: A plus anything from before A that skips over it. */

@@ -1,0 +1,77 @@
+/**
+ * Reading a TF.js graph model's graph: its nodes, its outputs by node and signature key, the node
+ * that is scored (a final Softmax or Sigmoid skipped), and how deep each node lies.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { OutputActivation } from './outputs';
+
+export interface GraphNode {
+  name: string;
+  op: string;
+  input?: string[];
+}
+
+export interface GraphModelInternals {
+  artifacts?: { modelTopology?: { node?: GraphNode[] } };
+}
+
+/** 'name:0' and '^name' (a control input) to 'name'. */
+export function nodeNameOf(input: string): string {
+  return input.replace(/^\^/, '').replace(/:\d+$/, '');
+}
+
+export function graphNodes(model: tf.GraphModel): Map<string, GraphNode> {
+  const nodes = (model as unknown as GraphModelInternals).artifacts?.modelTopology?.node;
+  if (!Array.isArray(nodes)) throw new Error('This GraphModel carries no graph (modelTopology.node); load it from its model.json with tf.loadGraphModel.');
+  return new Map(nodes.map((n) => [n.name, n]));
+}
+
+interface SignatureOutputs {
+  signature?: { outputs?: Record<string, { name?: string }> };
+}
+
+/** Each output's names: its graph node, and its signature key when the model.json has one. */
+export function graphOutputNames(model: tf.GraphModel): { node: string; key?: string }[] {
+  const keys = Object.entries((model as unknown as { artifacts?: SignatureOutputs }).artifacts?.signature?.outputs ?? {});
+  return model.outputs.map((o) => {
+    const node = nodeNameOf(o.name);
+    const key = keys.find(([, v]) => v.name !== undefined && nodeNameOf(v.name) === node)?.[0];
+    return { node, key };
+  });
+}
+
+/** The node whose value is scored, and the final softmax or sigmoid skipped to reach it. */
+export function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>, wanted?: string): { name: string; output: string; activation: OutputActivation } {
+  const outputs = graphOutputNames(model);
+  const chosen = wanted === undefined ? outputs[0] : outputs.find((o) => o.key === wanted || o.node === nodeNameOf(wanted));
+  if (!chosen) {
+    const listed = outputs.map((o) => `'${o.key ?? o.node}'`).join(', ');
+    throw new Error(`This graph model has no output '${wanted}'; its outputs are ${listed}. Pass one of them as options.output (--output).`);
+  }
+  let name = chosen.node;
+  // Identity / IdentityN nodes the converter puts in front of the output.
+  for (let node = nodes.get(name); node && /^Identity/.test(node.op) && node.input?.length; node = nodes.get(name)) name = nodeNameOf(node.input[0]);
+  const node = nodes.get(name);
+  const output = chosen.key ?? chosen.node;
+  if (node?.op === 'Softmax' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'softmax' };
+  if (node?.op === 'Sigmoid' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'sigmoid' };
+  return { name, output, activation: 'linear' };
+}
+
+/** Every non-constant node the scores depend on, each with its depth (longest path from an input). */
+export function upstreamDepths(nodes: Map<string, GraphNode>, from: string): Map<string, number> {
+  const depth = new Map<string, number>();
+  const visit = (name: string): number => {
+    const known = depth.get(name);
+    if (known !== undefined) return known;
+    const node = nodes.get(name);
+    if (!node || node.op === 'Const') return -1;
+    depth.set(name, 0); // (a graph model has no cycles without control flow; this guards anyway)
+    const d = node.op === 'Placeholder' ? 0 : 1 + Math.max(0, ...(node.input ?? []).map((i) => visit(nodeNameOf(i))));
+    depth.set(name, d);
+    return d;
+  };
+  visit(from);
+  return depth;
+}
+
