@@ -18,6 +18,7 @@ import { CamPass, forwardAndGradients } from './forward-pass';
 import { ImageBatch } from './input';
 import type { TokenGrid } from './node-layout';
 import { upsampleAndNormalise } from './normalise';
+import { classCountOf } from './outputs';
 import { scoreRows } from './row-targets';
 import { firstComponentProjection } from './principal-component';
 import { splitAt } from './split';
@@ -58,10 +59,10 @@ export interface ExplainOptions {
 
 /** The class names a split's classes get by default: CIFAR-10's for a 10-output model. */
 export function defaultClassNames(split: ModelSplit, given?: readonly string[]): readonly string[] | undefined {
-  const classLike = split.output.kind === 'classes' || split.output.kind === 'labels' || split.output.kind === 'map';
-  const names = given ?? (classLike && split.numClasses === CLASS_NAMES.length ? CLASS_NAMES : undefined);
-  if (names && names.length !== split.numClasses) {
-    throw new Error(`Got ${names.length} class names for output '${split.output.name}' with ${split.numClasses} classes (shape [N,${split.output.shape.join(',')}]); pass one name per class, or none.`);
+  const count = classCountOf(split.output);
+  const names = given ?? (count === CLASS_NAMES.length ? CLASS_NAMES : undefined);
+  if (names && names.length !== count) {
+    throw new Error(`Got ${names.length} class names for output '${split.output.name}' with ${count} classes (shape [N,${split.output.shape.join(',')}]); pass one name per class, or none.`);
   }
   return names;
 }

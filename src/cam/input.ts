@@ -92,3 +92,19 @@ export function scaleToInputRange(pixels: tf.Tensor4D, range: InputRange): tf.Te
 export function toModelInput(images: ImageBatch, shape: [number, number, number], range: InputRange = '0-255'): tf.Tensor4D {
   return tf.tidy(() => scaleToInputRange(toBatch(images, shape), range));
 }
+
+/**
+ * RGB pixels (HWC, 0-255) as an image of `channels`: grey as luma (ITU-R BT.601, what PIL's
+ * convert('L') gives), RGBA with an opaque alpha, RGB as it is.
+ */
+export function adaptChannels(rgb: ArrayLike<number>, channels: number): Uint8Array {
+  const n = rgb.length / 3;
+  if (channels === 3) return Uint8Array.from(rgb);
+  if (channels === 1) return Uint8Array.from({ length: n }, (_, p) => Math.round(0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2]));
+  if (channels === 4) {
+    const out = new Uint8Array(n * 4).fill(255);
+    for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[4 * p + c] = rgb[3 * p + c];
+    return out;
+  }
+  throw new Error(`The model takes ${channels}-channel images; gradcam-ts converts RGB images to 1 (grey), 3 (RGB) or 4 (RGBA) channels. Pass the model's input yourself (explain() takes raw arrays).`);
+}

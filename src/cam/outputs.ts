@@ -57,3 +57,14 @@ export const KIND_DESCRIPTIONS: Readonly<Record<OutputKind, string>> = {
 export function outputSize(info: OutputInfo): number {
   return info.shape.reduce((a, b) => a * b, 1);
 }
+
+/**
+ * How many classes an output's targets name: the last axis of class scores, labels and maps; a raw
+ * detection row's values after its 4 box values (the default layout); none for values and embeddings.
+ */
+export function classCountOf(info: OutputInfo): number {
+  const last = info.shape[info.shape.length - 1];
+  if (info.kind === 'classes' || info.kind === 'labels' || info.kind === 'map') return last;
+  if (info.kind === 'detections') return Math.max(0, last - 4);
+  return 0;
+}

@@ -26,6 +26,8 @@ export interface LoadedModel<M extends ExplainableModel = ExplainableModel> {
   model: M;
   format: ModelFormat;
   classNames: string[];
+  /** Class names for an output with `count` classes (the labels file, the model's metadata, CIFAR-10's, or "class N"). */
+  namesFor(count: number): string[];
   inputRange: InputRange;
   dir: string;
 }
@@ -82,7 +84,9 @@ export async function loadExplainableModel(dir: string | undefined, options: Loa
     const meta = readModelMetadata(modelDir);
     const outputs = outputCount(model);
     const inputRange = checkInputRange(options.inputRange ?? (typeof meta.inputRange === 'string' ? meta.inputRange : '0-255'));
-    return { model, format, classNames: classNamesFor(meta, outputs, options.labels), inputRange, dir: modelDir };
+    // A graph model.json without a signature has no output shape to count: its names wait for namesFor.
+    const classNames = outputs > 0 ? classNamesFor(meta, outputs, options.labels) : [];
+    return { model, format, classNames, namesFor: (count) => classNamesFor(meta, count, options.labels), inputRange, dir: modelDir };
   } catch (err) {
     model.dispose(); // a bad labels file or input range must not strand the model's weights
     throw err;

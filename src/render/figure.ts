@@ -163,6 +163,7 @@ export function figureRows(e: Explanation, images: ArrayLike<number>[], options:
     throw new Error(`figureRows: ${images.length} images for an explanation of ${e.images.length}.`);
   }
   const [height, width, channels] = e.inputShape;
+  if (e.output && e.output.kind !== 'classes') return targetRows(e, images, width, height, channels);
   return e.images.flatMap((im, i) =>
     im.classes.map((cl) => {
       const parts = [`pred: ${name(e, im.predicted)} ${im.probabilities[im.predicted].toFixed(2)}`];
@@ -179,6 +180,18 @@ export function figureRows(e: Explanation, images: ArrayLike<number>[], options:
         caption: parts.join(' · '),
       };
     }),
+  );
+}
+
+/** Rows of a non-classifier: each captioned with its target and the value standing for it. */
+function targetRows(e: Explanation, images: ArrayLike<number>[], width: number, height: number, channels: number): FigureRow[] {
+  const value = (p: number): string => (e.output.kind === 'labels' || e.output.kind === 'detections' ? `p ${p.toFixed(2)}` : e.output.kind === 'map' ? `${(100 * p).toFixed(0)}% of pixels` : e.output.kind === 'embedding' ? `cosine ${p.toFixed(3)}` : '');
+  return e.images.flatMap((im, i) =>
+    im.classes.map((cl) => ({
+      image: images[i], width, height, channels,
+      heatmap: cl.heatmap, guided: cl.guided, guidedGradCam: cl.guidedGradCam,
+      caption: [cl.target, value(cl.probability)].filter(Boolean).join(' · '),
+    })),
   );
 }
 
