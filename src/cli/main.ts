@@ -1,5 +1,6 @@
 /** The `gradcam` command: thin subcommands over the rooms; no logic of its own. */
 import { parseArgs } from './args';
+import { commandHelp, HELP } from './help';
 import { demoCommand } from './demo';
 import { evaluateCommand } from './evaluate';
 import { explainCommand } from './explain';
@@ -17,26 +18,25 @@ type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
 interface CommandEntry {
   run: Command;
   switches: string[];
-  help: string;
 }
 
 // A Map, not a plain object: the user's word must never reach Object.prototype ('__proto__', 'constructor').
 const COMMANDS = new Map<string, CommandEntry>(Object.entries({
-  demo: { run: demoCommand, switches: [], help: 'demo [--out DIR]            figures from the shipped model and examples, then evaluation if the data is here' },
-  info: { run: infoCommand, switches: [], help: 'info                      backend, versions, where data and model are found' },
-  evaluate: { run: evaluateCommand, switches: [], help: 'evaluate [--model DIR --data DIR --limit N --confusion-png FILE]' },
-  explain: { run: explainCommand, switches: [], help: 'explain <image.png|jpg | --cifar-test N> [--class NAME|N|pred|all] [--layer NAME] [--method gradcam|gradcam++|scorecam|guided|counterfactual] [--model DIR] [--labels FILE] [--input-range 0-255|0-1|-1..1|caffe|torch] [--colormap jet|viridis|turbo] [--opacity X] --out FILE.png' },
-  figures: { run: figuresCommand, switches: [], help: 'figures [--out DIR --model DIR]   the deer, ship and misclassified figures from the shipped examples' },
-  'export-examples': { run: exportExamplesCommand, switches: [], help: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]' },
-  'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'], help: 'install-kernel [--user | --sys-prefix | --prefix DIR]   the "TypeScript (gradcam-ts)" Jupyter kernel' },
-  'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'], help: 'install-widget [--user | --sys-prefix | --prefix DIR]   the prebuilt JupyterLab 4 / Notebook 7 extension' },
-  lab: { run: labCommand, switches: ['notebook'], help: 'lab [--notebook] [--port N] [--dir DIR]   open the notebooks in the project\'s JupyterLab 4 (or Notebook 7), made on first use' },
-  trust: { run: trustCommand, switches: [], help: 'trust [--methods gradcam,scorecam,...] [--images N] [--model DIR] [--data DIR] [--baseline blur|mean] [--randomisation-images N] --out DIR   faithfulness table, curves and randomisation figure' },
-  train: { run: trainCommand, switches: ['resume'], help: 'train [--epochs N --batch-size N --lr X --data DIR --out DIR (default ./gradcam-model) --checkpoint DIR --resume --limit N --threads N]' },
+  demo: { run: demoCommand, switches: [] },
+  info: { run: infoCommand, switches: [] },
+  evaluate: { run: evaluateCommand, switches: [] },
+  explain: { run: explainCommand, switches: [] },
+  figures: { run: figuresCommand, switches: [] },
+  'export-examples': { run: exportExamplesCommand, switches: [] },
+  'install-kernel': { run: installKernelCommand, switches: ['user', 'sys-prefix'] },
+  'install-widget': { run: installWidgetCommand, switches: ['user', 'sys-prefix'] },
+  lab: { run: labCommand, switches: ['notebook'] },
+  trust: { run: trustCommand, switches: [] },
+  train: { run: trainCommand, switches: ['resume'] },
 } satisfies Record<string, CommandEntry>));
 
 export function usage(): string {
-  return ['usage: gradcam <command> [options]', ...[...COMMANDS.values()].map((c) => `  gradcam ${c.help}`)].join('\n');
+  return ['usage: gradcam <command> [options]   (gradcam <command> --help says more)', ...[...COMMANDS.keys()].map((c) => `  gradcam ${HELP[c].usage}`)].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     console.error(`gradcam: unknown command '${name}'\n${usage()}`);
     return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(name));
+    return 0;
   }
   return command.run(parseArgs(rest, command.switches));
 }

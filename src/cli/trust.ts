@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { CAM_METHOD_LABELS, CAM_METHODS, CamMethodName } from '../cam';
+import { CAM_METHOD_NAMES, CamMethodName, isCamMethod, METHOD_LABELS } from '../shared/methods';
 import { ProgressBar } from '../data';
 import { readSplit } from '../data/cifar10';
 import { locateCifar10 } from '../data/locate';
@@ -29,7 +29,7 @@ function parseMethods(value: string | undefined): CamMethodName[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
     // An own key only: 'constructor' or 'toString' is not a method.
-    if (!Object.prototype.hasOwnProperty.call(CAM_METHODS, n)) throw new Error(`--methods: unknown method '${n}'; use a comma-separated list of ${Object.keys(CAM_METHODS).join(', ')}.`);
+    if (!isCamMethod(n)) throw new Error(`--methods: unknown method '${n}'; use a comma-separated list of ${CAM_METHOD_NAMES.join(', ')}.`);
   }
   if (!names.length) throw new Error('--methods needs at least one method, e.g. --methods gradcam,scorecam');
   return names as CamMethodName[];
@@ -77,7 +77,7 @@ export async function trustCommand(args: ParsedArgs): Promise<number> {
   const [H, W, C] = imageInputShape(model, modelDir);
   if (H !== 32 || W !== 32 || C !== 3) throw new Error(`gradcam trust runs on CIFAR-10 images (32x32x3); model ${modelDir} takes ${H}x${W}x${C}.`);
   const data = await loadImages(stringFlag(args, 'data'), count);
-  console.log(`model ${modelDir}\nimages: ${data.source}\nmethods: ${methods.map((m) => CAM_METHOD_LABELS[m]).join(', ')}`);
+  console.log(`model ${modelDir}\nimages: ${data.source}\nmethods: ${methods.map((m) => METHOD_LABELS[m]).join(', ')}`);
   const images = tf.tensor4d(data.pixels, [data.n, H, W, C]);
   let barTotal = 0;
   let progress = new ProgressBar({ label: 'trust', unit: 'img' });
