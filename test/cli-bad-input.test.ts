@@ -33,7 +33,7 @@ describe('gradcam CLI: input it cannot use', function () {
     await saveModel(dense20, models.dense20);
     await saveModel(flatDense, models.flatDense);
     await saveModel(classes1000, models.classes1000);
-    tf.dispose([dense20, flatDense, classes1000]);
+    [dense20, flatDense, classes1000].forEach((m) => m.dispose());
     image = path.join(__dirname, '../examples/cifar10', (await readExamples())[0].file);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
