@@ -16,6 +16,12 @@ activations stay in a sensible range), and a small CNN trained on the real CIFAR
 
 The CIFAR-10 folder (official binary format) is read where it is; nothing of it is copied except
 the two test images the references are computed on.
+
+These are all classifiers explained at their class logits. The other output kinds (multi-label
+sigmoid, regression, two named outputs, segmentation, a raw detector, an embedding, grayscale and
+channels-first inputs, ViT token layers), each with its target, Grad-CAM, Ablation-CAM and guided
+backprop, are in python/keras_target_fixtures.py (test/fixtures/keras/targets/, checked by
+test/cam/keras-targets.test.ts); it imports this file's helpers (conversion, test images, make_guided).
 """
 import argparse
 import json
