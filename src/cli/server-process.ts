@@ -1,7 +1,8 @@
 /**
  * Runs a Jupyter server as a child until it exits, and stops it cleanly. Ctrl-C, TERM or HUP sent
  * to us becomes one SIGTERM to the server: Jupyter's clean stop, which shuts its kernels down and
- * deletes its runtime files (jpserver-<pid>.json, jpserver-<pid>-open.html). A second one kills it.
+ * deletes its runtime files (jpserver-<pid>.json, jpserver-<pid>-open.html). A second one, or no exit
+ * within STOP_GRACE_MS, kills it.
  * The server runs in its own process group, so a terminal's Ctrl-C reaches only us: a SIGINT of its
  * own, without a tty, makes Jupyter quit by KeyboardInterrupt and skip that clean-up, which left
  * the files behind. Whatever a killed server leaves in the runtime folder is removed here.
@@ -11,6 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** How long a clean stop may take (kernels shut down) before the server is killed. */
+export const STOP_GRACE_MS = 15_000;
 
 /** Jupyter's runtime folder: JUPYTER_RUNTIME_DIR, else what `jupyter --runtime-dir` says. */
 export function jupyterRuntimeDir(jupyter: string): string | undefined {
@@ -32,6 +35,8 @@ export interface ServerRun {
   onStderr: (chunk: Buffer) => void;
   /** Where its runtime files go; asked once it has exited. */
   runtimeDir: () => string | undefined;
+  /** Default STOP_GRACE_MS. */
+  graceMs?: number;
 }
 
 /** The server's exit code: 0 after a stop we asked for, 130 if it had to be killed. Rejects if it cannot start. */
@@ -39,15 +44,27 @@ export function runServer(run: ServerRun): Promise<number> {
   const child = spawn(run.program, run.args, { stdio: ['ignore', 'inherit', 'pipe'], detached: true });
   child.stderr.on('data', run.onStderr);
   let stops = 0;
+  let grace: NodeJS.Timeout | undefined;
+  const kill = (): void => {
+    child.kill('SIGKILL');
+  };
   const stop = (): void => {
     stops += 1;
-    child.kill(stops === 1 ? 'SIGTERM' : 'SIGKILL');
+    if (stops > 1) return kill();
+    child.kill('SIGTERM');
+    // A server that hangs in its shutdown must not keep the terminal.
+    const ms = run.graceMs ?? STOP_GRACE_MS;
+    grace = setTimeout(() => {
+      console.error(`gradcam lab: the server did not stop within ${ms / 1000} s; killing it`);
+      kill();
+    }, ms);
   };
   // In its own group the server would outlive us; never leave it running.
   const killOnExit = (): void => {
     child.kill('SIGTERM');
   };
   const release = (): void => {
+    clearTimeout(grace);
     for (const s of STOP_SIGNALS) process.off(s, stop);
     process.off('exit', killOnExit);
   };
