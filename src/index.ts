@@ -50,8 +50,8 @@ export type { Example, ExampleEntry, ExampleRole } from './render/examples';
 
 export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './gradcam-widget';
 export type { Box, GradCamEdit, ShowGradCamOptions } from './gradcam-widget';
-export type { GradCamState, ImageEntry, MethodName } from './kernel/gradcam-schema';
-export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './kernel';
-export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './kernel';
-export { liveTrainingView } from './kernel/training-view';
-export type { TrainingView } from './kernel/training-view';
+export type { GradCamState, ImageEntry, MethodName } from './shared/gradcam-schema';
+export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './jupyter';
+export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './jupyter';
+export { liveTrainingView } from './jupyter/training-view';
+export type { TrainingView } from './jupyter/training-view';

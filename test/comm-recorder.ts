@@ -1,6 +1,6 @@
 /** A kernel transport that records what the kernel publishes, and comm messages as a front end sends them. */
-import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
-import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
+import type { KernelTransport, PublishOptions } from '../src/jupyter/comm';
+import type { JSONObject, JupyterMessage, MessageHeader } from '../src/jupyter/wire';
 
 export interface Published { msgType: string; content: JSONObject; buffers: Buffer[] }
 

@@ -7,16 +7,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { inspect } from 'util';
-import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
-import { KernelRuntime } from '../src/kernel/runtime';
-import { WidgetModel } from '../src/kernel/widget';
-import { putBuffers, removeBuffers, sameValue } from '../src/kernel/buffers';
-import { TslabPatchError, errorFromStderr, patchTslab } from '../src/kernel/tslab-patch';
-import type { TslabModules } from '../src/kernel/tslab-patch';
-import { connectionFileFrom } from '../src/kernel/launcher';
+import type { KernelTransport, PublishOptions } from '../src/jupyter/comm';
+import { KernelRuntime } from '../src/jupyter/runtime';
+import { WidgetModel } from '../src/jupyter/widget';
+import { putBuffers, removeBuffers, sameValue } from '../src/jupyter/buffers';
+import { TslabPatchError, errorFromStderr, patchTslab } from '../src/jupyter/tslab-patch';
+import type { TslabModules } from '../src/jupyter/tslab-patch';
+import { connectionFileFrom } from '../src/jupyter/launcher';
 import { KERNEL_DISPLAY_NAME, installKernel, installKernelCommand, kernelsDir } from '../src/cli/install-kernel';
 import { parseArgs } from '../src/cli/args';
-import type { JSONObject, JupyterMessage, MessageHeader } from '../src/kernel/wire';
+import type { JSONObject, JupyterMessage, MessageHeader } from '../src/jupyter/wire';
 
 interface Sent {
   msgType: string;
@@ -361,7 +361,7 @@ describe('kernel launcher, tslab patch guard and install', () => {
       const spec = JSON.parse(fs.readFileSync(path.join(again, 'kernel.json'), 'utf8')) as { argv: string[]; display_name: string; language: string };
       expect(spec.display_name).to.equal(KERNEL_DISPLAY_NAME);
       expect(spec.language).to.equal('typescript');
-      expect(spec.argv).to.deep.equal([process.execPath, path.resolve(__dirname, '..', 'dist', 'kernel', 'launcher.js'), '{connection_file}']);
+      expect(spec.argv).to.deep.equal([process.execPath, path.resolve(__dirname, '..', 'dist', 'jupyter', 'launcher.js'), '{connection_file}']);
       expect(spec.argv.slice(0, 2).every((p) => path.isAbsolute(p))).to.equal(true);
       expect(fs.readdirSync(path.dirname(again))).to.deep.equal(['gradcam-ts'], 'no temp or old folders left');
     } finally {

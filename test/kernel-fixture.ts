@@ -35,7 +35,7 @@ export function missingPrerequisite(): string | undefined {
 }
 
 export async function createKernelWorld(): Promise<KernelWorld> {
-  const launcher = path.join(REPO, 'dist', 'kernel', 'launcher.js');
+  const launcher = path.join(REPO, 'dist', 'jupyter', 'launcher.js');
   if (!fs.existsSync(launcher)) throw new Error(`${launcher} is missing: the kernel runs compiled code; run \`npm run build\` first`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-kernel-'));
   const prefix = path.join(root, 'prefix');
@@ -45,8 +45,8 @@ export async function createKernelWorld(): Promise<KernelWorld> {
   fs.symlinkSync(REPO, path.join(workdir, 'node_modules', 'gradcam-ts'), 'dir');
   fs.symlinkSync(path.join(REPO, 'node_modules', 'tslab'), path.join(workdir, 'node_modules', 'tslab'), 'dir');
   const entry = path.join(REPO, 'dist', 'index.d.ts');
-  const reexported = fs.existsSync(entry) && /WidgetModel|from '\.\/kernel'/.test(fs.readFileSync(entry, 'utf8'));
-  const importName = reexported ? 'gradcam-ts' : 'gradcam-ts/dist/kernel';
+  const reexported = fs.existsSync(entry) && /WidgetModel|from '\.\/jupyter'/.test(fs.readFileSync(entry, 'utf8'));
+  const importName = reexported ? 'gradcam-ts' : 'gradcam-ts/dist/jupyter';
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'),

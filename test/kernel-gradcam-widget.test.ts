@@ -2,10 +2,10 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { KernelRuntime } from '../src/kernel/runtime';
+import { KernelRuntime } from '../src/jupyter/runtime';
 import { GradCamWidget, showGradCam } from '../src/gradcam-widget';
 import { explain } from '../src/cam';
-import type { JSONObject, JupyterMessage } from '../src/kernel/wire';
+import type { JSONObject, JupyterMessage } from '../src/jupyter/wire';
 import { frontendMessage, Recorder, type Published } from './comm-recorder';
 import { loadModel } from '../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../src/model/shipped';

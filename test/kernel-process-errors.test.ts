@@ -6,11 +6,11 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'events';
 import * as tf from '@tensorflow/tfjs';
-import { ownProcessErrors, strayErrorContent, type ProcessLike, type StrayKind } from '../src/kernel/process-errors';
-import { KernelRuntime } from '../src/kernel/runtime';
-import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
-import type { JSONObject, MessageHeader } from '../src/kernel/wire';
-import { patchTslab, type TslabModules } from '../src/kernel/tslab-patch';
+import { ownProcessErrors, strayErrorContent, type ProcessLike, type StrayKind } from '../src/jupyter/process-errors';
+import { KernelRuntime } from '../src/jupyter/runtime';
+import type { KernelTransport, PublishOptions } from '../src/jupyter/comm';
+import type { JSONObject, MessageHeader } from '../src/jupyter/wire';
+import { patchTslab, type TslabModules } from '../src/jupyter/tslab-patch';
 import { asWasmOutOfMemory, guardWasmMalloc, isWasmOutOfMemory, WasmOutOfMemoryError, withWasmMemory } from '../src/backend/wasm-memory';
 import { initBackend } from '../src/backend';
 

@@ -4,9 +4,9 @@
  * logs failures. Shown on real zeromq sockets, and on the sockets tslab's init creates.
  */
 import { expect } from 'chai';
-import { patchTslab } from '../src/kernel/tslab-patch';
-import type { TslabModules } from '../src/kernel/tslab-patch';
-import { drainSends, queuedSocket, sendQueueOf, SendQueue, type SendSocket } from '../src/kernel/send-queue';
+import { patchTslab } from '../src/jupyter/tslab-patch';
+import type { TslabModules } from '../src/jupyter/tslab-patch';
+import { drainSends, queuedSocket, sendQueueOf, SendQueue, type SendSocket } from '../src/jupyter/send-queue';
 
 interface ZmqModule {
   Publisher: new () => ZmqPub;

@@ -4,13 +4,13 @@
  * their own properties only (so a prototype polluted by anything else cannot steer a handler).
  */
 import { expect } from 'chai';
-import type { KernelTransport, PublishOptions } from '../src/kernel/comm';
-import { KernelRuntime } from '../src/kernel/runtime';
-import { WidgetModel } from '../src/kernel/widget';
-import { putBuffers, sameValue } from '../src/kernel/buffers';
-import { forbiddenKeyPath, ForbiddenKeyError, refuseForbiddenKeys } from '../src/kernel/untrusted';
-import { invalidRequest, type GradCamState } from '../src/kernel/gradcam-schema';
-import { parseFrames, serialize, WireError, type JSONObject, type JupyterMessage, type MessageHeader } from '../src/kernel/wire';
+import type { KernelTransport, PublishOptions } from '../src/jupyter/comm';
+import { KernelRuntime } from '../src/jupyter/runtime';
+import { WidgetModel } from '../src/jupyter/widget';
+import { putBuffers, sameValue } from '../src/jupyter/buffers';
+import { forbiddenKeyPath, ForbiddenKeyError, refuseForbiddenKeys } from '../src/jupyter/untrusted';
+import { invalidRequest, type GradCamState } from '../src/shared/gradcam-schema';
+import { parseFrames, serialize, WireError, type JSONObject, type JupyterMessage, type MessageHeader } from '../src/jupyter/wire';
 
 class Recorder implements KernelTransport {
   sent: { msgType: string; content: JSONObject }[] = [];

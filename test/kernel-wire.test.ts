@@ -3,8 +3,8 @@
  * below), the spec's frame layout, and round trips.
  */
 import { expect } from 'chai';
-import { DELIMITER, WireError, digestOf, parseFrames, serialize, sign, toBuffer } from '../src/kernel/wire';
-import type { JupyterMessage, MessageHeader } from '../src/kernel/wire';
+import { DELIMITER, WireError, digestOf, parseFrames, serialize, sign, toBuffer } from '../src/jupyter/wire';
+import type { JupyterMessage, MessageHeader } from '../src/jupyter/wire';
 
 const KEY = 'secret-key';
 const header: MessageHeader = { msg_id: 'a1', msg_type: 'comm_msg', session: 's', username: 'u', date: '2024-01-01T00:00:00.000Z', version: '5.3' };

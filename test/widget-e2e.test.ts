@@ -234,7 +234,7 @@ describe('widget end to end: Jupyter server, our kernel, comms, html-manager, ou
   let modelId: string;
 
   before(async function () {
-    const launcher = path.resolve(__dirname, '..', 'dist', 'kernel', 'launcher.js');
+    const launcher = path.resolve(__dirname, '..', 'dist', 'jupyter', 'launcher.js');
     const missing =
       missingBrowser() ?? missingPrerequisite() ?? missingJupyterServer() ?? (fs.existsSync(launcher) ? undefined : `${launcher} is missing (npm run build)`);
     if (missing) {

@@ -67,7 +67,7 @@ export function kernelsDir(opts: InstallKernelOptions = {}): string {
 
 /** The compiled launcher (dist/, also when this file runs from src/ under tsx); build first. */
 export function launcherPath(): string {
-  return path.resolve(__dirname, '..', '..', 'dist', 'kernel', 'launcher.js');
+  return path.resolve(__dirname, '..', '..', 'dist', 'jupyter', 'launcher.js');
 }
 
 export function kernelSpec(): { argv: string[]; display_name: string; language: string; interrupt_mode: string; metadata: Record<string, unknown> } {

@@ -1,7 +1,7 @@
 /** The picture a front end without the widget shows: one figure row per image, for its selected class. */
 import type { Explanation } from '../cam';
-import type { GradCamState } from '../kernel/gradcam-schema';
-import type { WidgetFallback } from '../kernel/widget';
+import type { GradCamState } from '../shared/gradcam-schema';
+import type { WidgetFallback } from '../jupyter/widget';
 import { figureRows, FigureRow, renderFigure } from '../render';
 import type { ImageStore } from './image-store';
 

@@ -13,13 +13,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import type { Explanation, ImageBatch } from '../cam';
-import type { WidgetState } from '../kernel/buffers';
-import { removeBuffers } from '../kernel/buffers';
+import type { WidgetState } from '../jupyter/buffers';
+import { removeBuffers } from '../jupyter/buffers';
 import {
   GRADCAM_WIDGET_SPEC, GradCamReply, GradCamState, ImageEntry, invalidFrontendValue, invalidRequest, MethodName, OCCLUSION_GREY,
-} from '../kernel/gradcam-schema';
-import { WidgetModel, WidgetOptions } from '../kernel/widget';
-import type { JSONObject } from '../kernel/wire';
+} from '../shared/gradcam-schema';
+import { WidgetModel, WidgetOptions } from '../jupyter/widget';
+import type { JSONObject } from '../jupyter/wire';
 import { argmax } from '../shared/arrays';
 import { fallbackPicture } from './fallback';
 import type { ImageChange, ImageStore } from './image-store';

@@ -4,7 +4,7 @@
  * here that explains the new pixels and returns the new entry; the widget only sends it.
  */
 import type { Explanation } from '../cam';
-import type { ImageEntry, ImageOrigin } from '../kernel/gradcam-schema';
+import type { ImageEntry, ImageOrigin } from '../shared/gradcam-schema';
 import { readImageForModel } from '../render';
 import { concatFloat32 } from '../util/typed-arrays';
 import type { ExplainedImage, ImageFacts, WidgetExplainer } from './widget-explainer';

@@ -2,7 +2,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { candidateLayers } from '../cam';
 import type { Explanation, ImageBatch } from '../cam';
-import type { GradCamState, ImageEntry, MethodName } from '../kernel/gradcam-schema';
+import type { GradCamState, ImageEntry, MethodName } from '../shared/gradcam-schema';
 import { ImageStore } from './image-store';
 import { DEFAULT_MAX_CLASSES, DEFAULT_METHODS, ShowGradCamOptions } from './options';
 import { pixelsOf } from './pixels';

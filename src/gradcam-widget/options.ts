@@ -1,7 +1,7 @@
 /** The Grad-CAM widget's public types: what showGradCam takes and what its events carry. */
 import type { Explanation } from '../cam';
-import type { WidgetModel, WidgetOptions } from '../kernel/widget';
-import type { ColormapName, GradCamState, MethodName } from '../kernel/gradcam-schema';
+import type { WidgetModel, WidgetOptions } from '../jupyter/widget';
+import type { ColormapName, GradCamState, MethodName } from '../shared/gradcam-schema';
 
 export interface ShowGradCamOptions {
   /** Target conv layer; default: the last layer with a 4-D output. */

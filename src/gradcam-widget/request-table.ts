@@ -3,9 +3,9 @@
  * (a newer request for the same slot supersedes a waiting one) and what runs. The widget class
  * only feeds messages in and sends what comes out.
  */
-import type { GradCamRequest, GradCamState } from '../kernel/gradcam-schema';
-import { invalidRequest, MAX_UPLOAD_BYTES } from '../kernel/gradcam-schema';
-import type { JSONObject } from '../kernel/wire';
+import type { GradCamRequest, GradCamState } from '../shared/gradcam-schema';
+import { invalidRequest, MAX_UPLOAD_BYTES } from '../shared/gradcam-schema';
+import type { JSONObject } from '../jupyter/wire';
 import type { GradCamEdit } from './options';
 
 /** What the requests can ask of the widget; the widget implements it. */

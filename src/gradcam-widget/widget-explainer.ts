@@ -9,7 +9,7 @@ import { BaseCAM, CamMethodName, createCam, Explanation, isCamMethod, splitAt } 
 import type { ModelSplit, TargetSpec } from '../cam';
 import { concatFloat32 } from '../util/typed-arrays';
 import { gradientImage } from '../render';
-import type { ImageEntry, ImageOrigin, MethodName } from '../kernel/gradcam-schema';
+import type { ImageEntry, ImageOrigin, MethodName } from '../shared/gradcam-schema';
 
 /** What the widget knows about one image besides its pixels. */
 export interface ImageFacts {

@@ -10,8 +10,8 @@ import {
   GRADCAM_WIDGET_SPEC,
   type GradCamState,
   type ImageEntry,
-} from '../../src/kernel/gradcam-schema';
-import { removeBuffers, type WidgetState } from '../../src/kernel/buffers';
+} from '../../src/shared/gradcam-schema';
+import { removeBuffers, type WidgetState } from '../../src/jupyter/buffers';
 import { initBackend } from '../../src/backend';
 import { loadModelWithClasses } from '../../src/cli/load';
 import { readExamples } from '../../src/render/examples';

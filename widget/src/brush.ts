@@ -2,7 +2,7 @@
  * The occlusion brush: flat grey squares painted into a copy of the image's pixels, the classic
  * occlusion-sensitivity patch (Zeiler & Fergus) placed by hand. Pure functions, so Node tests them.
  */
-import { OCCLUSION_GREY } from '../../src/kernel/gradcam-schema';
+import { OCCLUSION_GREY } from '../../src/shared/gradcam-schema';
 
 /** Brush sizes as fractions of the image width: small, medium, large (4, 8 and 16 px at 32x32). */
 export const BRUSH_FRACTIONS = { S: 1 / 8, M: 1 / 4, L: 1 / 2 } as const;

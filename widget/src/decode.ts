@@ -2,7 +2,7 @@
  * Wire state -> typed arrays. The kernel sends every array as a binary buffer (a DataView in
  * the browser); the model keeps them as typed arrays so drawing never re-parses bytes.
  */
-import type { Bytes, ImageEntry, ImageOrigin, MethodName } from '../../src/kernel/gradcam-schema';
+import type { Bytes, ImageEntry, ImageOrigin, MethodName } from '../../src/shared/gradcam-schema';
 import { isBytes } from '../../src/shared/arrays';
 
 /** One image of the state with its buffers as typed arrays. */

@@ -6,5 +6,5 @@ import { plugin } from './plugin';
 
 export { GradCamModel } from './model';
 export { GradCamView } from './view';
-export { WIDGET_MODULE as MODULE_NAME, WIDGET_MODULE_VERSION as MODULE_VERSION } from '../../src/kernel/gradcam-schema';
+export { WIDGET_MODULE as MODULE_NAME, WIDGET_MODULE_VERSION as MODULE_VERSION } from '../../src/shared/gradcam-schema';
 export default plugin;

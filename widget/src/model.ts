@@ -12,7 +12,7 @@ import {
   type GradCamState,
   type ImageEntry,
   type MethodName,
-} from '../../src/kernel/gradcam-schema';
+} from '../../src/shared/gradcam-schema';
 import { decodeImage, exact, float32Of, RGB_METHODS, type DecodedImage } from './decode';
 import { RequestBook, type Answer, type Slot } from './requests';
 

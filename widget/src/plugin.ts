@@ -3,7 +3,7 @@
  * widget manager (the registry token is provided by @jupyter-widgets/jupyterlab-manager).
  */
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
-import { WIDGET_MODULE, WIDGET_MODULE_VERSION } from '../../src/kernel/gradcam-schema';
+import { WIDGET_MODULE, WIDGET_MODULE_VERSION } from '../../src/shared/gradcam-schema';
 import { GradCamModel } from './model';
 import { GradCamView } from './view';
 

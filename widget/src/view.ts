@@ -4,7 +4,7 @@
  * actions to the model: settings by set + save_changes, questions for the kernel by model.ask.
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
-import { COLORMAPS, MAX_UPLOAD_BYTES, type ColormapName, type MethodName } from '../../src/kernel/gradcam-schema';
+import { COLORMAPS, MAX_UPLOAD_BYTES, type ColormapName, type MethodName } from '../../src/shared/gradcam-schema';
 import type { GradCamModel } from './model';
 import { ImagePanel, type PanelTools } from './panel';
 import { METHOD_LABELS, METHOD_ORDER } from './labels';

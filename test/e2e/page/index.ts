@@ -11,7 +11,7 @@ import { shims, type DOMWidgetView, type WidgetModel } from '@jupyter-widgets/ba
 import type { IClassicComm } from '@jupyter-widgets/base';
 import { KernelManager, ServerConnection, type Kernel, type KernelMessage } from '@jupyterlab/services';
 import * as gradcam from '../../../widget/src/index';
-import { WIDGET_MODULE } from '../../../src/kernel/gradcam-schema';
+import { WIDGET_MODULE } from '../../../src/shared/gradcam-schema';
 import '../../../widget/style/index.css';
 import './page.css';
 import type { ExecuteResult, PageHarness, Theme } from '../page-api';

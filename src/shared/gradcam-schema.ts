@@ -1,5 +1,5 @@
 /**
- * The Grad-CAM widget's synced state: the one contract between the kernel side (src/kernel) and
+ * The Grad-CAM widget's synced state: the one contract between the kernel side (src/gradcam-widget) and
  * the browser (widget/). Both import this file; nothing else crosses the comm.
  *
  * Arrays travel as binary buffers (ipywidgets `buffer_paths`), never as JSON number lists: every
@@ -28,12 +28,15 @@ export const GRADCAM_WIDGET_SPEC = {
 /** Raw bytes of a typed array (DataView in the browser, Uint8Array/Buffer on the kernel side). */
 export type Bytes = ArrayBufferView;
 
-export type ColormapName = 'jet' | 'viridis' | 'turbo';
-export const COLORMAPS: readonly ColormapName[] = ['jet', 'viridis', 'turbo'];
+/** The colormaps (named once, in colormap.ts). */
+export type { ColormapName } from './colormap';
+export { COLORMAP_NAMES as COLORMAPS } from './colormap';
+import { COLORMAP_NAMES as COLORMAPS } from './colormap';
+import type { ColormapName } from './colormap';
 
 /** Methods whose maps are shipped (the registry's names); the widget offers exactly the keys present in `maps`. */
-export type { MethodName } from '../shared/methods';
-import type { MethodName } from '../shared/methods';
+export type { MethodName } from './methods';
+import type { MethodName } from './methods';
 
 export type ImageEntry = {
   /** Caption, e.g. "test #1234". */

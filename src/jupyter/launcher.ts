@@ -1,6 +1,6 @@
 /**
  * The gradcam-ts Jupyter kernel: tslab's TypeScript kernel, extended with Jupyter comms and the
- * ipywidgets-8 protocol. The kernelspec runs `node dist/kernel/launcher.js {connection_file}`.
+ * ipywidgets-8 protocol. The kernelspec runs `node dist/jupyter/launcher.js {connection_file}`.
  *
  * It starts tslab the way `tslab kernel --config-path FILE` does, except that it never hands
  * over to a tslab found in the notebook's folder (tslab's "find local" step): that copy would
@@ -51,7 +51,7 @@ export function exitWithParent(parentPid = Number(process.env.JPY_PARENT_PID ?? 
 export function launch(argv: readonly string[]): void {
   const configPath = connectionFileFrom(argv);
   if (!configPath) {
-    throw new Error('usage: node dist/kernel/launcher.js <connection_file>  (Jupyter passes {connection_file})');
+    throw new Error('usage: node dist/jupyter/launcher.js <connection_file>  (Jupyter passes {connection_file})');
   }
   const version = (require('tslab/package.json') as { version: string }).version;
   const mods: TslabModules = { version, jupyter: require('tslab/dist/jupyter') as TslabModules['jupyter'] };
