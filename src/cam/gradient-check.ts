@@ -121,3 +121,18 @@ export function gradientFailure(model: tf.LayersModel, err: unknown, guided: boo
     err,
   );
 }
+
+/**
+ * A forward-pass failure as the error to report: an op the backend has no kernel for (tfjs-wasm
+ * lacks Einsum, which Keras's MultiHeadAttention uses) gets a sentence with the way out; anything
+ * else is passed on as it is.
+ */
+export function forwardFailure(err: unknown): Error {
+  const raw = err instanceof Error ? err : new Error(String(err));
+  const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(raw.message);
+  if (!m) return raw;
+  return new Error(
+    `The model uses the op ${m[1]}, which the ${m[2]} backend of TensorFlow.js does not implement, so it cannot run here. ` +
+      `Use a backend that has it: GRADCAM_BACKEND=cpu (slower) or GRADCAM_BACKEND=tensorflow (@tensorflow/tfjs-node), or export the model without ${m[1]}.`,
+  );
+}

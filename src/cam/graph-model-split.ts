@@ -14,7 +14,7 @@ import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { Candidate, candidateNodes, describeNodes } from './graph-candidates';
 import { graphInput, GraphInput } from './graph-input';
 import { graphNodes, graphOutputNames, nodeNameOf, scoreNode } from './graph-nodes';
-import { GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
+import { forwardFailure, GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
 import { fromGrid, toGrid } from './node-layout';
 import { outputKind } from './outputs';
 import { scoreSourceOf } from './split-types';
@@ -119,6 +119,12 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
     const outs = withExactAvgPoolGradient(() => model.execute(feeds, names));
     return Array.isArray(outs) ? outs : [outs];
   };
+  // A sigmoid fused into the scored node: its logit, taken back (same gradient; p is kept off 0 and 1).
+  const scored = (v: tf.Tensor): tf.Tensor => {
+    if (!score.fusedSigmoid) return v;
+    const p = tf.clipByValue(v, 1e-7, 1 - 1e-7);
+    return tf.sub(tf.log(p), tf.log1p(tf.neg(p)));
+  };
   // The tokens left out of A's grid travel with the side values (last), and go back in front for the head.
   const trunkOf = (node: tf.Tensor, rest: tf.Tensor[]): TrunkValues => {
     const { grid, extra } = toGrid(node, layout);
@@ -144,18 +150,18 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
       return trunkOf(a, rest);
     },
     head(t) {
-      return marked(run(headFeeds(t), [score.name])[0]);
+      return marked(scored(run(headFeeds(t), [score.name])[0]));
     },
     full(x, guided) {
       backwardStarted = false;
       const pass = (): tf.Tensor[] => run(input.toModel(x), [A, ...sideNames, score.name]);
       const [a, ...rest] = guided ? withGuidedActivations(pass) : pass();
-      const scores = marked(rest.pop() as tf.Tensor);
+      const scores = marked(scored(rest.pop() as tf.Tensor));
       return { trunk: trunkOf(a, rest), scores };
     },
     explainFailure(err, guided) {
       releaseFailedTape();
-      if (!backwardStarted) return err instanceof Error ? err : new Error(String(err));
+      if (!backwardStarted) return forwardFailure(err);
       const raw = err instanceof Error ? err.message : String(err);
       return new GradientUnavailableError(
         `Cannot differentiate this graph model on the ${tf.getBackend()} backend: ${raw}. ` +

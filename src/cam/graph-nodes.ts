@@ -9,6 +9,12 @@ export interface GraphNode {
   name: string;
   op: string;
   input?: string[];
+  attr?: { fused_ops?: { list?: { s?: string[] } } };
+}
+
+/** The activations a fused node (_FusedMatMul, _FusedConv2D...) applies, decoded from its attr. */
+export function fusedOps(node: GraphNode | undefined): string[] {
+  return (node?.attr?.fused_ops?.list?.s ?? []).map((s) => atob(s)); // (atob, not Buffer: the engine bundles for browsers)
 }
 
 export interface GraphModelInternals {
@@ -41,7 +47,12 @@ export function graphOutputNames(model: tf.GraphModel): { node: string; key?: st
 }
 
 /** The node whose value is scored, and the final softmax or sigmoid skipped to reach it. */
-export function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>, wanted?: string): { name: string; output: string; activation: OutputActivation } {
+/**
+ * The scored node. `fusedSigmoid`: the sigmoid is fused into the node itself (TensorFlow's grappler
+ * folds it into a _FusedMatMul or _FusedConv2D), so there is no node before it to read; the split
+ * takes the logit back from the probability, log(p) - log(1 - p), which has the same gradient.
+ */
+export function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>, wanted?: string): { name: string; output: string; activation: OutputActivation; fusedSigmoid?: boolean } {
   const outputs = graphOutputNames(model);
   const chosen = wanted === undefined ? outputs[0] : outputs.find((o) => o.key === wanted || o.node === nodeNameOf(wanted));
   if (!chosen) {
@@ -55,6 +66,7 @@ export function scoreNode(model: tf.GraphModel, nodes: Map<string, GraphNode>, w
   const output = chosen.key ?? chosen.node;
   if (node?.op === 'Softmax' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'softmax' };
   if (node?.op === 'Sigmoid' && node.input?.length) return { name: nodeNameOf(node.input[0]), output, activation: 'sigmoid' };
+  if (fusedOps(node).includes('Sigmoid')) return { name, output, activation: 'sigmoid', fusedSigmoid: true };
   return { name, output, activation: 'linear' };
 }
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
-import { gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
+import { forwardFailure, gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
 import { describeCandidates, resolveTarget } from './layer-choice';
 import { OutputActivation, outputKind } from './outputs';
 import { scoreSourceOf } from './split-types';
@@ -114,7 +114,7 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
     },
     explainFailure(err, guided) {
       releaseFailedTape();
-      return backwardStarted ? gradientFailure(model, err, guided) : err instanceof Error ? err : new Error(String(err));
+      return backwardStarted ? gradientFailure(model, err, guided) : forwardFailure(err);
     },
   };
 }

@@ -16,11 +16,12 @@ import { expect } from 'chai';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { explain, guidedBackprop } from '../../src/cam';
+import { candidateNodes, explain, guidedBackprop } from '../../src/cam';
+import { loadGraphModelFromDir } from '../../src/model';
 import type { ExplainableModel, Explanation } from '../../src/cam';
 import { loadExplainableModel } from '../../src/cli/load';
 import { relativeError } from '../keras-fixture';
-import { KIND_OF_TARGET, mapError, readTargetFixture, TargetCase, TargetFixture, targetFixtureNames, targetOf } from '../keras-target-fixture';
+import { KERAS_TARGET_FIXTURES as TARGET_FIXTURES, KIND_OF_TARGET, mapError, readTargetFixture, TargetCase, TargetFixture, targetFixtureNames, targetOf } from '../keras-target-fixture';
 
 const TOLERANCE = 1e-4;
 
@@ -31,19 +32,6 @@ type Check = 'gradcam' | 'ablationcam' | 'guided';
  * written and are skipped (it.skip) until the engine can, and are listed in the test's title.
  */
 const PENDING: Readonly<Record<string, { checks: Check[]; reason: string }>> = {
-  'multilabel_cnn/graph/0': {
-    checks: ['gradcam', 'ablationcam', 'guided'],
-    reason:
-      "tensorflowjs (on x86 TensorFlow, oneDNN on) fuses the Dense's sigmoid into its _FusedMatMul (fused_ops BiasAdd, Sigmoid); " +
-      'the graph split recognises only a Sigmoid node, so the output is read as linear class scores and the value after the sigmoid is ' +
-      'differentiated (y 0.719 for Keras logit 0.940, alpha relative error 0.80)',
-  },
-  'channels_first/graph/1': {
-    checks: ['gradcam', 'ablationcam'],
-    reason:
-      "a [N,16,16,16] node of a channels-first model is read as channels-first (node-layout.ts: h = w = K falls back to the input's layout), " +
-      'but the model works channels-last after its Permute: A relative error 1.0, alpha 0.92',
-  },
   'vit_keras/graph/0': {
     checks: ['gradcam', 'ablationcam', 'guided'],
     reason:
@@ -192,3 +180,24 @@ function checkWeights(e: Explanation, fixture: TargetFixture, c: TargetCase, alp
     expect(mapError(cl.map, map, alpha, A.subarray(i * h * w * K, (i + 1) * h * w * K)), `image ${i}: map`).to.be.below(TOLERANCE);
   });
 }
+
+describe('cam: transformer graph models, beyond the references', function () {
+  this.timeout(120000);
+  before(() => initBackend({ quiet: true }));
+
+  it("a ViT's default node is the last block's input to attention (its norm1), read as the 4x4 token grid", async () => {
+    const model = await loadGraphModelFromDir(path.join(TARGET_FIXTURES, 'vit_tiny', 'graph'));
+    const [best] = candidateNodes(model);
+    expect(best.name).to.match(/block2_norm1/);
+    expect(best.grid).to.deep.equal([4, 4, 16]);
+    expect(best.layout).to.deep.equal({ kind: 'tokens', extra: 1, height: 4, width: 4 });
+    model.dispose();
+  });
+
+  it('a model using an op the backend lacks (Einsum on wasm) gets a sentence naming the op and the backends that have it', async function () {
+    if (tf.getBackend() !== 'wasm') this.skip(); // tfjs-node and cpu implement Einsum
+    const model = await loadGraphModelFromDir(path.join(TARGET_FIXTURES, 'vit_keras', 'graph'));
+    expect(() => explain(model, [new Float32Array(32 * 32 * 3)])).to.throw(/uses the op Einsum, which the wasm backend of TensorFlow\.js does not implement.*GRADCAM_BACKEND=cpu/);
+    model.dispose();
+  });
+});
