@@ -66,7 +66,7 @@ export async function canvasPixels(page: Page, scope: string, i: number): Promis
   });
 }
 
-export { pixelDistance } from '../test/e2e/harness';
+export { pixelDistance } from '../test/support/e2e/harness';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

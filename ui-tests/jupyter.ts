@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { installIntoJupyterEnv } from '../src/cli/lab';
 import { jupyterBin, JUPYTER_VENV, missingJupyterEnv, PACKAGE_ROOT } from '../src/cli/jupyter-env';
-import { freePort, spawnJupyter } from '../test/e2e/server';
+import { freePort, spawnJupyter } from '../test/support/e2e/server';
 
 export type JupyterApp = 'lab' | 'notebook';
 

@@ -5,14 +5,21 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { candidateNodes, DEFAULT_DYNAMIC_SIZE, explain, guidedBackprop } from '../../src/cam';
-import { camNet, maxAbs, randomArray, seeded } from '../cam-fixtures';
-import { tinyGraphModel } from '../support/tiny-graph';
+import { initBackend } from '../../src/backend';
+import { camNet, CamNet, maxAbs, randomArray, seeded } from '../support/cam-fixtures';
+import { tinyGraphModel, TinyGraphWeights } from '../support/tiny-graph';
 
 describe('cam: graph model inputs (channels-first, dynamic size, several inputs)', () => {
-  const net = camNet(21, 'softmax');
-  const weights = { kernel: net.kernel, convBias: net.convBias, dense: net.dense, denseBias: net.denseBias, inChannels: net.inChannels, K: net.K, classes: net.classes };
-  const S = net.size;
-  const image = randomArray(S * S * net.inChannels, seeded(5), 2); // HWC
+  let net: CamNet;
+  let weights: TinyGraphWeights;
+  const S = 5;
+  const image = randomArray(S * S * 2, seeded(5), 2); // HWC, the CAM net's 5x5x2
+  before(async () => {
+    await initBackend({ quiet: true });
+    net = camNet(21, 'softmax');
+    weights = { kernel: net.kernel, convBias: net.convBias, dense: net.dense, denseBias: net.denseBias, inChannels: net.inChannels, K: net.K, classes: net.classes };
+  });
+  after(() => net.model.dispose());
 
   it('a channels-first input [N,C,H,W] takes channels-last images and explains them as the layers model does, guided backprop included', async () => {
     const graph = await tinyGraphModel(weights, { inputShape: [-1, net.inChannels, S, S], channelsFirst: true });

@@ -20,8 +20,8 @@ import { candidateNodes, explain, guidedBackprop } from '../../src/cam';
 import { loadGraphModelFromDir } from '../../src/model';
 import type { ExplainableModel, Explanation } from '../../src/cam';
 import { loadExplainableModel } from '../../src/cli/load';
-import { relativeError } from '../keras-fixture';
-import { KERAS_TARGET_FIXTURES as TARGET_FIXTURES, KIND_OF_TARGET, mapError, readTargetFixture, TargetCase, TargetFixture, targetFixtureNames, targetOf } from '../keras-target-fixture';
+import { relativeError } from '../support/keras-fixture';
+import { KERAS_TARGET_FIXTURES as TARGET_FIXTURES, KIND_OF_TARGET, mapError, readTargetFixture, TargetCase, TargetFixture, targetFixtureNames, targetOf } from '../support/keras-target-fixture';
 
 const TOLERANCE = 1e-4;
 

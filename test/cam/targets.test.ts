@@ -7,8 +7,9 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend';
 import { createCam, explain, guidedBackprop, targets } from '../../src/cam';
-import { camNetActivations, CamNet, maxAbs, randomArray, seeded } from '../cam-fixtures';
+import { camNetActivations, CamNet, maxAbs, randomArray, seeded } from '../support/cam-fixtures';
 
 const SIZE = 5;
 const CIN = 2;
@@ -55,7 +56,10 @@ const meanOf = (A: Float32Array, k: number): number => Array.from({ length: HW }
 describe('cam: targets as values, against closed forms', () => {
   const image = randomArray(HW * CIN, seeded(99), 2);
   let leaksBefore = 0;
-  before(() => (leaksBefore = tf.memory().numTensors));
+  before(async () => {
+    await initBackend({ quiet: true });
+    leaksBefore = tf.memory().numTensors;
+  });
   after(() => expect(tf.memory().numTensors, 'tensors left behind by the target tests').to.be.at.most(leaksBefore + 64));
 
   it('a sigmoid label (binary classifier, one output): alpha = w/hw for it, -w/hw against it; probability = sigmoid(logit)', () => {
