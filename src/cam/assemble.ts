@@ -63,6 +63,7 @@ export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: Me
       classIndex: c,
       className: c >= 0 ? classNames?.[c] : undefined,
       target: t.label,
+      ...(t.region ? { region: t.region } : {}),
       score: pass.targetScores[r],
       probability: t.probability,
       weights: out.weights.slice(r * K, (r + 1) * K),

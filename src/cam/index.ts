@@ -32,6 +32,7 @@ export { targets, isTarget } from './target-values';
 export type { Target, TargetKind, ClassRef, BoxCorners, DetectionLayout } from './target-values';
 export { outputKind, KIND_DESCRIPTIONS, classCountOf } from './outputs';
 export type { OutputInfo, OutputKind, OutputActivation } from './outputs';
+export type { TargetRegion } from './row-targets';
 export type { ImageLike, ImageBatch } from './input';
 export { toModelInput, scaleToInputRange, checkInputRange, INPUT_RANGES, adaptChannels } from './input';
 export type { InputRange } from './input';

@@ -120,7 +120,7 @@ function segmentationRow(target: Extract<Target, { kind: 'segmentation' }>, out:
     const plane = tf.reshape(tf.slice(o, [0, 0, 0, c], [n, H, W, 1]), [n, H * W]);
     return tf.sum(tf.mul(plane, maskTensor()), 1) as tf.Tensor1D;
   };
-  return { classIndex: c, label: `${nameOf(c, ctx)} over ${pixels} px`, probability: pixels / (H * W), score };
+  return { classIndex: c, label: `${nameOf(c, ctx)} over ${pixels} px`, probability: pixels / (H * W), score, region: { mask: { data: mask, height: H, width: W } } };
 }
 
 function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float32Array, ctx: TargetContext): RowTarget {
@@ -154,7 +154,8 @@ function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float
   const probability = sigmoid(out[a * F + first + k]) * (layout.objectness !== undefined ? sigmoid(out[a * F + layout.objectness]) : 1);
   const label = `box ${a}: ${nameOf(k, ctx)} [${box.join(', ')}]`;
   const index = a * F + first + k;
-  if (!target.box && layout.objectness === undefined) return { classIndex: k, label, probability, element: { index, sign: 1 } };
+  const region = { box: Array.from(out.subarray(a * F + boxAt, a * F + boxAt + 4)) as [number, number, number, number] };
+  if (!target.box && layout.objectness === undefined) return { classIndex: k, label, probability, element: { index, sign: 1 }, region };
   const given = target.box;
   const score = (o: tf.Tensor): tf.Tensor1D => {
     const n = o.shape[0];
@@ -163,7 +164,7 @@ function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float
     if (layout.objectness !== undefined) s = tf.add(s, tf.reshape(tf.slice(row, [0, layout.objectness], [n, 1]), [n]));
     return (given ? tf.mul(s, boxIou(tf.slice(row, [0, boxAt], [n, 4]) as tf.Tensor2D, given)) : s) as tf.Tensor1D;
   };
-  return { classIndex: k, label: given ? `${label} x IoU` : label, probability, score };
+  return { classIndex: k, label: given ? `${label} x IoU` : label, probability, score, region };
 }
 
 /** IoU of each predicted box [n,4] (x1,y1,x2,y2) with one given box: [n], differentiable in the prediction. */

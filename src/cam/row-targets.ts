@@ -6,6 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** A segmentation target's mask at the output's resolution, or a detection's box as the detector gives it. */
+export interface TargetRegion {
+  mask?: { data: Float32Array; height: number; width: number };
+  /** x1, y1, x2, y2 in the detector's coordinates (pixels, or 0..1 of the input). */
+  box?: [number, number, number, number];
+}
+
 export interface RowTarget {
   /** The class explained, or -1 when the target is not one class. */
   classIndex: number;
@@ -15,6 +22,8 @@ export interface RowTarget {
   probability: number;
   /** One output element (flat index in one image's output) and its sign. */
   element?: { index: number; sign: 1 | -1 };
+  /** Where in the image the target lies, for pictures: a segmentation mask, a detection's box. */
+  region?: TargetRegion;
   /** Otherwise: the score of each of n outputs [n, ...shape] -> [n]. */
   score?: (outputs: tf.Tensor) => tf.Tensor1D;
 }

@@ -1,6 +1,7 @@
 /** What an explanation returns: plain typed arrays (every tensor is disposed before return). */
 import type { CamMethodName } from '../shared/methods';
 import type { OutputInfo } from './outputs';
+import type { TargetRegion } from './row-targets';
 import type { ScoreSource } from './split-types';
 
 export type { CamMethodName };
@@ -15,6 +16,8 @@ export interface ClassExplanation {
   /** The differentiated score y (a class's pre-softmax score by default) and the activated value: its probability for a classifier. */
   score: number;
   probability: number;
+  /** Where the target lies, when it is a place: a segmentation mask, a detection's box. */
+  region?: TargetRegion;
   /** Channel weights alpha_k^c, length K. */
   weights: Float32Array;
   /** L^c = ReLU(sum_k alpha_k A^k) at layer resolution [h,w], unnormalised. */

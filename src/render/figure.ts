@@ -8,7 +8,9 @@
  * resized bilinearly, as it is a smooth field.
  */
 import { createCanvas } from 'canvas';
+import type { TargetRegion } from '../cam/row-targets';
 import type { Explanation } from '../cam/types';
+import { drawRegion } from './region';
 import { ColormapName } from '../shared/colormap';
 import { gradientImage, heatmapImage, overlay, RgbImage, toRgbImage } from './image';
 import { putRgb } from './chart';
@@ -26,6 +28,8 @@ export interface FigureRow {
   guided?: ArrayLike<number>;
   guidedGradCam?: ArrayLike<number>;
   caption: string;
+  /** What the target covers (a mask, a box), outlined on the input and overlay panels. */
+  region?: TargetRegion;
 }
 
 export interface FigureOptions {
@@ -121,8 +125,10 @@ export function renderFigure(rows: FigureRow[], options: FigureOptions = {}): Bu
       .slice(0, columns)
       .forEach((panel, c) => {
         const x = GAP + c * (panelW + GAP);
-        if (panel) putRgb(g, panel, x, y + CAPTION);
-        else {
+        if (panel) {
+          putRgb(g, panel, x, y + CAPTION);
+          if (row.region && (c === 0 || c === 2)) drawRegion(g, row.region, x, y + CAPTION, panel.width, panel.height, row.width, row.height);
+        } else {
           g.fillStyle = '#eeeeee';
           g.fillRect(x, y + CAPTION, panelW, panelH);
         }
@@ -189,7 +195,7 @@ function targetRows(e: Explanation, images: ArrayLike<number>[], width: number, 
   return e.images.flatMap((im, i) =>
     im.classes.map((cl) => ({
       image: images[i], width, height, channels,
-      heatmap: cl.heatmap, guided: cl.guided, guidedGradCam: cl.guidedGradCam,
+      heatmap: cl.heatmap, guided: cl.guided, guidedGradCam: cl.guidedGradCam, region: cl.region,
       caption: [cl.target, value(cl.probability)].filter(Boolean).join(' · '),
     })),
   );
