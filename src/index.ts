@@ -30,7 +30,8 @@ export async function loadShippedModel(): Promise<LayersModel> {
 
 export { explain, createCam, guidedBackprop, GradCAM, GradCAMPlusPlus, ScoreCAM, CounterfactualCAM, BaseCAM, candidateLayers } from './cam';
 export type { Explanation, ImageExplanation, ClassExplanation, ExplainCallOptions, TargetSpec, CamMethodName } from './cam';
-export { candidateNodes, toModelInput, INPUT_RANGES, GradientUnavailableError } from './cam';
+export { candidateNodes, toModelInput, INPUT_RANGES, GradientUnavailableError, targets, splitAt, adaptChannels, DEFAULT_DYNAMIC_SIZE, METHODS } from './cam';
+export type { Target, OutputInfo, OutputKind, ModelSplit, TokenGrid, MethodInfo } from './cam';
 export type { ExplainableModel, InputRange } from './cam';
 export { HiResCAM, XGradCAM, LayerCAM, EigenCAM, AblationCAM, RandomCAM, CAM_METHODS, CAM_METHOD_LABELS } from './cam';
 export {
