@@ -5,6 +5,7 @@
  * eigen-gap (power iteration does not). SVD leaves the sign free; we fix it so the larger
  * extreme is positive (pytorch-grad-cam 1.5.7 leaves it to LAPACK).
  */
+import { argmax } from '../shared/arrays';
 import * as tf from '@tensorflow/tfjs';
 
 /** Eigen-decomposition of a symmetric m x m matrix (row-major, overwritten): values and column vectors. */
@@ -77,7 +78,7 @@ export function principalProjection(x: ArrayLike<number>, n: number, K: number):
       }
     }
     const { values, vectors } = symmetricEigen(g, n);
-    const top = values.indexOf(Math.max(...values));
+    const top = argmax(values);
     for (let k = 0; k < K; k++) {
       let s = 0;
       for (let i = 0; i < n; i++) s += xc[i * K + k] * vectors[i * n + top];
@@ -94,7 +95,7 @@ export function principalProjection(x: ArrayLike<number>, n: number, K: number):
       }
     }
     const { values, vectors } = symmetricEigen(c, K);
-    const top = values.indexOf(Math.max(...values));
+    const top = argmax(values);
     for (let k = 0; k < K; k++) direction[k] = vectors[k * K + top];
   }
   const norm = Math.hypot(...direction);

@@ -3,6 +3,7 @@
  * message buffers, and `buffer_paths` says where each one goes back ([key, index, ...]).
  * Removed object keys are deleted, removed list items become null (what the front end expects).
  */
+import { isBytes } from '../shared/arrays';
 import type { JSONObject, JSONValue } from './wire';
 import { toBuffer } from './wire';
 import { ForbiddenKeyError, hasOwn, isForbiddenKey, ownValue } from './untrusted';
@@ -18,9 +19,7 @@ export interface SplitState {
   buffers: Buffer[];
 }
 
-export function isBytes(v: unknown): v is ArrayBufferView {
-  return ArrayBuffer.isView(v);
-}
+export { isBytes };
 
 /** Split `state` into JSON and buffers; the input is not modified. */
 export function removeBuffers(state: WidgetState): SplitState {
