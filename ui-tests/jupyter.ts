@@ -33,7 +33,7 @@ export function missingUiPrerequisite(): string | undefined {
   const missing =
     missingJupyterEnv() ??
     (fs.existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') ? undefined : 'Chromium is absent (apt-get install chromium)') ??
-    (fs.existsSync(path.join(PACKAGE_ROOT, 'dist', 'kernel', 'launcher.js')) ? undefined : 'the kernel is not built (npm run build)') ??
+    (fs.existsSync(path.join(PACKAGE_ROOT, 'dist', 'jupyter', 'launcher.js')) ? undefined : 'the kernel is not built (npm run build)') ??
     (fs.existsSync(path.join(PACKAGE_ROOT, 'widget', 'labextension', 'package.json')) ? undefined : 'the labextension is not built (npm run build)');
   if (missing && process.env.CI) throw new Error(`UI tests cannot run in CI: ${missing}`);
   return missing;
