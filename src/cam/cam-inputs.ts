@@ -6,12 +6,8 @@ export interface CamInputs {
   activations: tf.Tensor4D;
   /** dy^c/dA per row [R,h,w,K]; only for methods that use gradients. */
   gradients?: tf.Tensor4D;
-  /** The class of each row's target (-1 when the target is not one class). */
-  classes: Int32Array;
   /** The input image of each row [R,H,W,C]. */
   images: tf.Tensor4D;
-  /** Row `row`'s target scored on each of `images` [n,H,W,C] (variants of its image): [n]. */
-  score(images: tf.Tensor4D, row: number): tf.Tensor1D;
   /** Image index of each row: rows of one image share A, so a method can compute per image once. */
   rowImage: Int32Array;
   /** The explained output before its activation [n, ...] for n input images (one pass serves every target). */

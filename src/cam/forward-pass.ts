@@ -25,7 +25,6 @@ export interface CamPass {
   numImages: number;
   perRow: number;
   rowImage: Int32Array;
-  classes: Int32Array;
   /** The explained output of every row before its activation [R, ...]. */
   scores: tf.Tensor;
   /** Each row's resolved target. */
@@ -99,14 +98,11 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
     rows = plan.resolve(scores.dataSync() as Float32Array);
   }
   const targets = rows;
-  const classes = Int32Array.from(targets, (t) => t.classIndex);
   const inputs: CamInputs = {
     activations: trunk.activations,
     gradients,
-    classes,
     images: xRows,
     rowImage: plan.rowImage,
-    score: (imgs, row) => scoreOn(split.full(imgs, false).scores, targets[row]),
     outputs: (imgs) => split.full(imgs, false).scores,
     headOutputs: (a, row) => {
       const n = a.shape[0];
@@ -115,5 +111,5 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
     },
     targetScore: (outputs, row) => scoreOn(outputs, targets[row]),
   };
-  return { numImages: N, perRow, rowImage: plan.rowImage, classes, scores: scores as tf.Tensor, targets, perImage, guided, inputs };
+  return { numImages: N, perRow, rowImage: plan.rowImage, scores: scores as tf.Tensor, targets, perImage, guided, inputs };
 }

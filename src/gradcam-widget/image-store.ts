@@ -4,7 +4,7 @@
  * here that explains the new pixels and returns the new entry; the widget only sends it.
  */
 import type { Explanation } from '../cam';
-import type { ImageEntry, ImageOrigin } from '../shared/gradcam-schema';
+import type { ImageEntry, ImageOrigin, MethodName } from '../shared/gradcam-schema';
 import { readImageForModel } from '../render';
 import { concatFloat32 } from '../util/typed-arrays';
 import type { ExplainedImage, ImageFacts, WidgetExplainer } from './widget-explainer';
@@ -57,8 +57,8 @@ export class ImageStore {
     return this.records.map((r) => r.current.entry);
   }
 
-  explanation(image: number, method: string): Explanation | undefined {
-    return this.at(image).current.explanations.get(method as never);
+  explanation(image: number, method: MethodName): Explanation | undefined {
+    return this.at(image).current.explanations.get(method);
   }
 
   /** New pixels for `image`; pixels equal to the original are not an edit but a reset. */

@@ -28,19 +28,15 @@ export function isInShippedModels(target: string): boolean {
  * write there, e.g. on `gradcam train --out` before training.
  */
 export function assertNotShippedModelDir(target: string): void {
-  if (!isInShippedModels(target)) return;
-  throw new ShippedModelReadOnlyError(
+  if (isInShippedModels(target)) throw readOnly(target);
+}
+
+function readOnly(target: string): ShippedModelReadOnlyError {
+  return new ShippedModelReadOnlyError(
     `${target} is inside gradcam-ts's models folder (${SHIPPED_MODELS_ROOT}), which holds the shipped model: the shipped model is read-only. ` +
       'Pass --out with a folder of your own, such as ./gradcam-model.',
   );
 }
 
 // Every write through writeFileAtomic (models, checkpoints, pictures) is refused in the models folder.
-protectFolder(SHIPPED_MODELS_ROOT, (target) => {
-  try {
-    assertNotShippedModelDir(target);
-  } catch (e) {
-    return e as Error;
-  }
-  return new ShippedModelReadOnlyError(`${target} is inside gradcam-ts's models folder; the shipped model is read-only.`);
-});
+protectFolder(SHIPPED_MODELS_ROOT, readOnly);
