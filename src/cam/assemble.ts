@@ -66,6 +66,7 @@ export function assembleExplanation(split: ModelSplit, pass: PassArrays, out: Me
       ...(t.region ? { region: t.region } : {}),
       score: pass.targetScores[r],
       probability: t.probability,
+      resolved: t.resolved,
       weights: out.weights.slice(r * K, (r + 1) * K),
       map: out.maps.slice(r * hw, (r + 1) * hw),
       heatmap: out.heatmaps.slice(r * HW, (r + 1) * HW),

@@ -61,17 +61,17 @@ export function resolveTarget(target: Target, out: Float32Array, ctx: TargetCont
     case 'class-logit': {
       const c = classOf(target.class, D, ctx, () => argmax(out));
       const probability = output.activation === 'sigmoid' ? sigmoid(out[c]) : softmaxAt(out, c);
-      return { classIndex: c, label: nameOf(c, ctx), probability, element: { index: c, sign: 1 } };
+      return { classIndex: c, label: nameOf(c, ctx), probability, element: { index: c, sign: 1 }, resolved: { ...target, class: c } };
     }
     case 'class-probability': {
       const c = classOf(target.class, D, ctx, () => argmax(out));
       const score = (o: tf.Tensor): tf.Tensor1D => tf.reshape(tf.slice(tf.softmax(tf.reshape(o, [o.shape[0], D]) as tf.Tensor2D), [0, c], [-1, 1]), [-1]) as tf.Tensor1D;
-      return { classIndex: c, label: `p(${nameOf(c, ctx)})`, probability: softmaxAt(out, c), score };
+      return { classIndex: c, label: `p(${nameOf(c, ctx)})`, probability: softmaxAt(out, c), score, resolved: { ...target, class: c } };
     }
     case 'sigmoid-label': {
       const c = classOf(target.label, D, ctx, () => argmax(out));
       const p = sigmoid(out[c]);
-      return { classIndex: c, label: target.negative ? `${nameOf(c, ctx)} (against)` : nameOf(c, ctx), probability: target.negative ? 1 - p : p, element: { index: c, sign: target.negative ? -1 : 1 } };
+      return { classIndex: c, label: target.negative ? `${nameOf(c, ctx)} (against)` : nameOf(c, ctx), probability: target.negative ? 1 - p : p, element: { index: c, sign: target.negative ? -1 : 1 }, resolved: { ...target, label: c } };
     }
     case 'regression': {
       if (!Number.isInteger(target.index) || target.index < 0 || target.index >= D) {
@@ -80,7 +80,7 @@ export function resolveTarget(target: Target, out: Float32Array, ctx: TargetCont
       const v = output.activation === 'sigmoid' ? sigmoid(out[target.index]) : out[target.index];
       const what = D === 1 ? output.name : `${output.name}[${target.index}]`;
       const lower = target.direction === 'lower';
-      return { classIndex: -1, label: `${what} = ${v.toPrecision(4)} (what ${lower ? 'lowers' : 'raises'} it)`, probability: v, element: { index: target.index, sign: lower ? -1 : 1 } };
+      return { classIndex: -1, label: `${what} = ${v.toPrecision(4)} (what ${lower ? 'lowers' : 'raises'} it)`, probability: v, element: { index: target.index, sign: lower ? -1 : 1 }, resolved: target };
     }
     case 'segmentation':
       return segmentationRow(target, out, ctx);
@@ -120,7 +120,7 @@ function segmentationRow(target: Extract<Target, { kind: 'segmentation' }>, out:
     const plane = tf.reshape(tf.slice(o, [0, 0, 0, c], [n, H, W, 1]), [n, H * W]);
     return tf.sum(tf.mul(plane, maskTensor()), 1) as tf.Tensor1D;
   };
-  return { classIndex: c, label: `${nameOf(c, ctx)} over ${pixels} px`, probability: pixels / (H * W), score, region: { mask: { data: mask, height: H, width: W } } };
+  return { classIndex: c, label: `${nameOf(c, ctx)} over ${pixels} px`, probability: pixels / (H * W), score, region: { mask: { data: mask, height: H, width: W } }, resolved: { ...target, class: c, mask } };
 }
 
 function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float32Array, ctx: TargetContext): RowTarget {
@@ -155,7 +155,8 @@ function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float
   const label = `box ${a}: ${nameOf(k, ctx)} [${box.join(', ')}]`;
   const index = a * F + first + k;
   const region = { box: Array.from(out.subarray(a * F + boxAt, a * F + boxAt + 4)) as [number, number, number, number] };
-  if (!target.box && layout.objectness === undefined) return { classIndex: k, label, probability, element: { index, sign: 1 }, region };
+  const resolved: Target = { ...target, anchor: a, class: k };
+  if (!target.box && layout.objectness === undefined) return { classIndex: k, label, probability, element: { index, sign: 1 }, region, resolved };
   const given = target.box;
   const score = (o: tf.Tensor): tf.Tensor1D => {
     const n = o.shape[0];
@@ -164,7 +165,7 @@ function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float
     if (layout.objectness !== undefined) s = tf.add(s, tf.reshape(tf.slice(row, [0, layout.objectness], [n, 1]), [n]));
     return (given ? tf.mul(s, boxIou(tf.slice(row, [0, boxAt], [n, 4]) as tf.Tensor2D, given)) : s) as tf.Tensor1D;
   };
-  return { classIndex: k, label: given ? `${label} x IoU` : label, probability, score, region };
+  return { classIndex: k, label: given ? `${label} x IoU` : label, probability, score, region, resolved };
 }
 
 /** IoU of each predicted box [n,4] (x1,y1,x2,y2) with one given box: [n], differentiable in the prediction. */
@@ -190,5 +191,5 @@ function embeddingRow(target: Extract<Target, { kind: 'embedding' }>, out: Float
     const dot = tf.sum(tf.mul(rows, c), 1);
     return tf.div(dot, tf.maximum(tf.mul(tf.norm(rows, 'euclidean', 1), norm(concept)), 1e-12)) as tf.Tensor1D;
   };
-  return { classIndex: -1, label: target.concept === undefined ? 'similarity to its own embedding' : 'similarity to the concept', probability: cosine, score };
+  return { classIndex: -1, label: target.concept === undefined ? 'similarity to its own embedding' : 'similarity to the concept', probability: cosine, score, resolved: { ...target, concept } };
 }

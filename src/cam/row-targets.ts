@@ -5,6 +5,7 @@
  * Scoring many rows at once is one masked sum when every row is an element of a small output.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Target } from './target-values';
 
 /** A segmentation target's mask at the output's resolution, or a detection's box as the detector gives it. */
 export interface TargetRegion {
@@ -24,6 +25,12 @@ export interface RowTarget {
   element?: { index: number; sign: 1 | -1 };
   /** Where in the image the target lies, for pictures: a segmentation mask, a detection's box. */
   region?: TargetRegion;
+  /**
+   * The same target with everything fixed that this image decided ('predicted' as its class, the
+   * predicted mask, the best box's anchor, its own embedding as the concept): scoring it on other
+   * pixels (an occluded copy) asks how the *same* target changed.
+   */
+  resolved: Target;
   /** Otherwise: the score of each of n outputs [n, ...shape] -> [n]. */
   score?: (outputs: tf.Tensor) => tf.Tensor1D;
 }

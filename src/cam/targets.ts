@@ -20,9 +20,9 @@ export type { ClassTarget, TargetContext };
 export interface TopClasses {
   top: number;
 }
-/** The same classes of every image, in this order. */
+/** The same classes (or targets) of every image, in this order: one row per image and entry. */
 export interface ClassList {
-  classes: number[];
+  classes: (ClassTarget | Target)[];
 }
 /** One target for every image, 'all' classes, one per image, each image's top k, a class list, or a Target value. */
 export type TargetSpec = ClassTarget | 'predicted' | 'all' | Target | (ClassTarget | Target)[] | TopClasses | ClassList;
@@ -42,13 +42,26 @@ function classCount(ctx: TargetContext): number {
   return shape[shape.length - 1];
 }
 
-/** Rows of every image for the same list of class indices (each row the kind's default target for it). */
-function sameClasses(list: number[], numImages: number, ctx: TargetContext): RowPlan {
+/** Rows of every image for the same list of targets (image-major). */
+function sameTargets(list: Target[], numImages: number, ctx: TargetContext): RowPlan {
   const rowImage = new Int32Array(numImages * list.length).map((_, r) => Math.floor(r / list.length));
   return {
     rowImage,
-    resolve: (outputs) => Array.from(rowImage, (i, r) => resolveTarget(defaultTarget(ctx.output, list[r % list.length]), rowOutput(outputs, r, rowImage.length), ctx)),
+    resolve: (outputs) => Array.from(rowImage, (i, r) => resolveTarget(list[r % list.length], rowOutput(outputs, r, rowImage.length), ctx)),
   };
+}
+
+/** A shorthand (class index or name, 'predicted') as this output kind's Target; Target values pass through. */
+function asTarget(t: ClassTarget | Target | 'all', ctx: TargetContext): Target {
+  if (t === 'all') throw new Error("'all' cannot be mixed with per-image targets; use target: 'all' for the whole batch.");
+  if (isTarget(t)) return t;
+  if (typeof t !== 'number' && typeof t !== 'string') throw new TypeError(`Unknown target ${JSON.stringify(t)}: use a class index or name, 'predicted', 'all', or a value from targets.*.`);
+  if (ctx.output.kind === 'detections') return { kind: 'detection', anchor: 'best', class: t === 'predicted' ? 'best' : t };
+  if (ctx.output.kind === 'embedding') {
+    if (t !== 'predicted') throw new Error(`Output '${ctx.output.name}' is an embedding, which has no classes; explain it with targets.embedding(concept) (default: the image's own embedding).`);
+    return defaultTarget(ctx.output, 'predicted');
+  }
+  return defaultTarget(ctx.output, classIndex(t, classCountOrOne(ctx), ctx.classNames));
 }
 
 function rowOutput(outputs: Float32Array, r: number, rows: number): Float32Array {
@@ -59,13 +72,13 @@ function rowOutput(outputs: Float32Array, r: number, rows: number): Float32Array
 export function planRows(spec: TargetSpec, numImages: number, ctx: TargetContext): RowPlan {
   if (spec === 'all') {
     const n = classCount(ctx);
-    return sameClasses(Array.from({ length: n }, (_, c) => c), numImages, ctx);
+    return sameTargets(Array.from({ length: n }, (_, c) => defaultTarget(ctx.output, c)), numImages, ctx);
   }
   if (typeof spec === 'object' && !Array.isArray(spec) && !isTarget(spec) && 'classes' in spec) {
-    const n = classCount(ctx);
-    const list = spec.classes.map((c) => classIndex(c, n, ctx.classNames) as number);
-    if (list.length === 0) throw new RangeError('target { classes: [] }: name at least one class.');
-    return sameClasses(list, numImages, ctx);
+    if (!Array.isArray(spec.classes) || spec.classes.length === 0) throw new RangeError('target { classes: [] }: name at least one class or target.');
+    // Plain class references count over the classes (and refuse outputs without); Target values resolve as they are.
+    const list = spec.classes.map((c) => (isTarget(c) ? c : defaultTarget(ctx.output, classIndex(c, classCount(ctx), ctx.classNames))));
+    return sameTargets(list, numImages, ctx);
   }
   if (typeof spec === 'object' && !Array.isArray(spec) && !isTarget(spec)) {
     const k = (spec as TopClasses).top;
@@ -91,17 +104,7 @@ export function planRows(spec: TargetSpec, numImages: number, ctx: TargetContext
   if (Array.isArray(spec) && spec.length !== numImages) {
     throw new Error(`Got ${spec.length} targets for ${numImages} images; give one target per image, or a single target for all.`);
   }
-  const perImage: Target[] = (Array.isArray(spec) ? spec : new Array<ClassTarget | Target>(numImages).fill(spec)).map((t) => {
-    if (t === 'all') throw new Error("'all' cannot be mixed with per-image targets; use target: 'all' for the whole batch.");
-    if (isTarget(t)) return t;
-    if (typeof t !== 'number' && typeof t !== 'string') throw new TypeError(`Unknown target ${JSON.stringify(t)}: use a class index or name, 'predicted', 'all', or a value from targets.*.`);
-    if (ctx.output.kind === 'detections') return { kind: 'detection', anchor: 'best', class: t === 'predicted' ? 'best' : t };
-    if (ctx.output.kind === 'embedding') {
-      if (t !== 'predicted') throw new Error(`Output '${ctx.output.name}' is an embedding, which has no classes; explain it with targets.embedding(concept) (default: the image's own embedding).`);
-      return defaultTarget(ctx.output, 'predicted');
-    }
-    return defaultTarget(ctx.output, classIndex(t, classCountOrOne(ctx), ctx.classNames));
-  });
+  const perImage: Target[] = (Array.isArray(spec) ? spec : new Array<ClassTarget | Target>(numImages).fill(spec)).map((t) => asTarget(t, ctx));
   const rowImage = new Int32Array(numImages).map((_, i) => i);
   return { rowImage, resolve: (outputs) => perImage.map((t, i) => resolveTarget(t, rowOutput(outputs, i, numImages), ctx)) };
 }

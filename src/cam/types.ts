@@ -2,6 +2,7 @@
 import type { CamMethodName } from '../shared/methods';
 import type { OutputInfo } from './outputs';
 import type { TargetRegion } from './row-targets';
+import type { Target } from './target-values';
 import type { ScoreSource } from './split-types';
 
 export type { CamMethodName };
@@ -16,6 +17,8 @@ export interface ClassExplanation {
   /** The differentiated score y (a class's pre-softmax score by default) and the activated value: its probability for a classifier. */
   score: number;
   probability: number;
+  /** The target with this image's choices fixed (its class, mask, box or concept): the same target on other pixels. */
+  resolved: Target;
   /** Where the target lies, when it is a place: a segmentation mask, a detection's box. */
   region?: TargetRegion;
   /** Channel weights alpha_k^c, length K. */

@@ -150,6 +150,35 @@ describe('cam: targets as values, against closed forms', () => {
     model.dispose();
   });
 
+  it("a list of targets applies to every image; a row's resolved target scores the same choice on other pixels", () => {
+    const t = trunk(7);
+    const head = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'softmax', name: 'segmentation' });
+    const out = head.apply(t.features) as tf.SymbolicTensor;
+    tf.tidy(() => head.setWeights([tf.tensor4d(randomArray(K * 3, seeded(8)), [1, 1, K, 3]), tf.tensor1d(randomArray(3, seeded(9), 0.1))]));
+    const model = tf.model({ inputs: t.input, outputs: out });
+    const other = randomArray(HW * CIN, seeded(123), 2);
+    const mask = Float32Array.from({ length: HW }, (_, p) => (p < 10 ? 1 : 0));
+    const list = [targets.segmentation(), targets.segmentation(2, { mask })];
+    const both = explain(model, [image, other], { target: { classes: list } });
+    expect(both.images.map((im) => im.classes.length)).to.deep.equal([2, 2]);
+    both.images.forEach((im, i) => list.forEach((target, j) => {
+      const alone = explain(model, [[image, other][i]], { target }).images[0].classes[0];
+      expect(im.classes[j].score, `image ${i}, target ${j}`).to.be.closeTo(alone.score, 1e-5);
+      expect(maxAbs(im.classes[j].heatmap, alone.heatmap), `image ${i}, target ${j}`).to.be.below(1e-6);
+    }));
+    // The first image's default target, resolved: its predicted class and mask, fixed.
+    const resolved = both.images[0].classes[0].resolved;
+    expect(resolved.kind).to.equal('segmentation');
+    const firstMask = (both.images[0].classes[0].region?.mask?.data ?? new Float32Array()) as Float32Array;
+    const onOther = explain(model, [other], { target: resolved }).images[0].classes[0];
+    const byHand = explain(model, [other], { target: targets.segmentation(both.images[0].classes[0].classIndex, { mask: firstMask }) }).images[0].classes[0];
+    expect(onOther.score).to.be.closeTo(byHand.score, 1e-6);
+    expect(onOther.classIndex).to.equal(both.images[0].classes[0].classIndex);
+    expect(maxAbs(onOther.weights, byHand.weights)).to.be.below(1e-7);
+    expect(() => explain(model, [image], { target: { classes: [] } })).to.throw(/name at least one class or target/);
+    model.dispose();
+  });
+
   it('a raw detection [anchors, 4 + classes]: the best box by default, alpha_k = W_k,(4+c) / hw at its anchor; x IoU with a given box scales the score', () => {
     const t = trunk(9);
     const F = 6; // x1 y1 x2 y2, two classes
