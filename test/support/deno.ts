@@ -1,0 +1,43 @@
+/**
+ * The Deno that npm installed (devDependency `deno`, binary from @deno/linux-x64-glibc), for the
+ * tests that run gradcam-ts under Deno and in Deno's Jupyter kernel.
+ */
+import { spawn, SpawnOptionsWithoutStdio } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPO_ROOT } from './setup';
+
+/** node_modules/.bin/deno: deno's postinstall links it to the platform package's binary. */
+export function denoBinary(): string {
+  const bin = path.join(REPO_ROOT, 'node_modules', '.bin', 'deno');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run npm ci (deno is a devDependency)`);
+  return fs.realpathSync(bin);
+}
+
+/** The package under test is dist/: built by `npm run build`, which npm test runs first. */
+export function requireBuiltPackage(): void {
+  const entry = path.join(REPO_ROOT, 'dist', 'index.js');
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (Deno runs the built package)`);
+}
+
+/** No update check, no prompts, no colour: a child whose output a test can read. */
+export const DENO_ENV = { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1', GRADCAM_QUIET: '1' };
+
+export interface DenoResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `deno <args>` to its end. */
+export function runDeno(args: string[], options: SpawnOptionsWithoutStdio = {}): Promise<DenoResult> {
+  const child = spawn(denoBinary(), args, { cwd: REPO_ROOT, ...options, env: { ...process.env, ...DENO_ENV, ...options.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
