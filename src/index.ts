@@ -50,7 +50,7 @@ export { readImageForModel } from './render/image-file';
 export type { Example, ExampleEntry, ExampleRole } from './render/examples';
 
 export { showGradCam, gradCamState, GradCamWidget, DEFAULT_METHODS } from './gradcam-widget';
-export type { Box, GradCamEdit, ShowGradCamOptions } from './gradcam-widget';
+export type { Box, GradCamEdit, GradCamFrontEnd, ShowGradCamOptions } from './gradcam-widget';
 export type { GradCamState, ImageEntry, MethodName } from './shared/gradcam-schema';
 export { WidgetModel, openComm, registerCommTarget, displayBundle, showPng, LiveDisplay } from './jupyter';
 export type { WidgetSpec, WidgetOptions, ChangeInfo, MimeBundle } from './jupyter';

@@ -4,11 +4,13 @@
  *      one ES module that leaves @jupyter-widgets/base to the page's widget manager;
  *   2. @jupyterlab/builder's build-labextension, with our core manifest (core/package.json)
  *      standing in for JupyterLab's -> labextension/{package.json, static/};
- *   3. install.json beside them, as JupyterLab expects of a prebuilt extension.
+ *   3. install.json beside them, as JupyterLab expects of a prebuilt extension;
+ *   4. the anywidget front end: widget/src/anywidget-entry.ts and all it imports -> anywidget/index.mjs,
+ *      one self-contained ES module (what the kernel sends as `_esm`), and the CSS beside it (`_css`).
  * Usage: tsx widget/build.ts [--development]
  */
 import { spawnSync } from 'child_process';
-import { copyFileSync } from 'fs';
+import { copyFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
 import { build } from 'esbuild';
 
@@ -27,6 +29,26 @@ export async function buildWidgetBundle(): Promise<void> {
   });
 }
 
+/** Where the anywidget front end is written; src/gradcam-widget/front-end.ts reads it from here. */
+export const ANYWIDGET_DIR = join(here, 'anywidget');
+
+export async function buildAnywidgetBundle(development = false): Promise<void> {
+  mkdirSync(ANYWIDGET_DIR, { recursive: true });
+  await build({
+    entryPoints: [join(here, 'src', 'anywidget-entry.ts')],
+    outfile: join(ANYWIDGET_DIR, 'index.mjs'),
+    bundle: true,
+    format: 'esm',
+    target: 'es2020',
+    platform: 'browser',
+    // It travels in every widget's state (and saved notebooks): as small as it gets.
+    minify: !development,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(here, 'style', 'index.css'), join(ANYWIDGET_DIR, 'style.css'));
+}
+
 export function buildLabextension(development = false): void {
   const cli = require.resolve('@jupyterlab/builder/lib/build-labextension.js');
   const args = [cli, '--core-path', join(here, 'core'), ...(development ? ['--development'] : []), here];
@@ -40,9 +62,11 @@ export function buildLabextension(development = false): void {
 
 if (require.main === module) {
   const t0 = Date.now();
+  const development = process.argv.includes('--development');
   buildWidgetBundle()
-    .then(() => buildLabextension(process.argv.includes('--development')))
-    .then(() => console.log(`widget: labextension built in ${((Date.now() - t0) / 1000).toFixed(1)} s -> widget/labextension`))
+    .then(() => buildLabextension(development))
+    .then(() => buildAnywidgetBundle(development))
+    .then(() => console.log(`widget: labextension and anywidget module built in ${((Date.now() - t0) / 1000).toFixed(1)} s -> widget/labextension, widget/anywidget`))
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
       process.exit(1);

@@ -22,6 +22,7 @@ import { WidgetModel, WidgetOptions } from '../jupyter/widget';
 import type { JSONObject } from '../jupyter/wire';
 import { argmax } from '../shared/arrays';
 import { fallbackPicture } from './fallback';
+import { showGradCamIdentity } from './front-end';
 import type { ImageChange, ImageStore } from './image-store';
 import { gradCamState } from './initial-state';
 import type { Box, GradCamEdit, GradCamEvents, ShowGradCamOptions } from './options';
@@ -221,8 +222,9 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
  */
 export async function showGradCam(model: tf.LayersModel, images: ImageBatch, options: ShowGradCamOptions = {}): Promise<GradCamWidget> {
   await initBackend();
+  const identity = showGradCamIdentity(options.frontEnd); // a bad choice fails before the explaining
   const { state, store } = gradCamState(model, images, options);
-  const widget = new GradCamWidget(state, store, options.widget ?? {});
+  const widget = new GradCamWidget(state, store, { ...options.widget, identity });
   if (options.display !== false) widget.display();
   return widget;
 }

@@ -1,6 +1,7 @@
 /** The Grad-CAM widget's public types: what showGradCam takes and what its events carry. */
 import type { Explanation } from '../cam';
 import type { WidgetModel, WidgetOptions } from '../jupyter/widget';
+import type { GradCamFrontEnd } from './front-end';
 import type { ColormapName, GradCamState, MethodName } from '../shared/gradcam-schema';
 
 export interface ShowGradCamOptions {
@@ -35,6 +36,11 @@ export interface ShowGradCamOptions {
   display?: boolean;
   /** Passed to the widget layer (tests give a runtime here). */
   widget?: WidgetOptions<WidgetModel<GradCamState, GradCamEvents>>;
+  /**
+   * What draws the widget: 'anywidget' (default; JupyterLab, Notebook 7, VS Code, Colab with anywidget)
+   * or 'labextension' (our JupyterLab 4 extension). Default: $GRADCAM_WIDGET, else 'anywidget'.
+   */
+  frontEnd?: GradCamFrontEnd;
 }
 
 export const DEFAULT_METHODS: readonly MethodName[] = ['gradcam', 'guided-gradcam', 'counterfactual', 'gradcam++'];

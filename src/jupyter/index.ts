@@ -5,6 +5,8 @@
 export { WidgetModel, WIDGET_TARGET, WIDGET_PROTOCOL_VERSION, WIDGET_VIEW_MIME } from './widget';
 export type { WidgetSpec, WidgetOptions, WidgetFallback, ChangeInfo, ChangeSource } from './widget';
 export type { WidgetState, WidgetValue, BufferPath } from './buffers';
+export { anywidgetState, ANYWIDGET_MODULE, ANYWIDGET_MODULE_VERSION } from './anywidget';
+export type { AnywidgetFrontEnd, AnywidgetIdentity } from './anywidget';
 export { Comm, CommManager } from './comm';
 export type { CommMessage, CommOpenHandler, KernelTransport, SendOptions } from './comm';
 export { KernelRuntime, kernelRuntime, requireRuntime } from './runtime';

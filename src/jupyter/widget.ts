@@ -6,6 +6,7 @@
  */
 import { inspect } from 'util';
 import type { Comm, CommMessage, ParentHeader } from './comm';
+import { ANYWIDGET_FIELDS } from './anywidget';
 import type { BufferPath, SplitState, WidgetState, WidgetValue } from './buffers';
 import { putBuffers, removeBuffers, sameValue } from './buffers';
 import type { KernelRuntime, MimeBundle, WidgetHandle } from './runtime';
@@ -19,7 +20,8 @@ export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
 
 /**
  * Which front-end model (and view) renders this widget: ipywidgets' identity fields under their
- * own state names, as Python widgets declare them and as a saved notebook stores them.
+ * own state names, as Python widgets declare them and as a saved notebook stores them. A spec may
+ * carry more fields the front end needs before anything else, e.g. anywidgetState()'s `_esm`.
  */
 export interface WidgetSpec {
   _model_name: string;
@@ -49,6 +51,11 @@ export interface WidgetOptions<M> {
    * validation does.
    */
   validate?: (key: string, value: unknown, model: M) => string | undefined;
+  /**
+   * Open the comm with these identity fields instead of the widget class's own spec, e.g.
+   * anywidgetState(frontEnd) to have anywidget draw it (the class's state and messages stay the same).
+   */
+  identity?: WidgetSpec;
 }
 
 export type ChangeSource = 'frontend' | 'kernel';
@@ -84,10 +91,11 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
   ) {
     this.runtime = options.runtime ?? requireRuntime();
     this.echo = options.echo ?? process.env.JUPYTER_WIDGETS_ECHO !== '0';
-    this.modelName = spec._model_name;
-    this.modelModule = spec._model_module;
-    this.modelModuleVersion = spec._model_module_version;
-    this.values = { _view_name: null, _view_module: null, _view_module_version: '', ...spec, ...initial };
+    const identity = options.identity ?? spec;
+    this.modelName = identity._model_name;
+    this.modelModule = identity._model_module;
+    this.modelModuleVersion = identity._model_module_version;
+    this.values = { _view_name: null, _view_module: null, _view_module_version: '', ...identity, ...initial };
     const split = removeBuffers(this.values);
     this.comm = this.runtime.comms.open(
       WIDGET_TARGET,
@@ -108,10 +116,10 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
     return this.values[key] as S[K];
   }
 
-  /** A shallow copy of the synced state (without the _model_/_view_ fields). */
+  /** A shallow copy of the synced state (without the _model_/_view_ fields and anywidget's _esm, _css, _anywidget_id). */
   get state(): S {
     const out: WidgetState = {};
-    for (const [k, v] of Object.entries(this.values)) if (!/^_(model|view)_/.test(k)) out[k] = v;
+    for (const [k, v] of Object.entries(this.values)) if (!/^_(model|view)_/.test(k) && !ANYWIDGET_FIELDS.includes(k)) out[k] = v;
     return out as S;
   }
 

@@ -39,7 +39,7 @@ describe('showGradCam (kernel side of the widget)', function () {
     });
 
   it('opens one widget comm carrying every class map as binary buffers, not JSON numbers', async () => {
-    const w = await show();
+    const w = await show({ frontEnd: 'labextension' }); // the anywidget route adds its module (front-end.test.ts)
     const open = t.sent.find((s) => s.msgType === 'comm_open') as Published;
     const data = open.content.data as JSONObject;
     const state = data.state as JSONObject;

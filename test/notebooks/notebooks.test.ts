@@ -74,8 +74,11 @@ describe('notebooks run top to bottom in the gradcam-ts kernel', function () {
       const pngs = outputs.filter((o) => o.data && 'image/png' in o.data);
       expect(pngs.length, 'PNG outputs').to.be.at.least(expected.pngs);
       if (expected.widget) {
-        const widgets = (nb.metadata.widgets as Record<string, { state: Record<string, { model_name: string }> }> | undefined)?.['application/vnd.jupyter.widget-state+json'];
-        expect(Object.values(widgets?.state ?? {}).map((s) => s.model_name), 'saved widget state').to.include('GradCamModel');
+        type Saved = { model_name: string; state: { _anywidget_id?: string } };
+        const widgets = (nb.metadata.widgets as Record<string, { state: Record<string, Saved> }> | undefined)?.['application/vnd.jupyter.widget-state+json'];
+        // Our widget on either route: anywidget's model carrying our module, or our labextension's.
+        const ours = Object.values(widgets?.state ?? {}).filter((s) => s.model_name === 'GradCamModel' || (s.model_name === 'AnyModel' && s.state._anywidget_id === 'gradcam-ts-widget.GradCamWidget'));
+        expect(ours.length, 'saved widget state of the Grad-CAM widget').to.be.above(0);
       }
     });
   }

@@ -245,6 +245,8 @@ describe('widget end to end: Jupyter server, our kernel, comms, html-manager, ou
     await buildPage(dir);
     server = await serveDir(dir);
     world = await createKernelWorld();
+    // This page's widget manager knows our ipywidgets module, not anywidget's (that route: anywidget.test.ts).
+    world.env.GRADCAM_WIDGET = 'labextension';
     jupyter = await startJupyterServer(world, server.url);
     session = await openBrowser(server.url);
     const implementation = await session.page.evaluate(([u, t, k]) => window.harness.connect(u, t, k), [jupyter.url, jupyter.token, KERNEL_NAME] as const);

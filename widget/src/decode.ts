@@ -110,6 +110,12 @@ export function decodeImage(wire: ImageEntry): DecodedImage {
   };
 }
 
+/** The state's image list, decoded (a widget framework's deserialiser of 'images'). */
+export function decodeImages(value: unknown): DecodedImage[] {
+  if (!Array.isArray(value)) throw new TypeError(`GradCamModel: 'images' must be a list, got ${typeof value}.`);
+  return (value as ImageEntry[]).map((img) => decodeImage(img));
+}
+
 /**
  * A typed array that spans its whole ArrayBuffer: ipywidgets' remove_buffers sends a view's entire
  * underlying buffer, so a view covering only part of one is copied before it goes back on the wire.

@@ -4,7 +4,6 @@
  */
 import { plugin } from './plugin';
 
-export { GradCamModel } from './model';
-export { GradCamView } from './view';
+export { GradCamWidgetModel as GradCamModel, GradCamWidgetView as GradCamView } from './jupyter-widgets';
 export { WIDGET_MODULE as MODULE_NAME, WIDGET_MODULE_VERSION as MODULE_VERSION } from '../../src/shared/gradcam-schema';
 export default plugin;

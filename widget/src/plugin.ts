@@ -4,8 +4,7 @@
  */
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { WIDGET_MODULE, WIDGET_MODULE_VERSION } from '../../src/shared/gradcam-schema';
-import { GradCamModel } from './model';
-import { GradCamView } from './view';
+import { GradCamWidgetModel, GradCamWidgetView } from './jupyter-widgets';
 
 /** The part of JupyterLab's plugin interface we use (avoids depending on @jupyterlab/application). */
 export interface WidgetPlugin {
@@ -25,7 +24,8 @@ export const plugin: WidgetPlugin = {
     registry.registerWidget({
       name: WIDGET_MODULE,
       version: WIDGET_MODULE_VERSION,
-      exports: { GradCamModel, GradCamView },
+      // Named as the kernel's _model_name / _view_name say.
+      exports: { GradCamModel: GradCamWidgetModel, GradCamView: GradCamWidgetView },
     });
   },
 };

@@ -2,8 +2,9 @@
  * The Grad-CAM widget's view: a toolbar (method, colormap, opacity; and, when the kernel answers,
  * layer, brush and "add image") over a gallery row of image panels. It draws and forwards user
  * actions to the model: settings by set + save_changes, questions for the kernel by model.ask.
+ * It draws into the element a widget framework gives it (ipywidgets' DOMWidgetView in
+ * jupyter-widgets.ts, anywidget's render in anywidget.ts) and knows neither framework.
  */
-import { DOMWidgetView } from '@jupyter-widgets/base';
 import { COLORMAPS, MAX_UPLOAD_BYTES, type ColormapName, type MethodName } from '../../src/shared/gradcam-schema';
 import type { GradCamModel } from './model';
 import { ImagePanel, type PanelTools } from './panel';
@@ -14,8 +15,7 @@ import type { Answer } from './requests';
 /** How long the widget waits for the kernel before saying it did not answer. */
 const ANSWER_TIMEOUT_MS = 60_000;
 
-export class GradCamView extends DOMWidgetView {
-  declare model: GradCamModel;
+export class GradCamView {
   private panels: ImagePanel[] = [];
   private gallery: HTMLElement | undefined;
   private readonly methodButtons = new Map<MethodName, HTMLButtonElement>();
@@ -28,20 +28,30 @@ export class GradCamView extends DOMWidgetView {
   /** Pixels before each brush stroke, per image: what undo goes back to. */
   private readonly undoStacks = new Map<number, Uint8Array[]>();
   private timer: number | undefined;
+  /** Unsubscribes from the model, called on remove. */
+  private readonly stops: (() => void)[] = [];
+
+  constructor(
+    readonly model: GradCamModel,
+    readonly el: HTMLElement,
+  ) {}
 
   render(): void {
     this.el.classList.add('gc-widget');
     this.status.className = 'gc-status gc-widget-status';
     this.status.setAttribute('role', 'status');
     this.build();
-    this.listenTo(this.model, 'change:class_names change:layers change:interactive', () => this.build());
-    this.listenTo(this.model, 'change:images', () => this.syncPanels());
-    this.listenTo(this.model, 'change:selected_class', () => this.panels.forEach((p) => p.update()));
-    this.listenTo(this.model, 'change:method change:colormap change:opacity change:layer', () => {
-      this.syncToolbar();
-      this.panels.forEach((p) => p.drawCanvas());
-    });
-    this.listenTo(this.model, 'gc:answer', (a: Answer) => this.answered(a));
+    const model = this.model;
+    this.stops.push(
+      model.onChange(['class_names', 'layers', 'interactive'], () => this.build()),
+      model.onChange(['images'], () => this.syncPanels()),
+      model.onChange(['selected_class'], () => this.panels.forEach((p) => p.update())),
+      model.onChange(['method', 'colormap', 'opacity', 'layer'], () => {
+        this.syncToolbar();
+        this.panels.forEach((p) => p.drawCanvas());
+      }),
+      model.onAnswer((a: Answer) => this.answered(a)),
+    );
     if (this.model.interactive) this.acceptFiles();
   }
 
@@ -330,11 +340,13 @@ export class GradCamView extends DOMWidgetView {
     });
   }
 
-  remove(): ReturnType<DOMWidgetView['remove']> {
+  /** Stop listening and drawing (the element itself is the framework's to remove). */
+  remove(): void {
+    this.stops.splice(0).forEach((stop) => stop());
     if (this.timer !== undefined) window.clearInterval(this.timer);
+    this.timer = undefined;
     this.panels.forEach((p) => p.dispose());
     this.panels = [];
-    return super.remove();
   }
 }
 
