@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
 import { registerNativeKernels } from './native';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
+import { denoJupyter } from '../util/deno';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -103,11 +104,13 @@ export const REPORT_ENV = 'GRADCAM_REPORT';
 
 /**
  * The report is information, not a warning: in a terminal it goes to stderr so it stays out of
- * piped output, but our Jupyter kernel sets stdout, because front ends draw stderr as an error box.
+ * piped output, but in a notebook it goes to stdout (our kernel sets it; Deno's kernel is
+ * recognised), because front ends draw stderr as an error box.
  * There it is the short form; `gradcam info` gives the details.
  */
 function reportBackend(info: BackendInfo): void {
-  const where = process.env[REPORT_ENV];
+  // Deno's Jupyter kernel has no launcher to set this, so it is recognised here.
+  const where = process.env[REPORT_ENV] ?? (denoJupyter() ? 'stdout' : undefined);
   if (where === 'off') return;
   if (where === 'stdout') {
     const conv = info.nativeConvolutions?.active ? ' + native OpenBLAS kernels' : '';

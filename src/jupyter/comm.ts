@@ -26,6 +26,8 @@ export interface KernelTransport {
   reply(request: JupyterMessage, msgType: string, content: JSONObject): void;
   /** One line into the kernel's own log (the Jupyter server's terminal), never into a cell. */
   log(line: string): void;
+  /** Set when the front end's messages never reach this process (Deno's kernel): why, in words. */
+  readonly oneWay?: string;
 }
 
 /** One message received on a comm. */

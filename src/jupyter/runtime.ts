@@ -6,6 +6,7 @@
  */
 import { CommManager } from './comm';
 import type { KernelTransport } from './comm';
+import { denoJupyter, DenoTransport } from './deno';
 import type { SplitState } from './buffers';
 import { removeBuffers } from './buffers';
 import { strayErrorContent, type StrayKind } from './process-errors';
@@ -58,6 +59,14 @@ export class KernelRuntime {
     });
   }
 
+  /**
+   * Why the front end cannot be answered, when it cannot (Deno's kernel drops what the browser
+   * sends); undefined when the kernel hears the front end (tslab with our patch).
+   */
+  get oneWay(): string | undefined {
+    return this.transport.oneWay;
+  }
+
   /** Show a bundle in the cell being run (or the cell an async callback came from). */
   display(data: MimeBundle, metadata: JSONObject = {}, displayId?: string): void {
     const transient: JSONObject = displayId ? { display_id: displayId } : {};
@@ -87,9 +96,18 @@ export class KernelRuntime {
 }
 
 
-/** The runtime of the gradcam-ts kernel this process runs, if any. */
+/**
+ * The runtime of the kernel this process runs, if any: the one the gradcam-ts launcher installed,
+ * else, inside Deno's Jupyter kernel, one over Deno.jupyter.broadcast (made on first use).
+ */
 export function kernelRuntime(): KernelRuntime | undefined {
-  return (globalThis as { [RUNTIME_KEY]?: KernelRuntime })[RUNTIME_KEY];
+  const installed = (globalThis as { [RUNTIME_KEY]?: KernelRuntime })[RUNTIME_KEY];
+  if (installed) return installed;
+  const deno = denoJupyter();
+  if (!deno) return undefined;
+  const runtime = new KernelRuntime(new DenoTransport(deno));
+  runtime.install();
+  return runtime;
 }
 
 /** Like kernelRuntime(), but a clear error when not inside our kernel. */
@@ -97,7 +115,7 @@ export function requireRuntime(): KernelRuntime {
   const rt = kernelRuntime();
   if (!rt) {
     throw new Error(
-      'gradcam-ts widgets need the "TypeScript (gradcam-ts)" Jupyter kernel, and this process is not running it. ' +
+      'gradcam-ts widgets need the "TypeScript (gradcam-ts)" Jupyter kernel (or Deno\'s, with fewer features), and this process is not running one. ' +
         'Install it with `gradcam install-kernel --user`, then pick "TypeScript (gradcam-ts)" as the notebook kernel.',
     );
   }
