@@ -166,6 +166,10 @@ void add_bias_activation(float *y, long pixels, int channels, const float *bias,
   }
 }
 
+/* Ties within a few float roundings of the window's maximum (see max_pool_gradient). */
+#define POOL_TIE_RELATIVE 1e-5f
+#define POOL_TIE_ABSOLUTE 1e-7f
+
 void max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, float *dx) {
   memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
   for (int b = 0; b < g->n; b++) {
@@ -175,18 +179,33 @@ void max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, 
       for (int ox = 0; ox < g->ow; ox++) {
         const float *upstream = dy + (((size_t)b * g->oh + oy) * g->ow + ox) * g->c;
         for (int ch = 0; ch < g->c; ch++) {
+          // The first maximum, counting values within float rounding of the largest as tied: a
+          // flat image region gives exactly equal values in exact arithmetic (and in TensorFlow),
+          // but FMA kernels round each position slightly differently, which would otherwise send
+          // the gradient to whichever position happened to round up.
           float best = -INFINITY;
-          long at = -1;
           for (int ky = 0; ky < g->fh; ky++) {
             const int iy = oy * g->sh - g->pt + ky;
             if (iy < 0 || iy >= g->h) continue;
             for (int kx = 0; kx < g->fw; kx++) {
               const int ix = ox * g->sw - g->pl + kx;
               if (ix < 0 || ix >= g->w) continue;
+              const float v = image[((long)iy * g->w + ix) * g->c + ch];
+              if (v > best) best = v;
+            }
+          }
+          const float floor_value = best - (POOL_TIE_RELATIVE * fabsf(best) + POOL_TIE_ABSOLUTE);
+          long at = -1;
+          for (int ky = 0; ky < g->fh && at < 0; ky++) {
+            const int iy = oy * g->sh - g->pt + ky;
+            if (iy < 0 || iy >= g->h) continue;
+            for (int kx = 0; kx < g->fw; kx++) {
+              const int ix = ox * g->sw - g->pl + kx;
+              if (ix < 0 || ix >= g->w) continue;
               const long offset = ((long)iy * g->w + ix) * g->c + ch;
-              if (image[offset] > best) {
-                best = image[offset];
+              if (image[offset] >= floor_value) {
                 at = offset;
+                break;
               }
             }
           }

@@ -192,3 +192,32 @@ describe('native convolution addon', function () {
     expect(Array.from(y)).to.deep.equal([12, 21, 16, 27, 45, 33, 24, 39, 28]);
   });
 });
+
+describe('native max-pool gradient', function () {
+  before(async function () {
+    nativeAddonOrSkip(this);
+    await initBackend({ quiet: true });
+    if (tf.getBackend() !== 'wasm') this.skip();
+    setNativeKernelsEnabled(true);
+  });
+
+  it('sends the gradient to the first maximum, counting values a float rounding apart as tied (as exact arithmetic and TensorFlow do)', () => {
+    // Four 2x2 windows: a near-tie (an FMA's rounding of a flat region), a clear maximum, a
+    // maximum 1e-3 above the rest (a real difference), and an exact tie.
+    const rounded = Math.fround(1 + 2e-7);
+    const x = tf.tensor4d([
+      1, rounded, 0.5, 0.6,
+      1, 1, 0.5, 0.5,
+      2, 2, 3, 3,
+      2, 2.002, 3, 3,
+    ], [1, 4, 4, 1]);
+    const dx = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid')))(x));
+    expect(Array.from(dx.dataSync())).to.deep.equal([
+      1, 0, 0, 1,
+      0, 0, 0, 0,
+      0, 0, 1, 0,
+      0, 1, 0, 0,
+    ]);
+    tf.dispose([x, dx]);
+  });
+});

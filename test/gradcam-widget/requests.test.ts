@@ -118,8 +118,9 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     expect(Array.from(float32(entry.alphas))).to.deep.equal(direct.images[0].classes.flatMap((c) => Array.from(c.weights)));
     expect(entry.origin).to.equal('edited');
     // "before -> after": the unedited image's probabilities travel with the edit.
+    // (Explained in a batch of two at first: BLAS kernels may round a batch of two differently from one.)
     const original = explain(model, [deer], { target: 'all' }).images[0].probabilities;
-    expect(Array.from(float32(entry.original_probs))).to.deep.equal(Array.from(original));
+    expect(maxAbs(float32(entry.original_probs), original)).to.be.below(1e-6);
     // The kernel's state holds the same entry (what request_state and a saved notebook get).
     expect(Buffer.from(w.get('images')[0].pixels as Uint8Array).equals(Buffer.from(edited))).to.equal(true);
     expect(heard).to.have.length(1);
@@ -222,7 +223,8 @@ describe('the Grad-CAM widget answering its own questions (kernel handlers, no b
     expect(w.get('layer')).to.equal(earlier);
     expect(w.get('images').map((im) => [im.map_height, im.map_width])).to.deep.equal([[16, 16], [16, 16]]);
     const direct = explain(model, [w.pixels(0)], { target: 'all', layer: earlier });
-    expect(Array.from(float32(w.get('images')[0].maps.gradcam))).to.deep.equal(direct.images[0].classes.flatMap((c) => Array.from(c.heatmap)));
+    // Re-explained as a batch of two (BLAS may round it differently from a batch of one).
+    expect(maxAbs(float32(w.get('images')[0].maps.gradcam), Float32Array.from(direct.images[0].classes.flatMap((c) => Array.from(c.heatmap))))).to.be.below(1e-5);
     // Undo back to the given pixels is recognised as the image as given, not as an edit.
     const undone = entryOf(await ask(w, { type: 'edit', request: 'U', image: 1, width: 32, height: 32 }, [Buffer.from(ship)]));
     expect(undone.origin).to.equal('given');
