@@ -114,13 +114,22 @@ function segmentationRow(target: Extract<Target, { kind: 'segmentation' }>, out:
     mask = Float32Array.from(winners, (w) => (w === c ? 1 : 0));
   }
   const pixels = mask.reduce((a, b) => a + (b !== 0 ? 1 : 0), 0);
+  // What stands for a probability: class c's mean probability over the mask (a sigmoid for one
+  // channel, else a softmax over the channels, the model's own activation or not), so covering part
+  // of the object shows as a drop while the mask stays the same.
+  const probOf = (p: number): number => (C === 1 || ctx.output.activation === 'sigmoid' ? sigmoid(out[p * C + c]) : softmaxAt(out.subarray(p * C, (p + 1) * C), c));
+  let weighted = 0;
+  let weight = 0;
+  mask.forEach((m, p) => {
+    if (m !== 0) [weighted, weight] = [weighted + Math.abs(m) * probOf(p), weight + Math.abs(m)];
+  });
   const maskTensor = (): tf.Tensor => tf.tensor2d(mask, [1, H * W]);
   const score = (o: tf.Tensor): tf.Tensor1D => {
     const n = o.shape[0];
     const plane = tf.reshape(tf.slice(o, [0, 0, 0, c], [n, H, W, 1]), [n, H * W]);
     return tf.sum(tf.mul(plane, maskTensor()), 1) as tf.Tensor1D;
   };
-  return { classIndex: c, label: `${nameOf(c, ctx)} over ${pixels} px`, probability: pixels / (H * W), score, region: { mask: { data: mask, height: H, width: W } }, resolved: { ...target, class: c, mask } };
+  return { classIndex: c, label: `${nameOf(c, ctx)} over ${pixels} px`, probability: weight > 0 ? weighted / weight : 0, score, region: { mask: { data: mask, height: H, width: W } }, resolved: { ...target, class: c, mask } };
 }
 
 function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float32Array, ctx: TargetContext): RowTarget {

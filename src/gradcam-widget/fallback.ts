@@ -11,7 +11,9 @@ export function fallbackPicture(state: GradCamState, store: ImageStore): WidgetF
     const gradcam = store.explanation(i, 'gradcam') as Explanation;
     const all = figureRows(gradcam, [img.pixels as Uint8Array], img.true_class >= 0 ? { trueLabels: [img.true_class] } : {});
     // Rows follow the explained classes (every class, or the image's top ones): the selected one, else the best.
-    const row = Math.max(0, gradcam.images[0].classes.findIndex((c) => c.classIndex === state.selected_class[i]));
+    // A list of targets has one row per target, in the selector's order.
+    const selected = state.selected_class[i];
+    const row = state.target_values ? selected : Math.max(0, gradcam.images[0].classes.findIndex((c) => c.classIndex === selected));
     rows.push({ ...all[row], caption: `${img.title} · ${all[row].caption}` });
   });
   const png = renderFigure(rows, { colormap: state.colormap, opacity: state.opacity, title: `Grad-CAM on ${state.layer}` });

@@ -10,9 +10,8 @@
  * Image entries reach the front end one way: sendEntry (a custom message carrying one entry,
  * stored here without a second sync); only a layer change, which replaces every image, syncs state.
  */
-import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import type { Explanation, ImageBatch } from '../cam';
+import type { ExplainableModel, Explanation, ImageBatch } from '../cam';
 import type { WidgetState } from '../jupyter/buffers';
 import { removeBuffers } from '../jupyter/buffers';
 import {
@@ -173,7 +172,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     const images = [...this.get('images')];
     images[image] = entry;
     const selected = [...this.selectedClass];
-    if (image === selected.length) selected.push(argmax(entry.probs as Float32Array));
+    if (image === selected.length) selected.push(this.store.explainer.initialSelection(entry));
     this.storeWithoutSync({ images, selected_class: selected });
     return selected;
   }
@@ -196,11 +195,13 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
     this.sendEntry(image, entry, request);
     const probs = entry.probs as Float32Array;
     const originalProbs = (entry.original_probs ?? probs) as Float32Array;
-    const originalClass = argmax(originalProbs);
+    // A classifier reports its unedited top class; a list of targets the one selected.
+    const targetList = this.store.explainer.listing.kind === 'targets';
+    const originalClass = targetList ? this.selectedClass[image] : argmax(originalProbs);
     const edit: GradCamEdit = {
       kind, image, from, pixels: this.store.at(image).pixels,
       originalClass, className: this.get('class_names')[originalClass],
-      before: originalProbs[originalClass], after: probs[originalClass], predicted: argmax(probs),
+      before: originalProbs[originalClass], after: probs[originalClass], predicted: targetList ? -1 : argmax(probs),
       explanation: explained.explanations.get('gradcam') as Explanation,
     };
     this.latest = edit;
@@ -220,7 +221,7 @@ export class GradCamWidget extends WidgetModel<GradCamState, GradCamEvents> {
  * `const w = await showGradCam(model, [img]); w.on('change:selected_class', (c) => ...)`;
  * `w.on('edit', (e) => ...)` hears the occlusion brush, added images and resets.
  */
-export async function showGradCam(model: tf.LayersModel, images: ImageBatch, options: ShowGradCamOptions = {}): Promise<GradCamWidget> {
+export async function showGradCam(model: ExplainableModel, images: ImageBatch, options: ShowGradCamOptions = {}): Promise<GradCamWidget> {
   await initBackend();
   const identity = showGradCamIdentity(options.frontEnd); // a bad choice fails before the explaining
   const { state, store } = gradCamState(model, images, options);

@@ -3,7 +3,7 @@
  * added) and the one it shows now, each with its explanation. Every change goes through a method
  * here that explains the new pixels and returns the new entry; the widget only sends it.
  */
-import type { Explanation } from '../cam';
+import type { Explanation, Target } from '../cam';
 import type { ImageEntry, ImageOrigin, MethodName } from '../shared/gradcam-schema';
 import { readImageForModel } from '../render';
 import { concatFloat32 } from '../util/typed-arrays';
@@ -11,7 +11,8 @@ import type { ExplainedImage, ImageFacts, WidgetExplainer } from './widget-expla
 
 /** One panel's images: the one it started from and the one it shows now. */
 export interface ImageRecord {
-  original: { pixels: Uint8Array; origin: ImageOrigin; probs: Float32Array; explained?: ExplainedImage; layer?: string };
+  /** `targets`: for a list of targets, each as the unedited image resolved it (an edit is scored on the same ones). */
+  original: { pixels: Uint8Array; origin: ImageOrigin; probs: Float32Array; explained?: ExplainedImage; layer?: string; targets?: Target[] };
   current: ExplainedImage;
   pixels: Uint8Array;
   title: string;
@@ -35,7 +36,7 @@ export class ImageStore {
   static given(pixels: Uint8Array[], explained: ExplainedImage[], facts: ImageFacts[], layer: string, explainer: WidgetExplainer): ImageStore {
     return new ImageStore(
       explained.map((e, i) => ({
-        original: { pixels: pixels[i], origin: 'given', probs: e.entry.probs as Float32Array, explained: e, layer },
+        original: { pixels: pixels[i], origin: 'given', probs: e.entry.probs as Float32Array, explained: e, layer, targets: e.targets },
         current: e, pixels: pixels[i], title: facts[i].title, trueClass: facts[i].trueClass,
       })),
       explainer,
@@ -65,7 +66,7 @@ export class ImageStore {
   replace(image: number, pixels: Uint8Array, layer: string): ImageChange {
     const record = this.at(image);
     if (Buffer.from(pixels).equals(Buffer.from(record.original.pixels))) return this.restore(image, layer);
-    const facts: ImageFacts = { title: record.title, trueClass: record.trueClass, origin: 'edited', originalProbs: record.original.probs };
+    const facts: ImageFacts = { title: record.title, trueClass: record.trueClass, origin: 'edited', originalProbs: record.original.probs, targets: record.original.targets };
     const [explained] = this.explainer.explain([pixels], [facts], layer, { guided: false }).images;
     this.records[image] = { ...record, current: explained, pixels };
     return { image, explained, kind: 'edit' };
@@ -76,7 +77,7 @@ export class ImageStore {
     const record = this.at(image);
     const { original } = record;
     if (!original.explained || original.layer !== layer) {
-      const facts: ImageFacts = { title: record.title, trueClass: record.trueClass, origin: original.origin };
+      const facts: ImageFacts = { title: record.title, trueClass: record.trueClass, origin: original.origin, targets: original.targets };
       original.explained = this.explainer.explain([original.pixels], [facts], layer, { guided: false }).images[0];
       original.layer = layer;
     }
@@ -92,7 +93,7 @@ export class ImageStore {
     const [explained] = this.explainer.explain([img.pixels], [{ title, trueClass: -1, origin: 'added' }], layer, { guided: false }).images;
     const image = this.records.length;
     this.records.push({
-      original: { pixels: img.pixels, origin: 'added', probs: explained.entry.probs as Float32Array, explained, layer },
+      original: { pixels: img.pixels, origin: 'added', probs: explained.entry.probs as Float32Array, explained, layer, targets: explained.targets },
       current: explained, pixels: img.pixels, title, trueClass: -1,
     });
     return { image, explained, kind: 'add' };
@@ -100,7 +101,7 @@ export class ImageStore {
 
   /** Every image re-explained at `layer` (edits kept); returns the new entries. */
   relayer(layer: string): ImageEntry[] {
-    const facts = this.records.map((r) => ({ title: r.title, trueClass: r.trueClass, origin: r.current.entry.origin ?? 'given', originalProbs: r.original.probs }));
+    const facts = this.records.map((r) => ({ title: r.title, trueClass: r.trueClass, origin: r.current.entry.origin ?? 'given', originalProbs: r.original.probs, targets: r.original.targets }));
     const { images } = this.explainer.explain(this.records.map((r) => r.pixels), facts, layer);
     images.forEach((explained, i) => {
       const record = this.records[i];
@@ -123,7 +124,7 @@ export class ImageStore {
   addGuided(image: number, pixels: Uint8Array, layer: string): { entry: ImageEntry; maps: ImageEntry['maps'] } | undefined {
     const record = this.at(image);
     if (record.pixels !== pixels || !this.lacksGuided(image)) return undefined;
-    const { maps, gradcam } = this.explainer.guidedMaps(pixels, layer, record.current.entry.map_classes as Int32Array | undefined);
+    const { maps, gradcam } = this.explainer.guidedMaps(pixels, layer, { classes: record.current.entry.map_classes as Int32Array | undefined, targets: record.original.targets });
     const entry: ImageEntry = { ...record.current.entry, maps: { ...record.current.entry.maps, ...maps } };
     this.setCurrent(image, { entry, explanations: new Map(record.current.explanations).set('gradcam', gradcam) });
     return { entry, maps };

@@ -1,5 +1,5 @@
 /** The Grad-CAM widget's public types: what showGradCam takes and what its events carry. */
-import type { Explanation } from '../cam';
+import type { Explanation, Target } from '../cam';
 import type { WidgetModel, WidgetOptions } from '../jupyter/widget';
 import type { GradCamFrontEnd } from './front-end';
 import type { ColormapName, GradCamState, MethodName } from '../shared/gradcam-schema';
@@ -8,6 +8,16 @@ export interface ShowGradCamOptions {
   /** Target conv layer; default: the last layer with a 4-D output. */
   layer?: string;
   classNames?: readonly string[];
+  /**
+   * What the class selector lists: these targets (targets.segmentation('road'), targets.regression(0),
+   * targets.detection(), ...) instead of a classifier's classes. Default for a classifier: its classes;
+   * for other outputs one target per label, value or segmentation class (up to maxClasses), the best
+   * detection, or an embedding's similarity to itself. An edited image is scored on the targets its
+   * unedited version resolved (the same class, mask, box or concept).
+   */
+  targets?: readonly Target[];
+  /** One name per target for the selector (default: read from each target). */
+  targetNames?: readonly string[];
   /** True class per image (marked in the class selector), -1 or omitted when unknown. */
   trueLabels?: ArrayLike<number>;
   /** Caption per image. */
@@ -54,12 +64,15 @@ export interface GradCamEdit {
   /** A person in the widget, or kernel code (w.occlude, w.editImage, ...). */
   from: 'frontend' | 'kernel';
   pixels: Uint8Array;
-  /** The class the unedited image was predicted as, and its probability before and after the edit. */
+  /**
+   * The class the unedited image was predicted as (for a list of targets: the selected target),
+   * and its probability (the target's value) before and after the edit.
+   */
   originalClass: number;
   className: string;
   before: number;
   after: number;
-  /** The class predicted now. */
+  /** The class predicted now (-1 for a list of targets). */
   predicted: number;
   /** Grad-CAM of the image as it is now, every class. */
   explanation: Explanation;

@@ -4,26 +4,30 @@
  * all of them are explained exactly as `explain` explains the same pixels. The CAM objects (the
  * model split at the layer) are kept per layer, so a brush stroke pays for the explanation only.
  */
-import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamMethodName, createCam, Explanation, isCamMethod, splitAt } from '../cam';
-import type { ModelSplit, TargetSpec } from '../cam';
+import type { ExplainableModel, ModelSplit, Target, TargetSpec } from '../cam';
 import { concatFloat32 } from '../util/typed-arrays';
 import { gradientImage } from '../render';
 import type { ImageEntry, ImageOrigin, MethodName } from '../shared/gradcam-schema';
+import { initialSelection, WidgetListing, widgetListing } from './widget-targets';
 
 /** What the widget knows about one image besides its pixels. */
 export interface ImageFacts {
   title: string;
   trueClass: number;
   origin: ImageOrigin;
-  /** Probabilities before any edit; default: this image's own. */
+  /** Probabilities (target values) before any edit; default: this image's own. */
   originalProbs?: Float32Array;
+  /** A list of targets only: this image's targets as its unedited version resolved them (same class, mask, box). */
+  targets?: Target[];
 }
 
 export interface ExplainedImage {
   entry: ImageEntry;
   /** Every computed method's explanation of this one image (all classes). */
   explanations: Map<MethodName, Explanation>;
+  /** A list of targets only: each target as this image resolved it, to score the same ones on its edits. */
+  targets?: Target[];
 }
 
 /** Guided gradients of every class scaled for display into [0,1], as the Grad-CAM authors do. */
@@ -49,15 +53,32 @@ export class WidgetExplainer {
   /** The model split once per layer ('' is the default layer); every method at that layer shares it. */
   private readonly splits = new Map<string, ModelSplit>();
   private readonly cams = new Map<string, BaseCAM>();
+  private listed: WidgetListing | undefined;
 
   constructor(
-    private readonly model: tf.LayersModel,
+    private readonly model: ExplainableModel,
     methods: readonly MethodName[],
     private readonly classNames?: readonly string[],
     /** Explain every class up to this many; beyond, each image's this-many most probable ones. */
     private readonly maxClasses = Infinity,
+    /** Targets to list instead of the output's own (classes, labels, values...). */
+    private readonly chosen?: { targets?: readonly Target[]; names?: readonly string[] },
   ) {
     this.methods = [...new Set<MethodName>(['gradcam', 'guided-gradcam', ...methods])];
+  }
+
+  /** What the selector lists, decided once from the output at the default layer. */
+  get listing(): WidgetListing {
+    this.listed ??= widgetListing(this.split(undefined).output, {
+      targets: this.chosen?.targets, targetNames: this.chosen?.names, classNames: this.classNames,
+      maxClasses: Number.isFinite(this.maxClasses) ? this.maxClasses : Number.MAX_SAFE_INTEGER,
+    });
+    return this.listed;
+  }
+
+  /** The entry an image selects when it first shows. */
+  initialSelection(entry: ImageEntry): number {
+    return initialSelection(this.listing, entry.probs as Float32Array);
   }
 
   /** 'all' classes, or each image's top maxClasses when the model has more. */
@@ -117,15 +138,14 @@ export class WidgetExplainer {
     layer: string | undefined,
     { guided = true, classes }: { guided?: boolean; classes?: ArrayLike<number> } = {},
   ): { images: ExplainedImage[]; batch: Map<MethodName, Explanation> } {
-    const target: TargetSpec = classes ? { classes: Array.from(classes) } : this.target;
-    // One trunk pass and one head gradient serve every method (explainTogether).
-    const engineMethods = this.methods.filter(isCamMethod);
-    const cams = engineMethods.map((m) => this.cam(m, layer));
-    const explained = BaseCAM.explainTogether(cams, pixels, { target, guided });
-    const byMethod = new Map<MethodName, Explanation>(engineMethods.map((m, i) => [m, explained[i]]));
+    const listing = this.listing;
+    const byMethod = listing.kind === 'classes'
+      ? this.explainBatch(pixels, layer, classes ? { classes: Array.from(classes) } : this.target, guided)
+      : this.explainTargets(pixels, facts, layer, listing.targets, guided);
     const gradcam = byMethod.get('gradcam') as Explanation;
     const [H, W] = gradcam.inputShape;
     const [h, w, K] = gradcam.layerShape;
+    const partial = listing.kind === 'classes' && (classes !== undefined || this.target !== 'all');
     const images = pixels.map((px, i) => {
       const im = gradcam.images[i];
       const maps: ImageEntry['maps'] = guided ? guidedOf(gradcam, i, this.guidedMethods) : {};
@@ -133,28 +153,50 @@ export class WidgetExplainer {
         const e = byMethod.get(m);
         if (e) maps[m] = concatFloat32(e.images[i].classes.map((c) => c.heatmap));
       }
+      // A list of targets shows each target's value and score where a classifier shows its output.
+      const probs = listing.kind === 'classes' ? im.probabilities : Float32Array.from(im.classes, (c) => c.probability);
+      const logits = listing.kind === 'classes' ? im.logits : Float32Array.from(im.classes, (c) => c.score);
       const f = facts[i];
       const entry: ImageEntry = {
         title: f.title,
         true_class: f.trueClass,
-        height: H, width: W, pixels: px, probs: im.probabilities, logits: im.logits,
+        height: H, width: W, pixels: px, probs, logits,
         map_height: h, map_width: w, channels: K, maps,
         alphas: concatFloat32(im.classes.map((c) => c.weights)),
         activations: im.activations,
-        ...(target === 'all' ? {} : { map_classes: Int32Array.from(im.classes, (c) => c.classIndex) }),
+        ...(partial ? { map_classes: Int32Array.from(im.classes, (c) => c.classIndex) } : {}),
         origin: f.origin,
-        original_probs: f.originalProbs ?? im.probabilities,
+        original_probs: f.originalProbs ?? probs,
       };
       const explanations = new Map<MethodName, Explanation>();
       for (const [m, e] of byMethod) explanations.set(m, oneImage(e, i));
-      return { entry, explanations };
+      return { entry, explanations, ...(listing.kind === 'targets' ? { targets: im.classes.map((c) => c.resolved) } : {}) };
     });
     return { images, batch: byMethod };
   }
 
-  /** The guided maps of one image (every class, or `classes`) and the Grad-CAM explanation that carries them. */
-  guidedMaps(pixels: Uint8Array, layer: string | undefined, classes?: ArrayLike<number>): { maps: ImageEntry['maps']; gradcam: Explanation } {
-    const target: TargetSpec = classes ? { classes: Array.from(classes) } : this.target;
+  /** Every engine method on one batch: one trunk pass and one head gradient serve them all (explainTogether). */
+  private explainBatch(pixels: Uint8Array[], layer: string | undefined, target: TargetSpec, guided: boolean): Map<MethodName, Explanation> {
+    const engineMethods = this.methods.filter(isCamMethod);
+    const cams = engineMethods.map((m) => this.cam(m, layer));
+    const explained = BaseCAM.explainTogether(cams, pixels, { target, guided });
+    return new Map<MethodName, Explanation>(engineMethods.map((m, i) => [m, explained[i]]));
+  }
+
+  /** A list of targets: in one batch when every image takes the listed ones, else image by image (each its own resolved targets). */
+  private explainTargets(pixels: Uint8Array[], facts: ImageFacts[], layer: string | undefined, listed: Target[], guided: boolean): Map<MethodName, Explanation> {
+    if (facts.every((f) => f.targets === undefined)) return this.explainBatch(pixels, layer, { classes: listed }, guided);
+    const parts = pixels.map((px, i) => this.explainBatch([px], layer, { classes: facts[i].targets ?? listed }, guided));
+    return new Map([...parts[0].keys()].map((m) => {
+      const first = parts[0].get(m) as Explanation;
+      return [m, { ...first, images: parts.flatMap((p) => (p.get(m) as Explanation).images) }];
+    }));
+  }
+
+  /** The guided maps of one image (every class, `classes`, or its own resolved `targets`) and the Grad-CAM explanation that carries them. */
+  guidedMaps(pixels: Uint8Array, layer: string | undefined, { classes, targets }: { classes?: ArrayLike<number>; targets?: Target[] } = {}): { maps: ImageEntry['maps']; gradcam: Explanation } {
+    const listing = this.listing;
+    const target: TargetSpec = listing.kind === 'targets' ? { classes: targets ?? listing.targets } : classes ? { classes: Array.from(classes) } : this.target;
     const gradcam = this.cam('gradcam', layer).explain([pixels], { target, guided: true });
     return { maps: guidedOf(gradcam, 0, this.guidedMethods), gradcam };
   }

@@ -191,7 +191,7 @@ export function figureRows(e: Explanation, images: ArrayLike<number>[], options:
 
 /** Rows of a non-classifier: each captioned with its target and the value standing for it. */
 function targetRows(e: Explanation, images: ArrayLike<number>[], width: number, height: number, channels: number): FigureRow[] {
-  const value = (p: number): string => (e.output.kind === 'labels' || e.output.kind === 'detections' ? `p ${p.toFixed(2)}` : e.output.kind === 'map' ? `${(100 * p).toFixed(0)}% of pixels` : e.output.kind === 'embedding' ? `cosine ${p.toFixed(3)}` : '');
+  const value = (p: number): string => (e.output.kind === 'labels' || e.output.kind === 'detections' ? `p ${p.toFixed(2)}` : e.output.kind === 'map' ? `mean p ${p.toFixed(2)}` : e.output.kind === 'embedding' ? `cosine ${p.toFixed(3)}` : '');
   return e.images.flatMap((im, i) =>
     im.classes.map((cl) => ({
       image: images[i], width, height, channels,

@@ -88,6 +88,8 @@ export type GradCamState = {
   layers: string[];
   /** True while the kernel that made the widget answers its requests (edit, add, layer). */
   interactive: boolean;
+  /** Why the kernel cannot answer (Deno's kernel is one-way) and where it could, shown in the widget. */
+  kernel_note?: string;
   images: ImageEntry[];
   /** One selected class per image (the predicted class initially). Synced back to the kernel. */
   selected_class: number[];
@@ -95,6 +97,13 @@ export type GradCamState = {
   colormap: ColormapName;
   /** Heatmap opacity over the image, 0..1. */
   opacity: number;
+  /**
+   * Present when class_names lists targets rather than a classifier's classes (a segmenter's
+   * classes, a regressor's values, a detector's best box...): whether each target's value in
+   * `probs` reads as a probability or a plain value. The list keeps its order, marks no prediction,
+   * and an edit reports the selected target before and after.
+   */
+  target_values?: ('probability' | 'value')[];
 };
 
 /** The fields a front end may change; everything else is computed by the kernel. */

@@ -139,6 +139,10 @@ describe('cam: targets as values, against closed forms', () => {
       expect(cl.classIndex).to.equal(c);
       expect(cl.score, `class ${c}`).to.be.closeTo(winner.reduce((s, w, p) => s + (w === c ? z(p, c) : 0), 0), 1e-4);
       expect(maxAbs(cl.weights, Array.from({ length: K }, (_, k) => (Wc[k * C + c] * area) / HW)), `class ${c}`).to.be.below(1e-5);
+      // Its value: class c's mean softmax probability over its pixels.
+      const softmax = (p: number): number => Math.exp(z(p, c)) / [0, 1, 2].reduce((s, j) => s + Math.exp(z(p, j)), 0);
+      const mean = area === 0 ? 0 : winner.reduce((s, w, p) => s + (w === c ? softmax(p) : 0), 0) / area;
+      expect(cl.probability, `class ${c}`).to.be.closeTo(mean, 1e-6);
     }
     const mask = Float32Array.from({ length: HW }, (_, p) => (p % 2 === 0 ? 1 : 0));
     const given = explain(model, [image], { target: targets.segmentation(1, { mask }) }).images[0].classes[0];

@@ -47,7 +47,7 @@ const MODELS: Record<string, { build: () => tf.LayersModel; says: RegExp; captio
   regressor: { build: () => cnn(3, gapDense(1, 'linear', 'age')), says: /output 'age' \[N,1\] as regression values.*--target raise \(default\), lower/, caption: /age = -?[\d.e-]+ \(what raises it\)/ },
   segmenter: {
     build: () => cnn(3, (x) => tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'softmax', name: 'mask' }).apply(x) as tf.SymbolicTensor),
-    says: /output 'mask' \[N,16,16,4\] as a segmentation map, its softmax left out, at layer 'conv2'/, caption: /class \d over \d+ px · \d+% of pixels/,
+    says: /output 'mask' \[N,16,16,4\] as a segmentation map, its softmax left out, at layer 'conv2'/, caption: /class \d over \d+ px · mean p [01]\.\d\d/,
   },
   detector: {
     build: () => cnn(3, (x) => tf.layers.reshape({ targetShape: [256, 7] }).apply(tf.layers.conv2d({ filters: 7, kernelSize: 1, name: 'raw' }).apply(x)) as tf.SymbolicTensor),
