@@ -12,7 +12,7 @@ import { GradCAM } from '../src/cam';
 import { foldToLayersModel } from '../src/model/fold';
 import { loadModel } from '../src/model/io';
 import { disposeNetwork, initNetwork } from '../src/model/network';
-import { time } from './timing';
+import { LoadWatch, time } from './timing';
 
 const MODEL_DIR = path.resolve(__dirname, '../models/cifar10');
 
@@ -22,6 +22,8 @@ function medianMs(fn: () => void, repeats: number): number {
 }
 
 async function main(): Promise<void> {
+  const watch = LoadWatch.start();
+  console.log(watch.header());
   const info = await initBackend({ quiet: true });
   let model: tf.LayersModel;
   let source: string;
@@ -47,10 +49,12 @@ async function main(): Promise<void> {
     ];
     console.log(`\nbatch ${batch}: plain forward ${forward.toFixed(1)} ms (${((1000 * batch) / forward).toFixed(0)} img/s)`);
     for (const [label, ms] of rows) {
-      console.log(`  ${label.padEnd(34)} ${ms.toFixed(1).padStart(8)} ms  ${(ms / forward).toFixed(2)}x forward  ${((1000 * batch) / ms).toFixed(0).padStart(6)} explanations/s`);
+      console.log(`  ${label.padEnd(34)} ${ms.toFixed(1).padStart(8)} ms  ${watch.ratio(ms / forward)}x forward  ${((1000 * batch) / ms).toFixed(0).padStart(6)} explanations/s`);
     }
     x.dispose();
+    watch.sample();
   }
+  console.log(`\n${watch.footer()}`);
   model.dispose();
 }
 

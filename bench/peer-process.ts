@@ -7,7 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 
-export const PEERS_PYTHON = path.resolve(__dirname, '..', '.venv-peers', 'bin', 'python');
+/** PyTorch 2.13 from PyPI (python/venv peers), else Debian's 1.13 fallback (python/venv peers-debian). */
+export const PEERS_PYTHON = [path.resolve(__dirname, '..', '.venv-peers', 'bin', 'python'), path.resolve(__dirname, '..', '.venv-peers-debian', 'bin', 'python')]
+  .find((p) => fs.existsSync(p)) ?? path.resolve(__dirname, '..', '.venv-peers', 'bin', 'python');
 
 export interface PeerInfo {
   torch: string;

@@ -22,6 +22,7 @@ import { loadModel } from '../src/model/io';
 import { CIFAR10_ARCHITECTURE, disposeNetwork } from '../src/model/network';
 import { train } from '../src/model/train';
 import { PeerProcess } from './peer-process';
+import { LoadWatch } from './timing';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -86,9 +87,11 @@ function explainer(cam: BaseCAM, options: ExplainOptions): (x: tf.Tensor4D) => v
   return (x) => void cam.explain(x, options);
 }
 
+const watch = LoadWatch.start();
+
 function ratioText(peer: Stats | string, ours: Stats): string {
   if (typeof peer === 'string') return peer;
-  return `${(peer.min / ours.min).toFixed(2)} (min) ${(peer.median / ours.median).toFixed(2)} (median)`;
+  return `${watch.ratio(peer.min / ours.min)} (min) ${watch.ratio(peer.median / ours.median)} (median)`;
 }
 
 async function trainingRow(peer: PeerProcess): Promise<Row> {
@@ -113,6 +116,7 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
       disposeNetwork(res.params);
     }
     const p = await peer.train(batch, trainSeconds);
+    watch.sample();
     if (r === 0) continue; // warm-up round
     oursIps.push(ips);
     if (typeof p === 'string') peerError = p;
@@ -125,8 +129,7 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
 
 async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
-  const started = new Date();
-  console.log(`${started.toISOString()} · ${os.cpus()[0].model} · ${os.cpus().length} cores · load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(watch.header());
   console.log(describeBackend(info));
   const peer = PeerProcess.start();
   if (typeof peer === 'string') throw new Error(peer);
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
           if (typeof ms === 'string') peerErr[k] = ms;
           else peerMs[k].push(...ms);
         }
+        watch.sample();
       }
       const row: Row = { label: f.label, batch, ours: stats(ourMs), peers: f.peers.map((p, k) => ({ label: p.label, stats: peerErr[k] || stats(peerMs[k]) })) };
       rows.push(row);
@@ -213,14 +217,14 @@ async function main(): Promise<void> {
       `torch ${typeof p === 'string' ? p : `${(1000 / p.min).toFixed(0)}/${(1000 / p.median).toFixed(0)} img/s, ratio ${ratioText(p, row.ours)}`}`);
   }
 
-  console.log(`\nload at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; markdown (ratios = peer time / our time, from medians; min in brackets):\n`);
-  console.log('| | batch | ours | pytorch-grad-cam | ours/pgc | PyTorch written well | ours/torch |');
+  console.log(`\n${watch.footer()}\nmarkdown (ratios = peer time / our time, from medians; min in brackets):\n`);
+  console.log(`| | batch | ours | pytorch-grad-cam | ${watch.ratioTitle('pgc/ours')} | PyTorch ${peerInfo.torch} written well | ${watch.ratioTitle('torch/ours')} |`);
   console.log('|---|---|---|---|---|---|---|');
   const cell = (s: Stats | string | undefined, ours: Stats, training: boolean): [string, string] => {
     if (s === undefined) return ['', ''];
     if (typeof s === 'string') return ['error', ''];
     const value = training ? `${(1000 / s.median).toFixed(0)} img/s` : `${s.median.toFixed(1)} ms`;
-    return [value, `**${(s.median / ours.median).toFixed(2)}** (${(s.min / ours.min).toFixed(2)})`];
+    return [value, `**${watch.ratio(s.median / ours.median)}** (${(s.min / ours.min).toFixed(2)})`];
   };
   for (const row of rows) {
     const training = row.label.startsWith('training');

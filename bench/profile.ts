@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
 import { createCam } from '../src/cam';
 import { loadModel } from '../src/model/io';
+import { LoadWatch } from './timing';
+
+const watch = LoadWatch.start();
 
 const i = process.argv.indexOf('--batch');
 const batch = i > 0 ? Number(process.argv[i + 1]) : 64;
@@ -34,6 +37,7 @@ async function profile(label: string, fn: () => void): Promise<void> {
 }
 
 (async () => {
+  console.log(`${watch.header()}\n(proportions hold under load better than times; times are provisional when the load is >= 1)`);
   console.log(describeBackend(await initBackend({ quiet: true })));
   const model = await loadModel(path.resolve(__dirname, '../models/cifar10'));
   const x = tf.randomUniform([batch, 32, 32, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
@@ -44,4 +48,5 @@ async function profile(label: string, fn: () => void): Promise<void> {
   await profile(`Guided Grad-CAM, batch ${batch}`, () => void cam.explain(x, { guided: true }));
   x.dispose();
   model.dispose();
+  console.log(`\n${watch.footer()}`);
 })();

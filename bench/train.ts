@@ -1,7 +1,9 @@
 /**
  * Training and inference speed of the shipped architecture on every available backend, against
- * the same network in PyTorch on CPU measured in the same run. Prints ratios; asserts nothing.
- *   npx tsx bench/train.ts [--seconds 15] [--backends wasm,cpu] [--batches 64,128]
+ * the same network in PyTorch on CPU (bench/torch_peer.py in .venv-peers) measured in the same run,
+ * ours and PyTorch in alternating rounds (--rounds, default 2: a change in load hits both). Prints
+ * the CPU and the load before and after; ratios taken at load >= 1 are marked provisional.
+ *   npx tsx bench/train.ts [--seconds 15] [--rounds 2] [--backends wasm,cpu] [--batches 64,128]
  * Also prints the process's peak RSS and tf.memory().numTensors before/after a short epoch.
  */
 import { spawnSync } from 'child_process';
@@ -16,6 +18,8 @@ import { foldToLayersModel } from '../src/model/fold';
 import { CIFAR10_ARCHITECTURE, disposeNetwork, initNetwork } from '../src/model/network';
 import { DataParallelStepper } from '../src/model/data-parallel';
 import { train } from '../src/model/train';
+import { PEERS_PYTHON } from './peer-process';
+import { LoadWatch, median } from './timing';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +28,8 @@ function arg(name: string, fallback: string): string {
 
 const seconds = Number(arg('seconds', '15'));
 const batches = arg('batches', '64,128').split(',').map(Number);
+const rounds = Number(arg('rounds', '2'));
+const watch = LoadWatch.start();
 
 function syntheticSet(n: number) {
   const images = new Uint8Array(n * IMAGE_BYTES);
@@ -66,10 +72,9 @@ function inferenceSpeed(batch: number): number {
 interface TorchFigures { train_images_per_second: number; infer_images_per_second: number; threads: number; torch: string }
 
 function torchPeer(batch: number): TorchFigures | string {
-  const python = '/usr/bin/python3';
-  if (!fs.existsSync(python)) return 'skipped: /usr/bin/python3 not found';
-  const r = spawnSync(python, [path.join(__dirname, 'torch_peer.py'), String(batch), String(seconds)], { encoding: 'utf8' });
-  if (r.status !== 0) return `skipped: PyTorch peer failed (${(r.stderr || '').trim().split('\n').pop()}); install python3-torch`;
+  if (!fs.existsSync(PEERS_PYTHON)) return `skipped: no ${PEERS_PYTHON}; make it with python/venv peers`;
+  const r = spawnSync(PEERS_PYTHON, [path.join(__dirname, 'torch_peer.py'), String(batch), String(seconds)], { encoding: 'utf8' });
+  if (r.status !== 0) return `skipped: PyTorch peer failed (${(r.stderr || '').trim().split('\n').pop()}); run python/venv peers`;
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchFigures;
 }
 
@@ -101,42 +106,65 @@ const available: BackendName[] = [];
   const native = loadNative();
   console.log(`backends measured: ${available.join(', ')}; ${seconds}s per figure`);
   console.log(`native convolutions on wasm: ${native.loaded ? native.blas.trim() : native.reason}`);
+  console.log(watch.header());
+  const threads = os.cpus().length;
+  // Every variant of ours: on wasm with the native convolution addon and without it (XNNPACK
+  // alone), each in one thread and with a data-parallel worker thread per core (tfjs keeps wasm
+  // single-threaded in Node). The pure-JS cpu backend trains at ~2 img/s: inference places it.
+  const variants = available.flatMap((name): { name: BackendName; label: string; native: boolean }[] => (name === 'wasm'
+    ? [...(native.loaded ? [{ name, label: 'wasm+native', native: true }] : []), { name, label: 'wasm', native: false }]
+    : [{ name, label: name, native: false }]));
   for (const batch of batches) {
-    const peer = torchPeer(batch);
-    const peerText = typeof peer === 'string' ? peer : `torch ${peer.torch} (${peer.threads} threads): train ${peer.train_images_per_second.toFixed(0)} img/s, inference ${peer.infer_images_per_second.toFixed(0)} img/s`;
-    console.log(`\nbatch ${batch}: ${peerText}`);
-    const torchTrain = typeof peer === 'string' ? undefined : peer.train_images_per_second;
-    const torchInfer = typeof peer === 'string' ? undefined : peer.infer_images_per_second;
-    const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
-    for (const name of available) {
-      await tf.setBackend(name);
-      // On wasm: with the native convolution addon and without it (XNNPACK alone), each in one
-      // thread and with a data-parallel worker thread per core (tfjs keeps wasm single-threaded in Node).
-      const variants = name === 'wasm'
-        ? [...(native.loaded ? [{ label: 'wasm+native', native: true }] : []), { label: 'wasm', native: false }]
-        : [{ label: name, native: false }];
+    const ours = new Map<string, { train: number[]; infer: number[]; parallel: number[] }>();
+    const peerRuns: TorchFigures[] = [];
+    let peerError = '';
+    // Rounds alternate: every variant of ours, then PyTorch, then ours again.
+    for (let r = 0; r < rounds; r++) {
       for (const variant of variants) {
-        if (name === 'wasm') setNativeKernelsEnabled(variant.native);
-        // The pure-JS cpu backend trains at ~2 img/s: one inference figure is enough to place it.
-        const trainIps = name === 'cpu' ? NaN : await trainingSpeed(batch);
-        const inferIps = inferenceSpeed(batch);
-        console.log(
-          `  ${variant.label.padEnd(14)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, torchTrain)}), ` +
-            `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, torchInfer)})`,
-        );
-        const threads = os.cpus().length;
-        if (name === 'wasm' && threads > 1) {
+        await tf.setBackend(variant.name);
+        if (variant.name === 'wasm') setNativeKernelsEnabled(variant.native);
+        const figures = ours.get(variant.label) ?? { train: [], infer: [], parallel: [] };
+        ours.set(variant.label, figures);
+        figures.train.push(variant.name === 'cpu' ? NaN : await trainingSpeed(batch));
+        figures.infer.push(inferenceSpeed(batch));
+        if (variant.name === 'wasm' && threads > 1) {
           // Workers read the switch from the environment when they load the backend.
           process.env[NATIVE_ENV] = variant.native ? '1' : '0';
           const stepper = await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads);
-          const ips = await trainingSpeed(batch, stepper);
+          figures.parallel.push(await trainingSpeed(batch, stepper));
           await stepper.close();
-          console.log(`  ${`${variant.label} x${threads}`.padEnd(14)} train ${ips.toFixed(0)} img/s with data-parallel worker threads (tfjs/torch ${ratio(ips, torchTrain)})`);
         }
+        setNativeKernelsEnabled(true);
+        delete process.env[NATIVE_ENV];
+      }
+      const p = peerError ? peerError : torchPeer(batch);
+      if (typeof p === 'string') peerError = p;
+      else peerRuns.push(p);
+      watch.sample();
+    }
+    const peer = peerError || {
+      ...peerRuns[0],
+      train_images_per_second: median(peerRuns.map((p) => p.train_images_per_second)),
+      infer_images_per_second: median(peerRuns.map((p) => p.infer_images_per_second)),
+    };
+    const peerText = typeof peer === 'string' ? peer : `torch ${peer.torch} (${peer.threads} threads): train ${peer.train_images_per_second.toFixed(0)} img/s, inference ${peer.infer_images_per_second.toFixed(0)} img/s`;
+    console.log(`\nbatch ${batch}, medians of ${rounds} alternating rounds: ${peerText}`);
+    const torchTrain = typeof peer === 'string' ? undefined : peer.train_images_per_second;
+    const torchInfer = typeof peer === 'string' ? undefined : peer.infer_images_per_second;
+    const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) ? watch.ratio(a / b) : 'n/a');
+    for (const [label, f] of ours) {
+      const trainIps = median(f.train);
+      const inferIps = median(f.infer);
+      console.log(
+        `  ${label.padEnd(14)} train ${Number.isFinite(trainIps) ? trainIps.toFixed(0) : '(skipped)'} img/s (tfjs/torch ${ratio(trainIps, torchTrain)}), ` +
+          `inference ${inferIps.toFixed(0)} img/s (tfjs/torch ${ratio(inferIps, torchInfer)})`,
+      );
+      if (f.parallel.length) {
+        const ips = median(f.parallel);
+        console.log(`  ${`${label} x${threads}`.padEnd(14)} train ${ips.toFixed(0)} img/s with data-parallel worker threads (tfjs/torch ${ratio(ips, torchTrain)})`);
       }
     }
-    setNativeKernelsEnabled(true);
-    delete process.env[NATIVE_ENV];
   }
+  console.log(`\n${watch.footer()}`);
   await memoryCheck();
 })();

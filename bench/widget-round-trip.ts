@@ -19,7 +19,7 @@ import { SHIPPED_MODEL_DIR } from '../src/model/shipped';
 import { readExamples } from '../src/render/examples';
 import { readImageForModel } from '../src/render';
 import { KERAS_PYTHON, withKerasMobileNet } from './keras-mobilenet';
-import { median } from './timing';
+import { LoadWatch, median } from './timing';
 
 const ROOT = path.resolve(__dirname, '..');
 const STROKES = 15;
@@ -75,6 +75,8 @@ async function measure(name: string, model: tf.LayersModel, pixels: Uint8Array, 
 }
 
 async function main(): Promise<void> {
+  const watch = LoadWatch.start();
+  console.log(`${watch.header()} (times taken at load >= 1 are provisional)`);
   const info = await initBackend({ quiet: true });
   console.log(`\nkernel side of a brush stroke (${info.name}${info.nativeConvolutions?.active ? ' + native' : ''}; median of ${STROKES} strokes)`);
   console.log('| model | showGradCam, ms | answer: new maps of every class, ms | size | + guided maps, ms from the stroke | size |');
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
   cifar.dispose();
   if (!fs.existsSync(KERAS_PYTHON)) {
     console.log(`(224x224 skipped: ${KERAS_PYTHON} is missing; make it with \`python/venv keras\`)`);
+    console.log(watch.footer());
     return;
   }
   await withKerasMobileNet(async (dir) => {
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
     await measure('MobileNetV2 (Keras), 224x224, 5 classes', mobilenet, img.pixels, 224);
     mobilenet.dispose();
   }, 1);
+  console.log(watch.footer());
 }
 
 main().catch((e) => {
