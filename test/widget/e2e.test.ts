@@ -175,6 +175,33 @@ describe('widget in the browser (html-manager, saved state)', function () {
     await page.evaluate((id) => document.getElementById(id)?.remove(), host2);
   });
 
+  it('lists targets (target_values) in their given order, plain values as numbers, no predicted mark', async () => {
+    const page = session.page;
+    const full = syntheticState();
+    const C = full.class_names.length;
+    const img = full.images[0];
+    const probs = Float32Array.from(img.probs as Float32Array);
+    probs[0] = 37.25; // a regression value
+    probs[1] = -0.5; // a cosine similarity
+    const state = {
+      ...full,
+      class_names: full.class_names.map((n, c) => (c === 0 ? 'age' : c === 1 ? 'similarity to itself' : `${n} pixels`)),
+      target_values: Array.from({ length: C }, (_, c) => (c < 2 ? 'value' : 'probability')) as ('value' | 'probability')[],
+      images: [{ ...img, probs, original_probs: probs }],
+      selected_class: [0],
+    };
+    const host2 = await page.evaluate(([s, i]) => window.harness.renderSaved(s, i), [savedWidgetState(state, 'targets'), 'targets'] as const);
+    const panel = `#${host2} .gc-panel[data-image="0"]`;
+    await page.waitForSelector(`${panel} .gc-alpha-chart rect`);
+    expect(await page.$$eval(`${panel} .gc-class`, (rows) => rows.map((r) => Number((r as HTMLElement).dataset.class)))).to.deep.equal(Array.from({ length: C }, (_, c) => c));
+    const texts = await page.$$eval(`${panel} .gc-class .gc-pct`, (t) => t.map((e) => e.textContent));
+    expect(texts.slice(0, 2)).to.deep.equal(['37.25', '-0.5']);
+    expect(texts[2]).to.match(/%$/);
+    expect(await page.$$eval(`${panel} .gc-mark-pred`, (m) => m.length)).to.equal(0);
+    expect(await page.$eval(`${panel} .gc-caption`, (e) => e.textContent)).to.equal('Grad-CAM · age (37.25)');
+    await page.evaluate((id) => document.getElementById(id)?.remove(), host2);
+  });
+
   it('resizes the alpha chart with its cell', async () => {
     const page = session.page;
     const width = () => page.$eval(`#${host} .gc-panel[data-image="0"] .gc-alpha-chart`, (e) => Number(e.getAttribute('width')));

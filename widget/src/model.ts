@@ -91,7 +91,7 @@ export class GradCamModel {
    * onAnswer listeners. Returns why it cannot be asked (no live kernel), or undefined.
    */
   ask(slot: Slot, request: GradCamQuestion, buffers: ArrayBuffer[] = []): string | undefined {
-    if (!this.interactive) return 'this widget was made with interactive: false; the kernel answers no questions.';
+    if (!this.interactive) return this.kernelNote ?? 'this widget was made with interactive: false; the kernel answers no questions.';
     if (!this.host.comm_live) {
       return "this widget was restored from the notebook and the kernel that made it is gone; run its cell again to ask the model.";
     }
@@ -146,6 +146,11 @@ export class GradCamModel {
   get classNames(): string[] {
     return this.host.get('class_names') as string[];
   }
+  /** For a list of targets (not a classifier's classes): how each target's value reads; undefined for classes. */
+  get targetValues(): ('probability' | 'value')[] | undefined {
+    const v = this.host.get('target_values') as unknown;
+    return Array.isArray(v) ? (v as ('probability' | 'value')[]) : undefined;
+  }
   get method(): MethodName {
     return this.host.get('method') as MethodName;
   }
@@ -163,6 +168,11 @@ export class GradCamModel {
   }
   get interactive(): boolean {
     return this.host.get('interactive') === true;
+  }
+  /** Why the kernel cannot answer at all (Deno's kernel), to show in the widget; undefined otherwise. */
+  get kernelNote(): string | undefined {
+    const note = this.host.get('kernel_note');
+    return typeof note === 'string' && note !== '' ? note : undefined;
   }
   /** Any synced field, for what the typed accessors do not cover. */
   get(key: string): unknown {

@@ -10,7 +10,7 @@ import { mapRow, RGB_METHODS } from './decode';
 import { AlphaChart, format } from './alpha-chart';
 import { alphaBars, argmax, channelMap, classMap, classOrder, type AlphaBar, type ChannelMap } from './derive';
 import { blendHeatmap, blendRgb, copyImage } from './composite';
-import { METHOD_LABELS, percent } from './labels';
+import { METHOD_LABELS, valueText } from './labels';
 import { paintStroke } from './brush';
 
 /** What a panel needs from the view to let a person edit its image (absent: look only). */
@@ -69,7 +69,8 @@ export class ImagePanel {
     private readonly tools?: PanelTools,
   ) {
     const image = (this.shown = model.images[index]);
-    this.predicted = argmax(image.probs);
+    // A list of targets marks no prediction: its entries are not rivals of one softmax.
+    this.predicted = model.targetValues ? -1 : argmax(image.probs);
     this.node.dataset.image = String(index);
     this.canvas.width = image.width;
     this.canvas.height = image.height;
@@ -130,14 +131,17 @@ export class ImagePanel {
   private editSummary(): HTMLElement | undefined {
     const image = this.image;
     if (image.origin !== 'edited') return undefined;
-    const c = argmax(image.original_probs);
+    // A classifier: its unedited top class. A list of targets: the selected one (scored on the same mask or box).
+    const kinds = this.model.targetValues;
+    const c = kinds ? this.model.selectedClass(this.index) : argmax(image.original_probs);
     const line = el('div', 'gc-edit');
     line.append(
       el('span', 'gc-edit-class', this.model.classNames[c] ?? String(c)),
-      ` ${percent(image.original_probs[c])} → `,
-      el('span', 'gc-edit-after', percent(image.probs[c])),
+      ` ${valueText(image.original_probs[c], kinds?.[c])} → `,
+      el('span', 'gc-edit-after', valueText(image.probs[c], kinds?.[c])),
     );
-    line.title = `probability of ${this.model.classNames[c]} (the unedited image's top class) before and after the edit: ${image.original_probs[c].toFixed(4)} -> ${image.probs[c].toFixed(4)}`;
+    const what = kinds ? `value of ${this.model.classNames[c]} (the selected target)` : `probability of ${this.model.classNames[c]} (the unedited image's top class)`;
+    line.title = `${what} before and after the edit: ${image.original_probs[c].toFixed(4)} -> ${image.probs[c].toFixed(4)}`;
     return line;
   }
 
@@ -228,7 +232,11 @@ export class ImagePanel {
   private classList(image: DecodedImage, names: string[]): HTMLElement {
     const list = el('div', 'gc-classes');
     list.setAttribute('role', 'listbox');
-    for (const c of classOrder(image.probs)) {
+    const kinds = this.model.targetValues;
+    // Targets keep the order they were given in; plain values fill their bar relative to the largest.
+    const order = kinds ? Array.from(image.probs, (_, c) => c) : classOrder(image.probs);
+    const largest = Math.max(1e-12, ...Array.from(image.probs, (v, c) => (kinds?.[c] === 'value' ? Math.abs(v) : 0)));
+    for (const c of order) {
       const row = el('button', 'gc-class');
       row.type = 'button';
       row.dataset.class = String(c);
@@ -239,10 +247,13 @@ export class ImagePanel {
       if (c === image.true_class) mark.append(el('span', 'gc-mark-true', '✓'));
       const bar = el('span', 'gc-bar');
       const fill = el('span', 'gc-fill');
-      fill.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
+      const share = kinds?.[c] === 'value' ? Math.abs(p) / largest : p;
+      fill.style.width = `${Math.max(0, Math.min(1, share)) * 100}%`;
       bar.append(fill);
-      row.append(mark, el('span', 'gc-name', names[c] ?? String(c)), bar, el('span', 'gc-pct', percent(p)));
-      row.title = `${names[c]}: p = ${p.toFixed(4)}, logit = ${image.logits[c].toFixed(3)}`;
+      row.append(mark, el('span', 'gc-name', names[c] ?? String(c)), bar, el('span', 'gc-pct', valueText(p, kinds?.[c])));
+      row.title = kinds
+        ? `${names[c]}: ${kinds[c] === 'value' ? 'value' : 'p'} = ${p.toFixed(4)}, score y = ${image.logits[c].toFixed(3)}`
+        : `${names[c]}: p = ${p.toFixed(4)}, logit = ${image.logits[c].toFixed(3)}`;
       row.addEventListener('click', () => this.model.selectClass(this.index, c));
       this.rows.set(c, row);
       list.append(row);
@@ -299,7 +310,7 @@ export class ImagePanel {
       else if (rgb) blendRgb(out, pixels, map, opacity);
       else blendHeatmap(out, pixels, map, colormapTable(colormap), opacity);
       this.caption.textContent = map
-        ? `${METHOD_LABELS[method]} · ${names[c]} (${percent(image.probs[c])})`
+        ? `${METHOD_LABELS[method]} · ${names[c]} (${valueText(image.probs[c], this.model.targetValues?.[c])})`
         : image.map_classes && !image.map_classes.includes(c)
           ? `no map for ${names[c]}: the kernel explained this image's top ${image.map_classes.length} classes (showGradCam's maxClasses)`
           : `no ${METHOD_LABELS[method]} map for this image`;
