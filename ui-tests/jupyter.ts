@@ -13,6 +13,7 @@ import * as path from 'path';
 import { installIntoJupyterEnv } from '../src/cli/lab';
 import { jupyterBin, JUPYTER_VENV, missingJupyterEnv, PACKAGE_ROOT } from '../src/cli/jupyter-env';
 import { freePort, spawnJupyter } from '../test/support/e2e/server';
+import type { GradCamFrontEnd } from '../src/gradcam-widget/front-end';
 
 export type JupyterApp = 'lab' | 'notebook';
 
@@ -39,11 +40,11 @@ export function missingUiPrerequisite(): string | undefined {
   return missing;
 }
 
-/** What `jupyter labextension list` says of our extension (e.g. "enabled OK"). */
-export function labextensionStatus(): string {
+/** What `jupyter labextension list` says of extension `name` (e.g. "enabled OK"). */
+export function labextensionStatus(name = OUR_EXTENSION): string {
   const r = spawnSync(jupyterBin('jupyter'), ['labextension', 'list'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const text = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
-  return text.split('\n').find((l) => l.includes('gradcam-ts-widget'))?.trim() ?? `(not listed)\n${text}`;
+  return text.split('\n').find((l) => l.includes(name))?.trim() ?? `(not listed)\n${text}`;
 }
 
 /** A folder holding copies of `notebooks` and a node_modules/gradcam-ts link, as in notebooks/. */
@@ -62,12 +63,34 @@ function writeSettings(dir: string): void {
   fs.writeFileSync(file, JSON.stringify({ fetchNews: 'false', checkForUpdates: false }));
 }
 
-export async function startJupyter(app: JupyterApp, notebooks: readonly string[], timeoutMs = 120_000): Promise<RunningJupyter> {
+/** Which front end the kernel opens the widget for, and whether the page may load our labextension. */
+export interface SessionOptions {
+  /** $GRADCAM_WIDGET of the kernels this server starts. */
+  frontEnd: GradCamFrontEnd;
+  /**
+   * False: JupyterLab looks for prebuilt extensions only in a temp folder linking every one of the
+   * environment's but ours, as a JupyterLab that never had it installed (it serves none of our files).
+   */
+  ourExtension?: boolean;
+}
+
+/** The labextension the tests leave out with ourExtension: false. */
+export const OUR_EXTENSION = 'gradcam-ts-widget';
+
+export async function startJupyter(app: JupyterApp, notebooks: readonly string[], options: SessionOptions, timeoutMs = 120_000): Promise<RunningJupyter> {
   await installIntoJupyterEnv();
   const root = makeRoot(notebooks);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-ui-home-'));
   const settings = path.join(home, 'settings');
   writeSettings(settings);
+  const extensionArgs: string[] = [];
+  if (options.ourExtension === false) {
+    const installed = path.join(JUPYTER_VENV, 'share', 'jupyter', 'labextensions');
+    const others = path.join(home, 'labextensions');
+    fs.mkdirSync(others);
+    for (const name of fs.readdirSync(installed)) if (name !== OUR_EXTENSION) fs.symlinkSync(path.join(installed, name), path.join(others, name));
+    extensionArgs.push(`--LabApp.labextensions_path=${others}`);
+  }
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
@@ -78,6 +101,7 @@ export async function startJupyter(app: JupyterApp, notebooks: readonly string[]
     JUPYTERLAB_SETTINGS_DIR: settings,
     JUPYTERLAB_WORKSPACES_DIR: path.join(home, 'workspaces'),
     GRADCAM_QUIET: '0', // the backend report must appear, on stdout, and not as an error
+    GRADCAM_WIDGET: options.frontEnd,
     PYTHONDONTWRITEBYTECODE: '1',
   };
   const shared = path.resolve(PACKAGE_ROOT, '..', 'shared', 'cifar-10-batches-bin');
@@ -90,6 +114,7 @@ export async function startJupyter(app: JupyterApp, notebooks: readonly string[]
     `--ServerApp.token=${token}`,
     `--ServerApp.root_dir=${root}`,
     '--LabApp.news_url=',
+    ...extensionArgs,
     ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
   ];
   const base = `http://127.0.0.1:${port}/`;

@@ -17,7 +17,7 @@ const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
 const SHOTS = screenshotDir();
 
 describe('JupyterLab 4: notebook 02 and the Grad-CAM widget, as a user sees them', function () {
-  const session = uiSession(this, 'lab', [NOTEBOOK]);
+  const session = uiSession(this, 'lab', [NOTEBOOK], { frontEnd: 'labextension' }); // our extension's route (anywidget's: anywidget.test.ts)
   let home: NotebookUi;
   let nb: NotebookUi;
   let widget: string;

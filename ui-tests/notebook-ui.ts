@@ -6,7 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import { openBrowser, type Browser } from './browser';
-import { missingUiPrerequisite, startJupyter, type RunningJupyter } from './jupyter';
+import { missingUiPrerequisite, startJupyter, type RunningJupyter, type SessionOptions } from './jupyter';
 
 export const STDERR_MIME = 'application/vnd.jupyter.stderr';
 
@@ -39,11 +39,12 @@ export function reportFailures(suite: Mocha.Suite, session: () => { browser?: Br
 
 /**
  * One person's session for a suite: a Jupyter server (`lab` or `notebook`) with copies of
- * `notebooks` and one browser, started before the first step and stopped after the last; steps
- * run in order (stepByStep) and a failure prints the logs. Skips, saying why, when the pinned
- * Jupyter, Chromium or the build is missing (a failure under CI).
+ * `notebooks`, its kernels opening the widget for `options.frontEnd`, and one browser, started
+ * before the first step and stopped after the last; steps run in order (stepByStep) and a failure
+ * prints the logs. Skips, saying why, when the pinned Jupyter, Chromium or the build is missing (a
+ * failure under CI).
  */
-export function uiSession(suite: Mocha.Suite, app: 'lab' | 'notebook', notebooks: string[]): { readonly server: RunningJupyter; readonly browser: Browser } {
+export function uiSession(suite: Mocha.Suite, app: 'lab' | 'notebook', notebooks: string[], options: SessionOptions): { readonly server: RunningJupyter; readonly browser: Browser } {
   suite.timeout(600_000);
   stepByStep(suite);
   let server: RunningJupyter | undefined;
@@ -54,7 +55,7 @@ export function uiSession(suite: Mocha.Suite, app: 'lab' | 'notebook', notebooks
       console.log(`      (skipping the ${app === 'lab' ? 'JupyterLab' : 'Notebook 7'} UI tests: ${missing})`);
       this.skip();
     }
-    server = await startJupyter(app, notebooks);
+    server = await startJupyter(app, notebooks, options);
     browser = await openBrowser();
   });
   suite.afterAll(async () => {

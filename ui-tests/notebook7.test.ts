@@ -12,7 +12,7 @@ import { KERNEL_DISPLAY_NAME } from '../src/cli/install-kernel';
 const NOTEBOOK = '02-gradcam-deer-and-ship.ipynb';
 
 describe('Notebook 7: notebook 02 and the Grad-CAM widget, as a user sees them', function () {
-  const session = uiSession(this, 'notebook', [NOTEBOOK]);
+  const session = uiSession(this, 'notebook', [NOTEBOOK], { frontEnd: 'labextension' }); // our extension's route (anywidget's: anywidget.test.ts)
   let home: NotebookUi;
   let nb: NotebookUi;
   let widget: string;
