@@ -31,7 +31,7 @@ export type { ClassTarget, TargetSpec, TopClasses, ClassList } from './targets';
 export { targets, isTarget } from './target-values';
 export { targetName, targetValueKind } from './target-names';
 export type { TargetValueKind } from './target-names';
-export { defaultTarget } from './resolve-target';
+export { defaultTarget, resolveTarget } from './resolve-target';
 export type { Target, TargetKind, ClassRef, BoxCorners, DetectionLayout } from './target-values';
 export { outputKind, KIND_DESCRIPTIONS, classCountOf } from './outputs';
 export type { OutputInfo, OutputKind, OutputActivation } from './outputs';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInputs, MetricInputs } from './inputs';
-import { pickClasses, ProbabilityScorer } from './scorer';
+import type { ProbabilityScorer } from './scorer';
 
 export interface ConfidenceResult {
   /** Per image: y (full image) and o (image x map). */
@@ -22,8 +22,8 @@ export function confidenceChange(scorer: ProbabilityScorer, inputs: MetricInputs
   const N = inputs.images.shape[0];
   const [full, masked] = tf.tidy(() => {
     const both = tf.concat([inputs.images, tf.mul(inputs.images, tf.expandDims(inputs.maps, 3))]) as tf.Tensor4D;
-    const classes = Int32Array.from({ length: 2 * N }, (_, r) => inputs.classes[r % N]);
-    const p = pickClasses(scorer(both), classes).dataSync() as Float32Array;
+    const targets = Array.from({ length: 2 * N }, (_, r) => inputs.classes[r % N]);
+    const p = scorer(both, targets);
     return [p.slice(0, N), p.slice(N)];
   });
   let drop = 0;

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Baseline, baselineImages } from './baselines';
 import { checkInputs, MetricInputs } from './inputs';
 import { relevanceRanks } from './ranking';
-import { pickClasses, ProbabilityScorer } from './scorer';
+import type { ProbabilityScorer } from './scorer';
 
 export type CurveMode = 'deletion' | 'insertion';
 
@@ -73,8 +73,8 @@ export function deletionInsertion(scorer: ProbabilityScorer, inputs: MetricInput
         const [from, to] = options.mode === 'deletion' ? [x5, b5] : [b5, x5];
         const variants = tf.add(tf.mul(from, tf.sub(1, affected)), tf.mul(to, affected));
         const flat = tf.reshape(variants, [n * (steps + 1), H, W, C]) as tf.Tensor4D;
-        const rowClasses = Int32Array.from({ length: n * (steps + 1) }, (_, r) => inputs.classes[start + Math.floor(r / (steps + 1))]);
-        return pickClasses(scorer(flat), rowClasses).dataSync() as Float32Array;
+        const rowTargets = Array.from({ length: n * (steps + 1) }, (_, r) => inputs.classes[start + Math.floor(r / (steps + 1))]);
+        return scorer(flat, rowTargets);
       });
       for (let i = 0; i < n; i++) curves.push(probs.slice(i * (steps + 1), (i + 1) * (steps + 1)));
       options.onProgress?.(start + n, N);

@@ -1,14 +1,15 @@
 /** Checks shared by the metrics: images, maps and classes that fit together, with errors that say the fix. */
 import * as tf from '@tensorflow/tfjs';
 import type { Explanation } from '../cam';
+import type { ScoredTarget } from './scorer';
 
 export interface MetricInputs {
   /** The model's inputs [N,H,W,C], as the model expects them. */
   images: tf.Tensor4D;
   /** One saliency map per image [N,H,W] at input resolution (higher = more relevant). */
   maps: tf.Tensor3D;
-  /** The explained class of each image. */
-  classes: ArrayLike<number>;
+  /** The explained class of each image, or its target as the image resolved it (ClassExplanation.resolved). */
+  classes: ArrayLike<ScoredTarget>;
 }
 
 export function checkInputs({ images, maps, classes }: MetricInputs, metric: string): void {

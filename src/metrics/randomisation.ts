@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CamMethodName, createCam, Explanation } from '../cam';
 import { spearman, ssim } from './similarity';
+import type { ScoredTarget } from './scorer';
 
 export type RandomisationMode = 'cascading' | 'independent';
 
@@ -73,7 +74,7 @@ function heatmaps(e: Explanation): Float32Array[] {
   return e.images.map((im) => im.classes[0].heatmap);
 }
 
-export async function modelRandomisation(model: tf.LayersModel, images: tf.Tensor4D, classes: ArrayLike<number>, options: RandomisationOptions): Promise<RandomisationResult> {
+export async function modelRandomisation(model: tf.LayersModel, images: tf.Tensor4D, classes: ArrayLike<ScoredTarget>, options: RandomisationOptions): Promise<RandomisationResult> {
   const N = images.shape[0];
   if (classes.length !== N) throw new Error(`model randomisation: got ${classes.length} classes for ${N} images; give one class per image.`);
   const [, H, W] = images.shape;

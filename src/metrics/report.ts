@@ -13,6 +13,7 @@ import { heatmapsOf } from './inputs';
 import { modelRandomisation, RandomisationResult } from './randomisation';
 import { road, ROAD_PERCENTILES } from './road';
 import { probabilityScorer } from './scorer';
+import type { ScoredTarget } from './scorer';
 
 export interface TrustOptions {
   methods: CamMethodName[];
@@ -73,7 +74,7 @@ export async function trustReport(model: tf.LayersModel, images: tf.Tensor4D, op
   const methods: MethodTrust[] = [];
   let fractions = new Float32Array(0);
   let layer: string | undefined;
-  let predicted: Int32Array | undefined;
+  let predicted: ScoredTarget[] | undefined;
   for (const method of options.methods) {
     const started = Date.now();
     // (seed reaches RandomCAM, so a report repeats exactly; other methods ignore it)
@@ -83,15 +84,16 @@ export async function trustReport(model: tf.LayersModel, images: tf.Tensor4D, op
     const sums = { del: 0, ins: 0, morf: 0, lerf: 0, combined: 0, drop: 0, increase: 0 };
     let delCurve = new Float64Array(steps + 1);
     let insCurve = new Float64Array(steps + 1);
-    const classes = new Int32Array(N);
+    const classes: ScoredTarget[] = new Array<ScoredTarget>(N);
     for (let start = 0; start < N; start += batch) {
       const n = Math.min(batch, N - start);
       const x = tf.slice(images, [start], [n]);
       const e = cam.explain(x, { target: 'predicted' });
       const maps = heatmapsOf(e);
       try {
-        const cls = Int32Array.from(e.images, (im) => im.classes[0].classIndex);
-        classes.set(cls, start);
+        // A classifier's predicted class; any other output's default target, as each image resolved it.
+        const cls: ScoredTarget[] = e.images.map((im) => (e.output.kind === 'classes' ? im.classes[0].classIndex : im.classes[0].resolved));
+        cls.forEach((c, i) => (classes[start + i] = c));
         const inputs = { images: x, maps, classes: cls };
         const del = deletionInsertion(scorer, inputs, { mode: 'deletion', steps, baseline: options.baseline });
         const ins = deletionInsertion(scorer, inputs, { mode: 'insertion', steps, baseline: options.baseline });
@@ -137,7 +139,7 @@ export async function trustReport(model: tf.LayersModel, images: tf.Tensor4D, op
   let randomisation: RandomisationResult;
   try {
     const base = done;
-    randomisation = await modelRandomisation(model, sample, (predicted as Int32Array).slice(0, nRandom), {
+    randomisation = await modelRandomisation(model, sample, (predicted as ScoredTarget[]).slice(0, nRandom), {
       methods: options.methods,
       layer: options.layer,
       classNames: options.classNames,

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkInputs, MetricInputs } from './inputs';
 import { gaussianSource, noisyLinearImpute } from './imputation';
-import { pickClasses, ProbabilityScorer } from './scorer';
+import type { ProbabilityScorer } from './scorer';
 
 export const ROAD_PERCENTILES = [10, 20, 30, 40, 50, 60, 70, 80, 90] as const;
 
@@ -74,7 +74,7 @@ export function road(scorer: ProbabilityScorer, inputs: MetricInputs, options: R
   }
   const noise = (options.noise ?? 0.01) * (hi - lo);
   const normal = gaussianSource(options.seed ?? 0);
-  const before = tf.tidy(() => pickClasses(scorer(inputs.images), inputs.classes).dataSync() as Float32Array);
+  const before = scorer(inputs.images, inputs.classes);
   const size = H * W * C;
   const morf: Float32Array[] = [];
   const lerf: Float32Array[] = [];
@@ -91,8 +91,8 @@ export function road(scorer: ProbabilityScorer, inputs: MetricInputs, options: R
       imputed.set(noisyLinearImpute(image, H, W, C, roadRemoved(map, q, 'lerf'), noise, normal), (N + i) * size);
     }
     const after = tf.tidy(() => {
-      const classes = Int32Array.from({ length: 2 * N }, (_, r) => inputs.classes[r % N]);
-      return pickClasses(scorer(tf.tensor4d(imputed, [2 * N, H, W, C])), classes).dataSync() as Float32Array;
+      const targets = Array.from({ length: 2 * N }, (_, r) => inputs.classes[r % N]);
+      return scorer(tf.tensor4d(imputed, [2 * N, H, W, C]), targets);
     });
     for (let i = 0; i < N; i++) {
       changes.morf[i] = after[i] - before[i];

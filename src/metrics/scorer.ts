@@ -1,28 +1,53 @@
 /**
- * What every metric measures: the model's probability of a class for a batch of (perturbed)
- * images. Built on the cam room's split, so a softmax-ended model and a logits model give the
- * same probabilities, and run in chunks so a metric can hand it thousands of variants.
+ * What every metric measures: for a batch of (perturbed) images, the value of each one's target.
+ * For a class, the model's probability of it (softmax of the scores, so a softmax-ended model and a
+ * logits model give the same); for any other target resolved on the unperturbed image (a
+ * segmentation's class over the same mask, the same detection, a regression value, a similarity
+ * to the same concept), the value that stands for its probability. Built on the cam room's split,
+ * and run in chunks so a metric can hand it thousands of variants.
  */
 import * as tf from '@tensorflow/tfjs';
-import { splitModel } from '../cam';
+import { resolveTarget, splitModel } from '../cam';
+import type { ExplainableModel, Target } from '../cam';
 
-/** Class probabilities [n, classes] for images [n,H,W,C]; the caller owns the result. */
-export type ProbabilityScorer = (images: tf.Tensor4D) => tf.Tensor2D;
+/** What a metric scores on one image: a class index (its probability) or a resolved target (its value). */
+export type ScoredTarget = number | Target;
+
+/** Each variant's value [n] for images [n,H,W,C], variant r scored on targets[r]. */
+export type ProbabilityScorer = (images: tf.Tensor4D, targets: ArrayLike<ScoredTarget>) => Float32Array;
 
 /** Images per forward pass inside a scorer: bounds memory whatever the caller passes. */
 export const SCORER_BATCH = 256;
 
-export function probabilityScorer(model: tf.LayersModel): ProbabilityScorer {
+export function probabilityScorer(model: ExplainableModel): ProbabilityScorer {
   const split = splitModel(model);
-  return (images) => tf.tidy(() => {
+  /** The output before its activation, chunk by chunk, through `each`. */
+  const outputs = (images: tf.Tensor4D, each: (scores: tf.Tensor) => tf.Tensor): tf.Tensor => tf.tidy(() => {
     const n = images.shape[0];
-    const parts: tf.Tensor2D[] = [];
+    const parts: tf.Tensor[] = [];
     for (let i = 0; i < n; i += SCORER_BATCH) {
       const chunk = n <= SCORER_BATCH ? images : tf.slice(images, [i], [Math.min(SCORER_BATCH, n - i)]);
-      parts.push(tf.softmax(split.full(chunk, false).scores as tf.Tensor2D));
+      parts.push(each(split.full(chunk, false).scores));
     }
-    return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor2D);
+    return parts.length === 1 ? parts[0] : tf.concat(parts);
   });
+  return (images, targets) => {
+    const n = images.shape[0];
+    if (targets.length !== n) throw new Error(`scorer: got ${targets.length} targets for ${n} images; give one per image.`);
+    if (Array.from(targets).every((t) => typeof t === 'number')) {
+      return tf.tidy(() => pickClasses(outputs(images, (s) => tf.softmax(s as tf.Tensor2D)) as tf.Tensor2D, targets as ArrayLike<number>).dataSync() as Float32Array);
+    }
+    const raw = outputs(images, (s) => s);
+    const values = raw.dataSync() as Float32Array;
+    raw.dispose();
+    const D = values.length / n;
+    const ctx = { output: split.output };
+    return Float32Array.from({ length: n }, (_, r) => {
+      const t = targets[r];
+      const target: Target = typeof t === 'number' ? { kind: 'class-logit', class: t } : t;
+      return resolveTarget(target, values.subarray(r * D, (r + 1) * D), ctx).probability;
+    });
+  };
 }
 
 /** p[i, classes[i]] for each row: [n]. */

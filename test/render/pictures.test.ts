@@ -107,7 +107,7 @@ describe('render', () => {
           predicted: 1,
           activations: new Float32Array(4),
           classes: [0, 1].map((c) => ({
-            classIndex: c, target: ['cat', 'deer'][c], score: 0, probability: 0, weights: new Float32Array(1), map: new Float32Array(4),
+            classIndex: c, target: ['cat', 'deer'][c], resolved: { kind: 'class-logit' as const, class: c }, score: 0, probability: 0, weights: new Float32Array(1), map: new Float32Array(4),
             heatmap: new Float32Array(H * W).fill(c), guided: new Float32Array(H * W * 3), guidedGradCam: new Float32Array(H * W * 3),
           })),
         },
