@@ -43,7 +43,7 @@ export class GradCamView {
     this.build();
     const model = this.model;
     this.stops.push(
-      model.onChange(['class_names', 'layers', 'interactive'], () => this.build()),
+      model.onChange(['class_names', 'layers', 'interactive', 'kernel_note'], () => this.build()),
       model.onChange(['images'], () => this.syncPanels()),
       model.onChange(['selected_class'], () => this.panels.forEach((p) => p.update())),
       model.onChange(['method', 'colormap', 'opacity', 'layer'], () => {
@@ -59,7 +59,10 @@ export class GradCamView {
     this.panels.forEach((p) => p.dispose());
     this.methodButtons.clear();
     this.el.replaceChildren(this.toolbar());
-    if (this.model.interactive) this.el.append(this.status);
+    // A kernel that cannot answer (Deno's) leaves out the asking controls and says so here.
+    const note = this.model.interactive ? undefined : this.model.kernelNote;
+    if (this.model.interactive || note) this.el.append(this.status);
+    if (note) this.say(note);
     this.gallery = document.createElement('div');
     this.gallery.className = 'gc-gallery';
     this.panels = this.model.images.map((_, i) => this.newPanel(i));
