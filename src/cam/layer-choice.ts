@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Layer, SymbolicTensor } from './graph';
+import { layoutOf, TokenGrid } from './node-layout';
 
 /** How many candidates an error message names before summarising the rest. */
 const NAMED_IN_ERRORS = 12;
@@ -112,10 +113,13 @@ export function describeCandidates(model: tf.LayersModel, scored?: SymbolicTenso
  * The named layer, or the default (the first candidate), with its output on the path to the
  * scores (undefined for a named layer off that path); errors list the candidates.
  */
-export function resolveTarget(model: tf.LayersModel, name?: string, scored?: SymbolicTensor): { layer: Layer; output?: SymbolicTensor } {
+export function resolveTarget(model: tf.LayersModel, name?: string, scored?: SymbolicTensor, tokens?: TokenGrid): { layer: Layer; output?: SymbolicTensor } {
   if (name === undefined) {
     const [best] = candidateTargets(model, scored);
     if (best) return best;
+    // A transformer without a conv map on the path: its latest token sequence [N,T,D] that lies on a grid.
+    const seq = tokenLayers(model, scored, tokens)[0];
+    if (seq) return seq;
     throw new Error(
       `Model '${model.name}' has no convolutional layer (no layer with a 4-D output [N,h,w,K]) on the path to its output; ` +
         'Grad-CAM needs a feature map to explain. Layers: ' +
@@ -126,12 +130,33 @@ export function resolveTarget(model: tf.LayersModel, name?: string, scored?: Sym
   if (!layer) throw new Error(`Model '${model.name}' has no layer named '${name}'. ${describeCandidates(model, scored)}`);
   const outputs = outputsFeedingScores(model, scored).get(layer) ?? [];
   const shape = outputs.length === 1 ? outputs[0].shape : isFeatureMap(layer) ? shapeOf(layer) : undefined;
+  if (shape?.length === 3 && outputs.length === 1 && tokenLayout(outputs[0], tokens)) return { layer, output: outputs[0] };
   if (shape?.length !== 4) {
+    const seq = shape?.length === 3
+      ? ` A token sequence [N,T,D] is read on a grid when T is a square plus up to 4 extra tokens; otherwise give its grid as options.tokens ({ extra, height, width }).`
+      : '';
     throw new Error(
-      `Layer '${name}' outputs shape ${JSON.stringify(shape ?? layer.outputShape)}, not a 4-D feature map [N,h,w,K]. ${describeCandidates(model, scored)}`,
+      `Layer '${name}' outputs shape ${JSON.stringify(shape ?? layer.outputShape)}, not a 4-D feature map [N,h,w,K].${seq} ${describeCandidates(model, scored)}`,
     );
   }
   return outputs.length === 1 ? { layer, output: outputs[0] } : { layer };
+}
+
+/** How a 3-D output [N,T,D] lies on a grid, if it does (a square count after up to 4 extra tokens, or `tokens`). */
+export function tokenLayout(st: SymbolicTensor, tokens?: TokenGrid): ReturnType<typeof layoutOf> {
+  if (st.shape.length !== 3 || st.shape.slice(1).some((d) => d == null)) return undefined;
+  const layout = layoutOf(st.shape as number[], tokens);
+  return layout?.kind === 'tokens' ? layout : undefined;
+}
+
+/** Layers yielding a token sequence on a grid on the path to the scores, latest first (not the output's own). */
+function tokenLayers(model: tf.LayersModel, scored: SymbolicTensor = model.outputs[0], tokens?: TokenGrid): { layer: Layer; output: SymbolicTensor }[] {
+  const feeding = outputsFeedingScores(model, scored);
+  const own = outputLayers(scored);
+  return model.layers
+    .filter((l) => !own.has(l) && feeding.get(l)?.length === 1 && tokenLayout((feeding.get(l) as SymbolicTensor[])[0], tokens))
+    .map((layer) => ({ layer, output: (feeding.get(layer) as SymbolicTensor[])[0] }))
+    .reverse();
 }
 
 /** The named layer, or the default target layer (see resolveTarget). */

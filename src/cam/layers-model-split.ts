@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
 import { forwardFailure, gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
-import { describeCandidates, resolveTarget } from './layer-choice';
+import { describeCandidates, resolveTarget, tokenLayout } from './layer-choice';
+import { fromGrid, toGrid } from './node-layout';
+import type { NodeLayout } from './node-layout';
 import { OutputActivation, outputKind } from './outputs';
 import { scoreSourceOf } from './split-types';
 import type { ModelSplit, SplitOptions, TrunkValues } from './split-types';
@@ -43,7 +45,7 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
     throw new Error(`Model '${model.name}' takes input of shape ${JSON.stringify(input.shape)}; expected images [N,H,W,C].`);
   }
   const { score, linear, activation, name: outputName } = scoreOutput(model, options.output);
-  const { layer, output } = resolveTarget(model, layerName, score);
+  const { layer, output } = resolveTarget(model, layerName, score, options.tokens);
   let A: SymbolicTensor;
   try {
     A = output ?? (layer.output as SymbolicTensor);
@@ -73,7 +75,9 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
   collect(score);
 
   const [, H, W, C] = input.shape;
-  const [, h, w, K] = A.shape;
+  // A token sequence [N,T,D] is read on its grid (extra tokens in front travel with the side values).
+  const layout: NodeLayout = A.shape.length === 3 ? (tokenLayout(A, options.tokens) as NodeLayout) : { kind: 'channels-last' };
+  const [h, w, K] = layout.kind === 'tokens' ? [layout.height, layout.width, A.shape[2]] : A.shape.slice(1);
   const outShape = score.shape.slice(1);
   const numClasses = outShape[outShape.length - 1];
   if (H == null || W == null || C == null || h == null || w == null || K == null || numClasses == null || outShape.some((d) => d == null)) {
@@ -86,8 +90,14 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
   const marked = onBackward(() => {
     backwardStarted = true;
   });
-  const feedsFor = (t: TrunkValues): Map<number, tf.Tensor> =>
-    new Map<number, tf.Tensor>([[A.id, t.activations], ...side.map((s, i): [number, tf.Tensor] => [s.id, t.side[i]])]);
+  const trunkOf = (a: tf.Tensor, rest: tf.Tensor[]): TrunkValues => {
+    const { grid, extra } = toGrid(a, layout);
+    return { activations: grid, side: extra ? [...rest, extra] : rest };
+  };
+  const feedsFor = (t: TrunkValues): Map<number, tf.Tensor> => {
+    const extra = t.side.length > side.length ? t.side[side.length] : undefined;
+    return new Map<number, tf.Tensor>([[A.id, fromGrid(t.activations, extra, layout)], ...side.map((s, i): [number, tf.Tensor] => [s.id, t.side[i]])]);
+  };
 
   return {
     model,
@@ -101,7 +111,7 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
     trunk(x) {
       backwardStarted = false;
       const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side], new Map([[input.id, x]]), { linear }));
-      return { activations: a as tf.Tensor4D, side: rest };
+      return trunkOf(a, rest);
     },
     head(t) {
       return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), { linear }))[0]);
@@ -110,7 +120,7 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
       backwardStarted = false;
       const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided }));
       const scores = marked(rest.pop() as tf.Tensor);
-      return { trunk: { activations: a as tf.Tensor4D, side: rest }, scores };
+      return { trunk: trunkOf(a, rest), scores };
     },
     explainFailure(err, guided) {
       releaseFailedTape();
