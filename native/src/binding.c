@@ -11,6 +11,7 @@
 
 #include "batch_norm.h"
 #include "conv.h"
+#include "parallel.h"
 
 /* Provided by OpenBLAS; declared here because cblas.h does not always declare them. */
 extern void openblas_set_num_threads(int);
@@ -130,7 +131,7 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
              len_x, len_dy, len_dx, input, output, input);
     return fail(env, message);
   }
-  max_pool_gradient(&g, x, dy, dx);
+  if (max_pool_gradient(&g, x, dy, dx) != 0) return fail(env, "maxPoolGradient: out of memory");
   return NULL;
 }
 
@@ -191,17 +192,23 @@ static napi_value batch_norm_gradient_binding(napi_env env, napi_callback_info i
   return NULL;
 }
 
-/* (y, bias or null, channels, relu): FusedConv2D's epilogue, in place. */
+/* (y, bias or null, channels, activation 0 linear | 1 relu | 2 relu6, or a boolean relu): FusedConv2D's
+ * epilogue, in place. */
 static napi_value bias_activation(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value args[4];
-  int32_t channels = 0;
+  int32_t channels = 0, activation = -1;
   bool relu = false;
   napi_valuetype bias_type;
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4 ||
       napi_get_value_int32(env, args[2], &channels) != napi_ok || channels <= 0 ||
-      napi_get_value_bool(env, args[3], &relu) != napi_ok || napi_typeof(env, args[1], &bias_type) != napi_ok) {
-    return fail(env, "addBiasActivation expects (Float32Array y, Float32Array | null bias, channels, relu)");
+      napi_typeof(env, args[1], &bias_type) != napi_ok) {
+    return fail(env, "addBiasActivation expects (Float32Array y, Float32Array | null bias, channels, activation)");
+  }
+  if (napi_get_value_bool(env, args[3], &relu) == napi_ok) activation = relu ? ACTIVATION_RELU : ACTIVATION_LINEAR;
+  else if (napi_get_value_int32(env, args[3], &activation) != napi_ok) activation = -1;
+  if (activation != ACTIVATION_LINEAR && activation != ACTIVATION_RELU && activation != ACTIVATION_RELU6) {
+    return fail(env, "addBiasActivation: activation must be 0 (linear), 1 (relu) or 2 (relu6)");
   }
   size_t len_y = 0, len_bias = 0;
   float *y = float32_argument(env, args[0], &len_y);
@@ -209,10 +216,13 @@ static napi_value bias_activation(napi_env env, napi_callback_info info) {
   if (!y || len_y % (size_t)channels != 0 || (bias_type != napi_null && (!bias || len_bias != (size_t)channels))) {
     return fail(env, "addBiasActivation: y must hold whole rows of `channels` floats and bias exactly `channels`");
   }
-  add_bias_activation(y, (long)(len_y / channels), channels, bias, relu);
+  add_bias_activation(y, (long)(len_y / channels), channels, bias, activation);
   return NULL;
 }
 
+/* Threads the kernels may use when called from the calling JS thread (main thread or worker). The
+ * kernels split their own work (parallel.c); OpenBLAS itself stays single-threaded, so its pool
+ * never competes with them or with other workers. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value arg;
@@ -221,8 +231,23 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, arg, &threads) != napi_ok || threads < 1) {
     return fail(env, "setThreads expects a positive integer");
   }
-  openblas_set_num_threads(threads);
+  openblas_set_num_threads(1);
+  parallel_set_threads(threads);
   return NULL;
+}
+
+static napi_value get_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_int32(env, parallel_threads(), &result);
+  return result;
+}
+
+static napi_value get_last_parts(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_int32(env, parallel_last_parts(), &result);
+  return result;
 }
 
 static napi_value blas_config(napi_env env, napi_callback_info info) {
@@ -242,6 +267,8 @@ NAPI_MODULE_INIT() {
       {"maxPoolGradient", NULL, max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"threads", NULL, get_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"lastParts", NULL, get_last_parts, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);

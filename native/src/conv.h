@@ -29,10 +29,16 @@ typedef struct {
 
 #define POOL_GEOMETRY_FIELDS 12
 
-/* dx = dy routed to the first maximum of each window (tfjs's tie rule), summed where windows overlap. */
-void max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, float *dx);
+/* dx = dy routed to the first maximum of each window (values within float rounding of it count as
+ * tied), summed where windows overlap. Returns 0, or -1 when out of memory. */
+int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, float *dx);
 
-/* y[i, c] = act(y[i, c] + bias[c]) over [pixels, channels]; act is ReLU or the identity. */
-void add_bias_activation(float *y, long pixels, int channels, const float *bias, int relu);
+/* The epilogues of FusedConv2D the addon has. */
+#define ACTIVATION_LINEAR 0
+#define ACTIVATION_RELU 1
+#define ACTIVATION_RELU6 2
+
+/* y[i, c] = act(y[i, c] + bias[c]) over [pixels, channels]. */
+void add_bias_activation(float *y, long pixels, int channels, const float *bias, int activation);
 
 #endif

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
-import { registerNativeKernels } from './native';
+import { nativeThreads, registerNativeKernels } from './native';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { denoJupyter } from '../util/deno';
 
@@ -78,7 +78,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
         registerWasmConvGradients();
         const native = registerNativeKernels();
         info.nativeConvolutions = native.loaded
-          ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()})` }
+          ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()}) on ${nativeThreads()} thread${nativeThreads() === 1 ? '' : 's'}` }
           : { active: false, detail: native.reason };
       }
       if (!quiet) reportBackend(info);
@@ -142,6 +142,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 export { registerWasmConvGradients } from './wasm-gradients';
 export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
-  BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeBatchNormAvailable, NATIVE_ENV, registerNativeKernels, setNativeKernelsEnabled,
+  BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
+  nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from './native';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

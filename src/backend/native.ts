@@ -8,17 +8,26 @@
  * libopenblas-dev and is built at install time (native/build.js). When it is absent the wasm
  * kernels of wasm-gradients.ts run unchanged, and `GRADCAM_NATIVE=0` turns it off on purpose.
  *
- * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU), Conv2DBackpropInput,
+ * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), Conv2DBackpropInput,
  * Conv2DBackpropFilter and MaxPoolGrad (a fifth of a step once the convolutions were native),
  * each for NHWC float32; anything else goes to the kernel it replaced. Two new kernels,
  * BATCH_NORM_TRAIN and BATCH_NORM_GRADIENT, do training-time batch norm in two passes each way
  * (src/model/batch-norm.ts uses them when `nativeBatchNormAvailable()`).
+ *
+ * Threads: called from the main thread, the convolutions, their input gradient and max-pool's
+ * gradient split their rows over every core (native/src/parallel.c: short-lived threads, no
+ * spinning); in a worker thread (data-parallel training, the inference and explanation pools) they
+ * stay on that one thread, since the pool already has a thread per core. GRADCAM_NATIVE_THREADS=N
+ * sets the main thread's count; `withNativeThreads` changes it for one call.
  */
+import * as os from 'os';
 import * as path from 'path';
+import { isMainThread } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { chooseOpenBlasCore } from './openblas-core';
 
 export const NATIVE_ENV = 'GRADCAM_NATIVE';
+export const NATIVE_THREADS_ENV = 'GRADCAM_NATIVE_THREADS';
 
 /** The addon's exports (native/src/binding.c). */
 export interface NativeAddon {
@@ -30,8 +39,13 @@ export interface NativeAddon {
   batchNormGradient(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
-  addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, relu: boolean): void;
+  /** activation: 0 linear, 1 relu, 2 relu6 (a boolean means relu or linear). */
+  addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, activation: number | boolean): void;
+  /** Threads the kernels may use when called from this JS thread (OpenBLAS itself stays at one). */
   setThreads(threads: number): void;
+  threads(): number;
+  /** Parts this thread's last split-capable kernel ran in (1: unsplit). */
+  lastParts(): number;
   blasConfig(): string;
 }
 
@@ -53,9 +67,7 @@ export function loadNative(): NativeStatus {
     chooseOpenBlasCore(); // before OpenBLAS loads: it reads the choice once
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const addon = require(NATIVE_ADDON_PATH) as NativeAddon;
-    // Parallelism comes from data-parallel workers, one SGEMM thread each; OpenBLAS's own
-    // thread pool would make two workers fight over both cores.
-    addon.setThreads(1);
+    addon.setThreads(defaultNativeThreads());
     status = { loaded: true, addon, blas: addon.blasConfig() };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -67,6 +79,44 @@ export function loadNative(): NativeStatus {
     };
   }
   return status;
+}
+
+/**
+ * The main thread's kernels use every core (GRADCAM_NATIVE_THREADS overrides); a worker thread's
+ * use one, because the pools and data-parallel training already run a worker per core.
+ */
+export function defaultNativeThreads(env: NodeJS.ProcessEnv = process.env, main: boolean = isMainThread): number {
+  if (!main) return 1;
+  const asked = Number(env[NATIVE_THREADS_ENV]);
+  if (Number.isInteger(asked) && asked >= 1) return asked;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, cores);
+}
+
+/** Threads the native kernels use when called from this JS thread (1 when the addon is not loaded). */
+export function nativeThreads(): number {
+  return status?.loaded ? status.addon.threads() : 1;
+}
+
+/** Sets the threads the native kernels use from this JS thread, if the addon is loaded; returns the previous count. */
+export function setNativeThreads(threads: number): number {
+  if (!status?.loaded) return 1;
+  const previous = status.addon.threads();
+  status.addon.setThreads(Math.max(1, Math.min(64, Math.floor(threads))));
+  return previous;
+}
+
+/**
+ * Runs `fn` with the native kernels on `threads` threads from this JS thread, then restores the
+ * count: a pool's own shard on the main thread takes one core while its workers take the rest.
+ */
+export function withNativeThreads<T>(threads: number, fn: () => T): T {
+  const previous = setNativeThreads(threads);
+  try {
+    return fn();
+  } finally {
+    setNativeThreads(previous);
+  }
 }
 
 /** What the wasm backend exposes of its heap (tfjs-backend-wasm's BackendWasm). */
@@ -182,11 +232,13 @@ function conv2dOutputShape(geometry: Int32Array): number[] {
   return [geometry[0], geometry[7], geometry[8], geometry[6]];
 }
 
-/** FusedConv2D's epilogues the addon has: an optional 1-D bias, then linear or ReLU. */
+/** FusedConv2D's epilogues the addon has (native/src/conv.h): an optional 1-D bias, then one of these. */
+const EPILOGUES: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+
 function fusedEpilogueSupported(args: KernelArgs): boolean {
   const { activation } = args.attrs as unknown as { activation?: string };
   const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
-  return (activation === undefined || activation === 'linear' || activation === 'relu') && !preluActivationWeights &&
+  return (activation === undefined || Object.prototype.hasOwnProperty.call(EPILOGUES, activation)) && !preluActivationWeights &&
     (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
 }
 
@@ -208,11 +260,11 @@ export function registerNativeKernels(): NativeStatus {
 
   override('FusedConv2D', ['x', 'filter'], (args, heap) => {
     const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
-    const relu = (args.attrs as unknown as { activation?: string }).activation === 'relu';
+    const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
     const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
     return onHeap(heap, bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)], ([xs, f, b], [y]) => {
       addon.conv2dForward(xs, f, y, geometry);
-      if (b || relu) addon.addBiasActivation(y, b ?? null, geometry[6], relu);
+      if (b || activation) addon.addBiasActivation(y, b ?? null, geometry[6], activation);
     })[0];
   }, fusedEpilogueSupported);
 

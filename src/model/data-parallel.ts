@@ -8,6 +8,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { withNativeThreads } from '../backend/native';
 import type { ShardRequest, ShardResult } from './gradient-worker';
 import { statisticsVariables } from './gradient-worker';
 import { ArchitectureSpec, namedVariables, NetworkParams, trainableVariables } from './network';
@@ -87,7 +88,8 @@ export class DataParallelStepper implements ParallelStepper {
       return w.compute({ values, pixels: pixels.slice(from * perImage, to * perImage), labels: labels.slice(from, to) });
     });
     const weights = trainableVariables(params);
-    const own = gradientStep(params, weights, pixels.subarray(0, size * perImage), labels.subarray(0, size));
+    // One core for this thread's shard: the workers have the others.
+    const own = withNativeThreads(1, () => gradientStep(params, weights, pixels.subarray(0, size * perImage), labels.subarray(0, size)));
     const others = await Promise.all(pending);
     // Weighted by shard size, so the result is the gradient of the whole batch's mean loss.
     const counts = [Math.min(size, n), ...this.workers.map((_, k) => Math.max(0, Math.min(n, (k + 2) * size) - (k + 1) * size))];

@@ -5,6 +5,7 @@
  * Small batches stay on this thread: a shard must be worth a message round trip.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withNativeThreads } from '../backend/native';
 import type { InferenceReply, InferenceRequest } from './inference-worker';
 import { concatFloat32 } from '../util/typed-arrays';
 import { loadModel } from './io';
@@ -40,7 +41,9 @@ export class InferencePool {
       const shard = pixels.slice(from * perImage, to * perImage);
       return this.workers[k].request({ pixels: shard, shape: [to - from, h, w, c] }, [shard.buffer as ArrayBuffer]).then((r) => r.outputs);
     });
-    const own = tf.tidy(() => (this.model.predict(tf.tensor4d(pixels.subarray(0, first * perImage), [first, h, w, c]), { batchSize: first }) as tf.Tensor).dataSync() as Float32Array);
+    const predictOwn = () => tf.tidy(() => (this.model.predict(tf.tensor4d(pixels.subarray(0, first * perImage), [first, h, w, c]), { batchSize: first }) as tf.Tensor).dataSync() as Float32Array);
+    // With workers busy, this thread's shard takes one core (native kernels); alone, the default.
+    const own = rest.length ? withNativeThreads(1, predictOwn) : predictOwn();
     return concatFloat32([own, ...(await Promise.all(pending))]);
   }
 

@@ -6,6 +6,7 @@
  * Every image's explanation is independent of the others', so the result equals one call's.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withNativeThreads } from '../backend/native';
 import { loadModel } from '../model/io';
 import { RequestWorker, shardRanges, workerScript } from '../model/request-worker';
 import type { BaseCAM, CamOptions, ExplainOptions } from '../cam/base-cam';
@@ -50,7 +51,8 @@ export class ExplainPool {
     const x = tf.tensor4d(pixels.subarray(0, first * perImage), [first, h, w, c]);
     let own: Explanation;
     try {
-      own = this.cam.explain(x, shardOptions(0, first));
+      // With workers busy, this thread's shard takes one core (native kernels); alone, the default.
+      own = rest.length ? withNativeThreads(1, () => this.cam.explain(x, shardOptions(0, first))) : this.cam.explain(x, shardOptions(0, first));
     } catch (err) {
       await Promise.allSettled(pending); // the workers must be free for the next call
       throw err;

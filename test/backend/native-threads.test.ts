@@ -1,0 +1,135 @@
+/**
+ * The native kernels split over several threads (native/src/parallel.c) compute what they compute
+ * on one, and what the pure-JS cpu backend computes: convolutions (a batch split by images, one
+ * image split by rows, pointwise split by pixels), their input gradient, max-pool's gradient, and
+ * the fused bias + ReLU6 epilogue. Each case is large enough to be split (the addon keeps small calls
+ * on one thread), and checked at 1, 2 and 3 threads.
+ */
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import {
+  defaultNativeThreads, initBackend, nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
+} from '../../src/backend';
+import type { NativeAddon } from '../../src/backend/native';
+import { nativeAddonOrSkip } from '../support/native-fixture';
+
+type Shape4 = [number, number, number, number];
+
+interface Outputs { y: Float32Array; dx: Float32Array; parts: number[] }
+
+let addon: NativeAddon;
+
+/**
+ * y = relu6(conv(x, w) + b) [fused, as folded models run] and d sum(conv(x, w) * r)/dx, on `backend`,
+ * with the parts the native forward and input gradient ran in (1 elsewhere).
+ */
+async function convAndInputGradient(backend: string, x: Shape4, f: Shape4, stride: number, pad: 'same' | 'valid'): Promise<Outputs> {
+  await tf.setBackend(backend);
+  const xt = tf.randomNormal(x, 0, 1, 'float32', 11) as tf.Tensor4D;
+  const wt = tf.randomNormal(f, 0, 0.3, 'float32', 12) as tf.Tensor4D;
+  const bias = tf.randomNormal([f[3]], 0, 1, 'float32', 13) as tf.Tensor1D;
+  const y = tf.fused.conv2d({ x: xt, filter: wt, strides: stride, pad, bias, activation: 'relu6' });
+  const forwardParts = backend === 'wasm' ? addon.lastParts() : 1;
+  const r = tf.randomNormal(y.shape, 0, 1, 'float32', 14);
+  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, wt, stride, pad), r)))(xt);
+  const gradientParts = backend === 'wasm' ? addon.lastParts() : 1;
+  const out = { y: (await y.data()) as Float32Array, dx: (await dx.data()) as Float32Array, parts: [forwardParts, gradientParts] };
+  tf.dispose([xt, wt, bias, y, r, dx]);
+  return out;
+}
+
+/** `run` with the native kernels on `threads` threads from this thread (held across its awaits). */
+async function onThreads<T>(threads: number, run: () => Promise<T>): Promise<T> {
+  const previous = setNativeThreads(threads);
+  try {
+    return await run();
+  } finally {
+    setNativeThreads(previous);
+  }
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+describe('native kernels on several threads', function () {
+  this.timeout(120000);
+  before(async function () {
+    addon = nativeAddonOrSkip(this);
+    await initBackend({ backend: 'wasm', quiet: true });
+    registerNativeKernels();
+    setNativeKernelsEnabled(true);
+  });
+  after(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  const cases: { name: string; x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid' }[] = [
+    { name: 'a batch, split by images', x: [8, 32, 32, 32], f: [3, 3, 32, 64], stride: 1, pad: 'same' },
+    { name: 'one image, split by rows (stride 2, odd size)', x: [1, 129, 121, 32], f: [3, 3, 32, 96], stride: 2, pad: 'same' },
+    { name: 'pointwise, split by pixels', x: [4, 48, 48, 64], f: [1, 1, 64, 128], stride: 1, pad: 'valid' },
+    { name: 'a 5x3 filter, valid padding', x: [4, 60, 52, 16], f: [5, 3, 16, 48], stride: 1, pad: 'valid' },
+  ];
+  for (const c of cases) {
+    it(`convolution, fused bias + ReLU6 and input gradient: ${c.name}`, async () => {
+      const truth = await convAndInputGradient('cpu', c.x, c.f, c.stride, c.pad);
+      for (const threads of [1, 2, 3]) {
+        const got = await onThreads(threads, () => convAndInputGradient('wasm', c.x, c.f, c.stride, c.pad));
+        expect(relativeError(got.y, truth.y), `y, ${threads} threads`).to.be.below(1e-5);
+        expect(relativeError(got.dx, truth.dx), `dx, ${threads} threads`).to.be.below(1e-5);
+        // Split as asked (forward, input gradient): the threaded code ran, not only the serial path.
+        expect(got.parts, `parts at ${threads} threads`).to.deep.equal([threads, threads]);
+      }
+      // ReLU6 clipped some outputs at 6 and zeroed others: the epilogue was exercised, not skipped.
+      expect(truth.y.some((v) => v === 6)).to.equal(true);
+      expect(truth.y.some((v) => v === 0)).to.equal(true);
+    });
+  }
+
+  it('max-pool gradient: the same routing on 1, 2 and 3 threads as on the cpu backend', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      // Values on a coarse grid: many exact ties, routed to the window's first maximum.
+      const x = tf.tidy(() => tf.div(tf.round(tf.mul(tf.randomNormal([8, 40, 40, 32], 0, 1, 'float32', 5), 2)), 2)) as tf.Tensor4D;
+      const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), tf.range(1, 8 * 20 * 20 * 32 + 1).reshape([8, 20, 20, 32]))))(x);
+      if (backend === 'wasm') parts.push(addon.lastParts());
+      const out = (await dx.data()) as Float32Array;
+      tf.dispose([x, dx]);
+      return out;
+    };
+    const parts: number[] = [];
+    const truth = await run('cpu');
+    for (const threads of [1, 2, 3]) {
+      const got = await onThreads(threads, () => run('wasm'));
+      expect(Array.from(got), `${threads} threads`).to.deep.equal(Array.from(truth));
+    }
+    expect(parts).to.deep.equal([1, 2, 3]);
+  });
+
+  it('takes every core on the main thread, one in a worker, and the GRADCAM_NATIVE_THREADS override; withNativeThreads restores the count', () => {
+    expect(defaultNativeThreads({}, false)).to.equal(1);
+    expect(defaultNativeThreads({ GRADCAM_NATIVE_THREADS: '3' }, true)).to.equal(3);
+    expect(defaultNativeThreads({ GRADCAM_NATIVE_THREADS: 'lots' }, true)).to.be.at.least(1);
+    const before = nativeThreads();
+    expect(withNativeThreads(1, () => nativeThreads())).to.equal(1);
+    expect(withNativeThreads(5, () => nativeThreads())).to.equal(5);
+    expect(() => withNativeThreads(2, () => {
+      throw new Error('inside');
+    })).to.throw('inside');
+    expect(nativeThreads()).to.equal(before);
+  });
+
+  it('leaks no tensors', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    await onThreads(2, () => convAndInputGradient('wasm', [2, 24, 24, 16], [3, 3, 16, 32], 1, 'same'));
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+});
