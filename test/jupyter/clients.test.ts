@@ -5,28 +5,14 @@
  */
 import { expect } from 'chai';
 import * as path from 'path';
-import type { KernelWorld } from '../support/kernel-fixture';
-import { createKernelWorld, missingPrerequisite, removeKernelWorld, runPython } from '../support/kernel-fixture';
+import { runPython, useKernelWorld } from '../support/kernel-fixture';
 
 describe('kernel with real Jupyter clients', function () {
   this.timeout(180_000);
-  let world: KernelWorld | undefined;
-
-  before(async function () {
-    const missing = missingPrerequisite();
-    if (missing) {
-      console.warn(`    skipping the real-client kernel tests: ${missing}`);
-      this.skip();
-    }
-    world = await createKernelWorld();
-    if (world.importName !== 'gradcam-ts') {
-      console.warn(`    note: src/index.ts does not re-export the kernel API yet; notebook cells import "${world.importName}"`);
-    }
-  });
-  after(() => removeKernelWorld(world));
+  const world = useKernelWorld();
 
   it('passes jupyter_kernel_test conformance (execute, streams, errors, completion, inspection, is_complete, kernel_info, comm_info, display)', async () => {
-    const r = await runPython(world!, 'kernel_conformance.py');
+    const r = await runPython(world(), 'kernel_conformance.py');
     expect(r.code, r.out).to.equal(0);
     expect(r.out).to.match(/^OK \(skipped=\d+\)$/m);
     // These must really run, not be skipped for lack of samples.
@@ -36,15 +22,15 @@ describe('kernel with real Jupyter clients', function () {
   });
 
   it('jupyter_client front end: comm with binary buffers both ways, widget updates both ways, parenting, bad input survived', async () => {
-    const log = path.join(world!.root, 'kernel-comm.log');
-    const r = await runPython(world!, 'comm_driver.py', [log]);
+    const log = path.join(world().root, 'kernel-comm.log');
+    const r = await runPython(world(), 'comm_driver.py', [log]);
     expect(r.code, r.out).to.equal(0);
     expect(r.out).to.include('ALL OK');
     expect((r.out.match(/^ok - /gm) ?? []).length, r.out).to.be.at.least(30);
   });
 
   it('nbconvert --execute of a widget notebook saves the widget state under metadata.widgets', async () => {
-    const r = await runPython(world!, 'notebook_widget_state.py');
+    const r = await runPython(world(), 'notebook_widget_state.py');
     expect(r.code, r.out).to.equal(0);
     expect(r.out).to.include('ALL OK');
   });

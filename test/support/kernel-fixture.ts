@@ -61,6 +61,28 @@ export async function createKernelWorld(): Promise<KernelWorld> {
   return { root, env, workdir, importName };
 }
 
+/**
+ * Mocha hooks for a suite that talks to a real kernel through the .venv's Jupyter clients: made
+ * before the suite (skipped, with the reason, when Jupyter or the build is missing) and removed
+ * after it. Tests call the returned function for the world.
+ */
+export function useKernelWorld(): () => KernelWorld {
+  let world: KernelWorld | undefined;
+  before(async function () {
+    const missing = missingPrerequisite();
+    if (missing) {
+      console.warn(`    skipping the real-client kernel tests: ${missing}`);
+      this.skip();
+    }
+    world = await createKernelWorld();
+  });
+  after(() => removeKernelWorld(world));
+  return () => {
+    if (!world) throw new Error('useKernelWorld: the world is made in a before hook; call this inside a test.');
+    return world;
+  };
+}
+
 export function removeKernelWorld(world: KernelWorld | undefined): void {
   if (world) fs.rmSync(world.root, { recursive: true, force: true });
 }
