@@ -370,13 +370,12 @@ def graph_nodes_of(graph_dir, model, target_name):
     return [n for n in nodes if path in f'/{n}/']
 
 
-def write_fixture(folder, info, ref, pixels):
-    """reference.json (shapes, names, offsets) + reference.bin (float32 / uint8), via temp + rename."""
+def write_arrays(folder, info, arrays):
+    """reference.json (info + each array's offset, dtype, shape) + reference.bin (uint8 stays uint8, the
+    rest float32, each 4-byte aligned), each through a temp file and a rename."""
     blobs, entries, offset = [], {}, 0
-    arrays = {'pixels': pixels.astype(np.uint8)}
-    keys = ('logits', 'alphas', 'maps', 'activations', 'innerAlphas', 'innerMaps', 'innerActivations', 'guided')
-    arrays.update({k: ref[k].astype(np.float32) for k in keys})
     for key, arr in arrays.items():
+        arr = arr.astype(np.uint8 if arr.dtype == np.uint8 else np.float32)
         data = arr.tobytes()
         entries[key] = {'offset': offset, 'dtype': str(arr.dtype), 'shape': list(arr.shape)}
         blobs.append(data)
@@ -384,12 +383,18 @@ def write_fixture(folder, info, ref, pixels):
         pad = (-offset) % 4
         blobs.append(b'\0' * pad)
         offset += pad
-    info = dict(info, predicted=[int(p) for p in ref['predicted']], guidedReLUs=ref['guidedReLUs'], arrays=entries)
+    info = dict(info, arrays=entries)
     for name, content, mode in (('reference.bin', b''.join(blobs), 'wb'), ('reference.json', json.dumps(info, indent=1), 'w')):
         tmp = os.path.join(folder, name + '.tmp')
         with open(tmp, mode) as f:
             f.write(content)
         os.replace(tmp, os.path.join(folder, name))
+
+
+def write_fixture(folder, info, ref, pixels):
+    keys = ('logits', 'alphas', 'maps', 'activations', 'innerAlphas', 'innerMaps', 'innerActivations', 'guided')
+    arrays = {'pixels': pixels.astype(np.uint8), **{k: ref[k].astype(np.float32) for k in keys}}
+    write_arrays(folder, dict(info, predicted=[int(p) for p in ref['predicted']], guidedReLUs=ref['guidedReLUs']), arrays)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -662,24 +662,7 @@ def graph_outputs(graph_dir):
 
 # ---------------------------------------------------------------------------------------------
 
-def write_fixture(folder, info, arrays):
-    """reference.json (cases, shapes, offsets) + reference.bin (float32 / uint8), via temp + rename."""
-    blobs, entries, offset = [], {}, 0
-    for key, arr in arrays.items():
-        arr = arr.astype(np.uint8 if arr.dtype == np.uint8 else np.float32)
-        data = arr.tobytes()
-        entries[key] = {'offset': offset, 'dtype': str(arr.dtype), 'shape': list(arr.shape)}
-        blobs.append(data)
-        offset += len(data)
-        pad = (-offset) % 4
-        blobs.append(b'\0' * pad)
-        offset += pad
-    info = dict(info, arrays=entries)
-    for name, content, mode in (('reference.bin', b''.join(blobs), 'wb'), ('reference.json', json.dumps(info, indent=1), 'w')):
-        tmp = os.path.join(folder, name + '.tmp')
-        with open(tmp, mode) as f:
-            f.write(content)
-        os.replace(tmp, os.path.join(folder, name))
+write_fixture = kf.write_arrays  # reference.json + reference.bin, as the classifier fixtures
 
 
 def build_fixture(name):
