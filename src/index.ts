@@ -6,6 +6,8 @@ export { initBackend, describeBackend } from './backend';
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend';
 export { CLASS_NAMES, readSplit, readClassNames, imageAt, CorruptDataError } from './data/cifar10';
 export { locateCifar10, ProgressBar } from './data';
+export { shapesDataset, SHAPE_CLASS_NAMES } from './data/shapes';
+export type { ShapesDataset, ShapeScene, ShapesOptions, PixelBox } from './data/shapes';
 export type { ImageSet, Split } from './data/cifar10';
 export { loadModel, saveModel, ModelNotFoundError, readModelMetadata } from './model/io';
 export { loadGraphModelFromDir, modelFormatOf } from './model/graph-model-io';

@@ -1,4 +1,4 @@
-/** The data room's public surface: CIFAR-10 lookup, download, verification, and the progress bar. */
+/** The data room's public surface: CIFAR-10 lookup, download, verification, the progress bar, and synthetic shapes. */
 export { CIFAR10_SHA1, sha1File, verifyChecksums, ChecksumMismatchError } from './checksums';
 export { downloadFile, TruncatedDownloadError, HttpStatusError } from './download';
 export type { DownloadOptions, DownloadProgress, DownloadResult } from './download';
@@ -15,3 +15,5 @@ export {
 } from './cifar10';
 export type { ImageSet, Split } from './cifar10';
 export { makeRandom, shuffledIndices, cropAndFlip, gatherBatch } from './augment';
+export { shapesDataset, SHAPE_CLASS_NAMES } from './shapes';
+export type { ShapesDataset, ShapeScene, ShapesOptions, PixelBox, Disc, Square } from './shapes';
