@@ -19,11 +19,13 @@ const EXPECTED: Record<string, { pngs: number; widget?: boolean; needsData?: boo
   '06-can-we-trust-the-map': { pngs: 4 },
   '03-how-grad-cam-works': { pngs: 6 },
   '01-train-cifar10': { pngs: 3, needsData: true },
+  // Deno's kernel (deno jupyter, kernelspec installed by executionEnv): the figure and the widget's PNG fallback
+  '08-deno': { pngs: 2, widget: true },
 };
 
 const sources = fs.readdirSync(path.join(NOTEBOOK_DIR, 'src')).filter((f) => f.endsWith('.md')).sort();
 
-describe('notebooks run top to bottom in the gradcam-ts kernel', function () {
+describe('notebooks run top to bottom in the gradcam-ts kernel (08-deno in Deno\'s)', function () {
   this.timeout(20 * 60 * 1000);
   let env: NodeJS.ProcessEnv;
   let cleanup = () => {};
