@@ -34,7 +34,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   figures: { usage: 'figures [--out DIR --model DIR]', details: ['The deer, ship and misclassified figures from the shipped examples.'] },
   'export-examples': { usage: 'export-examples --pick "deer=N;ship=N;misclassified=N,N" [--data DIR]', details: ['Writes chosen CIFAR-10 test images into examples/ with their index.'] },
   'install-kernel': { usage: 'install-kernel [--user | --sys-prefix | --prefix DIR]', details: ['Installs the "TypeScript (gradcam-ts)" Jupyter kernel.'] },
-  'install-widget': { usage: 'install-widget [--user | --sys-prefix | --prefix DIR]', details: ['Installs the prebuilt JupyterLab 4 / Notebook 7 extension.'] },
+  'install-widget': { usage: 'install-widget [--user | --sys-prefix | --prefix DIR]', details: ['Installs the prebuilt JupyterLab 4 / Notebook 7 extension.', "The widget uses it when the kernel runs with GRADCAM_WIDGET=labextension (or showGradCam's frontEnd: 'labextension'); by default it draws through anywidget."] },
   lab: { usage: 'lab [--notebook] [--port N] [--dir DIR]', details: ["Opens the notebooks in the project's JupyterLab 4 (or Notebook 7), made on first use; a taken --port is refused."] },
   trust: {
     usage: 'trust [--methods gradcam,scorecam,...] [--images N] [--model DIR] [--data DIR] [--baseline blur|mean] [--randomisation-images N] --out DIR',

@@ -74,5 +74,7 @@ export async function installWidgetCommand(args: ParsedArgs): Promise<number> {
   const dir = await installWidget({ user: switchFlag(args, 'user'), sysPrefix: switchFlag(args, 'sys-prefix'), prefix: stringFlag(args, 'prefix') });
   console.log(`Installed the JupyterLab 4 / Notebook 7 extension "${WIDGET_EXTENSION_NAME}" in ${dir}`);
   console.log('Reload JupyterLab (or Notebook 7); `jupyter labextension list` shows it. It needs ipywidgets 8 (jupyterlab_widgets) in that Jupyter.');
+  // The kernel's default front end is anywidget; this extension draws only widgets opened for it.
+  console.log("showGradCam draws through anywidget unless told otherwise: for this extension, run the kernel with GRADCAM_WIDGET=labextension or pass { frontEnd: 'labextension' } (docs/widget.md).");
   return 0;
 }
