@@ -151,6 +151,13 @@ describe('the Grad-CAM widget\'s front end: anywidget by default, the labextensi
     expect(() => gradCamAnywidget(path.join(os.tmpdir(), 'no-such-gradcam-build'))).to.throw(/index\.mjs is missing; build it with `npm run build:widget`, or .*frontEnd: 'labextension'.*GRADCAM_WIDGET=labextension/);
   });
 
+  it('ships the module with the package (package.json files), where the kernel reads it', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files).to.include('widget/anywidget');
+    expect(ANYWIDGET_BUNDLE_DIR).to.equal(path.join(root, 'widget', 'anywidget'));
+  });
+
   it("declares the module version anywidget 0.11 itself declares (its Python package, when the Jupyter environment is made)", function () {
     if (!fs.existsSync(JUPYTER_PYTHON)) return this.skip();
     const r = spawnSync(JUPYTER_PYTHON, ['-c', 'from anywidget._version import _ANYWIDGET_SEMVER_VERSION as v; print(v)'], { encoding: 'utf8' });
