@@ -6,6 +6,7 @@
  * `model.outputs`, each SymbolicTensor knowing the layer and inputs that produced it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedChain, runFusedChain } from './fused-layers';
 
 export type Layer = tf.layers.Layer;
 export type SymbolicTensor = tf.SymbolicTensor;
@@ -113,6 +114,8 @@ export interface RunOptions {
   guided?: boolean;
   /** Layers to run without their (softmax or sigmoid) activation. */
   linear?: ReadonlySet<Layer>;
+  /** Convolution chains run as one fused op, by the id of the tensor each ends in (fused-layers.ts). */
+  fused?: ReadonlyMap<number, FusedChain>;
 }
 
 /**
@@ -126,6 +129,13 @@ export function runGraph(wanted: SymbolicTensor[], feeds: Map<number, tf.Tensor>
   const valueOf = (st: SymbolicTensor): tf.Tensor => {
     const known = values.get(st.id);
     if (known) return known;
+    const chain = options.fused?.get(st.id);
+    if (chain) {
+      // Its own guided rule inside: no gate after it.
+      const fused = runFusedChain(chain, valueOf(chain.input), options.guided === true);
+      values.set(st.id, fused);
+      return fused;
+    }
     const layer = st.sourceLayer;
     if (st.inputs.length === 0) {
       throw new Error(`No value given for the model input '${st.name}'.`);

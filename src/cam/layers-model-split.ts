@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
+import { planFusedChains } from './fused-layers';
 import { forwardFailure, gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
 import { describeCandidates, resolveTarget, tokenLayout } from './layer-choice';
 import { fromGrid, toGrid } from './node-layout';
@@ -94,6 +95,10 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
     const { grid, extra } = toGrid(a, layout);
     return { activations: grid, side: extra ? [...rest, extra] : rest };
   };
+  // Conv (+ batch norm) (+ ReLU/ReLU6) chains run as one op each, except where the explanation
+  // reads a value inside one (A, the side values, the scores).
+  const fused = planFusedChains(model.outputs, new Set([A.id, score.id, ...side.map((s) => s.id)]), linear);
+  const run = { linear, fused };
   const feedsFor = (t: TrunkValues): Map<number, tf.Tensor> => {
     const extra = t.side.length > side.length ? t.side[side.length] : undefined;
     return new Map<number, tf.Tensor>([[A.id, fromGrid(t.activations, extra, layout)], ...side.map((s, i): [number, tf.Tensor] => [s.id, t.side[i]])]);
@@ -110,15 +115,15 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
     numClasses,
     trunk(x) {
       backwardStarted = false;
-      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side], new Map([[input.id, x]]), { linear }));
+      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side], new Map([[input.id, x]]), run));
       return trunkOf(a, rest);
     },
     head(t) {
-      return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), { linear }))[0]);
+      return marked(withExactAvgPoolGradient(() => runGraph([score], feedsFor(t), run))[0]);
     },
     full(x, guided) {
       backwardStarted = false;
-      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side, score], new Map([[input.id, x]]), { linear, guided }));
+      const [a, ...rest] = withExactAvgPoolGradient(() => runGraph([A, ...side, score], new Map([[input.id, x]]), { ...run, guided }));
       const scores = marked(rest.pop() as tf.Tensor);
       return { trunk: trunkOf(a, rest), scores };
     },

@@ -1,0 +1,238 @@
+/**
+ * Convolution chains of a layers model run as one fused op when the model is re-run for an
+ * explanation: Conv2D or DepthwiseConv2D, then optionally BatchNormalization (inference), then
+ * optionally ReLU or ReLU6, become one convolution with the batch norm folded into its filter and
+ * bias and the activation fused (tf.fused.conv2d / depthwiseConv2d):
+ *   BN(conv(x, W) + b) = conv(x, W * s) + (b - mean) * s + beta,   s = gamma / sqrt(var + eps),
+ * exact up to float rounding. Layer by layer, the same chain costs the convolution plus a pass
+ * over its output for each of the bias, the batch norm's subtract, multiply and add, and the
+ * activation, and under a gradient tape tfjs also unfuses the convolution and computes its
+ * filter's gradient, which no explanation reads. The fused op's gradient is the input's alone:
+ * dy masked by the activation's derivative (and, for guided backprop, by dy > 0), through the
+ * convolution's input gradient.
+ *
+ * Folding is done per call from the layers' current weights (a few small ops per chain), so a model
+ * whose weights change (training, model randomisation) is never explained with stale ones. A chain
+ * is fused only where its inner values are used by nothing else and are not read by the
+ * explanation (the target layer A, the values that skip over it, the scores).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Layer, SymbolicTensor } from './graph';
+
+export type FusedActivation = 'linear' | 'relu' | 'relu6';
+
+export interface FusedChain {
+  /** The convolution's input: what the fused op is applied to. */
+  input: SymbolicTensor;
+  conv: Layer;
+  depthwise: boolean;
+  batchNorm?: Layer;
+  activation: FusedActivation;
+}
+
+let enabled = true;
+
+/** Turns fusion on (default) or off, e.g. to compare against the layer-by-layer path in tests. */
+export function setLayerFusion(on: boolean): void {
+  enabled = on;
+}
+
+interface ConvConfig {
+  strides: number | number[];
+  padding: string;
+  dataFormat?: string;
+  dilationRate?: number | number[];
+  useBias?: boolean;
+  depthMultiplier?: number;
+}
+
+interface BatchNormConfig {
+  axis: number | number[];
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+}
+
+interface HasActivation {
+  activation?: { getClassName(): string };
+}
+
+function pair(v: number | number[] | undefined): [number, number] {
+  if (v === undefined) return [1, 1];
+  return Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
+}
+
+/** The activation an activation layer applies, if it is one we fuse (ReLU, ReLU6). */
+function activationLayerKind(layer: Layer): FusedActivation | undefined {
+  const cls = layer.getClassName();
+  if (cls === 'ReLU') {
+    const { maxValue } = layer.getConfig() as { maxValue?: number | null };
+    return maxValue == null ? 'relu' : maxValue === 6 ? 'relu6' : undefined;
+  }
+  if (cls === 'Activation') {
+    const name = (layer as unknown as HasActivation).activation?.getClassName();
+    return name === 'relu' || name === 'relu6' ? name : undefined;
+  }
+  return undefined;
+}
+
+function isInferenceBatchNorm(layer: Layer): boolean {
+  if (layer.getClassName() !== 'BatchNormalization') return false;
+  const { axis } = layer.getConfig() as unknown as BatchNormConfig;
+  const a = Array.isArray(axis) ? axis[0] : axis;
+  return a === -1 || a === 3;
+}
+
+/** A channels-last, undilated Conv2D or DepthwiseConv2D with 'same' or 'valid' padding. */
+function fusableConv(layer: Layer): { depthwise: boolean; activation: string } | undefined {
+  const cls = layer.getClassName();
+  if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') return undefined;
+  const c = layer.getConfig() as unknown as ConvConfig;
+  const [dh, dw] = pair(c.dilationRate);
+  if ((c.dataFormat ?? 'channelsLast') !== 'channelsLast' || dh !== 1 || dw !== 1) return undefined;
+  if (c.padding !== 'same' && c.padding !== 'valid') return undefined;
+  const activation = (layer as unknown as HasActivation).activation?.getClassName() ?? 'linear';
+  return { depthwise: cls === 'DepthwiseConv2D', activation };
+}
+
+/**
+ * The chains to fuse, by the id of the symbolic tensor each one ends in. `reachable` are the
+ * tensors the explanation's graph computes (from the model's outputs back); `visible` must keep
+ * their own values (A, the side values, the scores); `linear` are layers run without their activation.
+ */
+export function planFusedChains(outputs: readonly SymbolicTensor[], visible: ReadonlySet<number>, linear: ReadonlySet<Layer>): Map<number, FusedChain> {
+  const chains = new Map<number, FusedChain>();
+  if (!enabled) return chains;
+  // How many nodes read each tensor (a node counted once however many outputs it has).
+  const readers = new Map<number, number>();
+  const seenNodes = new Set<string>();
+  const tensors: SymbolicTensor[] = [];
+  const seenTensors = new Set<number>();
+  const visit = (st: SymbolicTensor): void => {
+    if (seenTensors.has(st.id)) return;
+    seenTensors.add(st.id);
+    tensors.push(st);
+    const node = `${st.sourceLayer.name}#${st.nodeIndex}`;
+    if (!seenNodes.has(node)) {
+      seenNodes.add(node);
+      for (const input of st.inputs) readers.set(input.id, (readers.get(input.id) ?? 0) + 1);
+    }
+    st.inputs.forEach(visit);
+  };
+  outputs.forEach(visit);
+  const inner = (st: SymbolicTensor): boolean => readers.get(st.id) === 1 && !visible.has(st.id) && !linear.has(st.sourceLayer);
+  for (const end of tensors) {
+    const chain = chainEndingAt(end, inner, linear);
+    if (chain) chains.set(end.id, chain);
+  }
+  return chains;
+}
+
+function singleInput(st: SymbolicTensor): SymbolicTensor | undefined {
+  return st.inputs.length === 1 ? st.inputs[0] : undefined;
+}
+
+function chainEndingAt(end: SymbolicTensor, inner: (st: SymbolicTensor) => boolean, linear: ReadonlySet<Layer>): FusedChain | undefined {
+  let cur: SymbolicTensor | undefined = end;
+  let activation: FusedActivation | undefined;
+  let batchNorm: Layer | undefined;
+  if (linear.has(end.sourceLayer)) return undefined;
+  const actKind = activationLayerKind(cur.sourceLayer);
+  if (actKind) {
+    activation = actKind;
+    cur = singleInput(cur);
+    if (!cur || !inner(cur)) return undefined;
+  }
+  if (isInferenceBatchNorm(cur.sourceLayer)) {
+    batchNorm = cur.sourceLayer;
+    cur = singleInput(cur);
+    if (!cur || !inner(cur)) return undefined;
+  }
+  const conv = fusableConv(cur.sourceLayer);
+  const input = singleInput(cur);
+  if (!conv || !input || (cur !== end && linear.has(cur.sourceLayer))) return undefined;
+  if (activation || batchNorm) {
+    if (conv.activation !== 'linear') return undefined; // an activation before the batch norm: not one op
+  } else if (conv.activation === 'relu' || conv.activation === 'relu6' || conv.activation === 'linear') {
+    activation = conv.activation;
+  } else {
+    return undefined;
+  }
+  return { input, conv: cur.sourceLayer, depthwise: conv.depthwise, batchNorm, activation: activation ?? 'linear' };
+}
+
+/** The chain's filter and bias with the batch norm folded in (new tensors in the caller's scope). */
+function foldedWeights(chain: FusedChain): { filter: tf.Tensor4D; bias?: tf.Tensor1D } {
+  const [kernel, convBias] = chain.conv.getWeights() as [tf.Tensor4D, tf.Tensor1D | undefined];
+  const useBias = (chain.conv.getConfig() as unknown as ConvConfig).useBias !== false;
+  const bias = useBias ? convBias : undefined;
+  if (!chain.batchNorm) return { filter: kernel, bias };
+  const { epsilon, center, scale } = chain.batchNorm.getConfig() as unknown as BatchNormConfig;
+  const weights = chain.batchNorm.getWeights();
+  const gamma = scale ? weights.shift() : undefined;
+  const beta = center ? weights.shift() : undefined;
+  const [mean, variance] = weights;
+  let s = tf.rsqrt(tf.add(variance, epsilon));
+  if (gamma) s = tf.mul(s, gamma);
+  // Output channel o of a depthwise filter [kh,kw,cin,m] is cin index o / m, multiplier o % m.
+  const shaped = chain.depthwise ? tf.reshape(s, [1, 1, kernel.shape[2], kernel.shape[3]]) : s;
+  const filter = tf.mul(kernel, shaped) as tf.Tensor4D;
+  let b = tf.mul(bias ? tf.sub(bias, mean) : tf.neg(mean), s);
+  if (beta) b = tf.add(b, beta);
+  return { filter, bias: b as tf.Tensor1D };
+}
+
+interface EngineState {
+  state: { gradientDepth: number };
+}
+
+/** Whether a gradient tape is recording (then the op carries its own input-only gradient). */
+function taping(): boolean {
+  return (tf.engine() as unknown as EngineState).state.gradientDepth > 0;
+}
+
+/** The derivative mask of the activation, read from its output (ReLU: y > 0; ReLU6: 0 < y < 6). */
+function activationMask(y: tf.Tensor, activation: FusedActivation): tf.Tensor | undefined {
+  if (activation === 'relu') return tf.cast(tf.greater(y, 0), 'float32');
+  if (activation === 'relu6') return tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), 'float32');
+  return undefined;
+}
+
+/**
+ * The chain's output for input `x`. With `guided`, a ReLU/ReLU6 chain's gradient also keeps only
+ * positive upstream gradient (guided backprop's rule, as the gate after a ReLU does elsewhere).
+ */
+export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean): tf.Tensor {
+  const config = chain.conv.getConfig() as unknown as ConvConfig;
+  const strides = pair(config.strides);
+  const pad = config.padding as 'same' | 'valid';
+  const { filter, bias } = foldedWeights(chain);
+  const activation = chain.activation;
+  // The kernel itself: tf.fused.* would unfuse under a gradient tape (and compute the filter's gradient).
+  const kernel = chain.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D';
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation, leakyreluAlpha: undefined };
+  const forward = (input: tf.Tensor4D): tf.Tensor4D =>
+    tf.engine().runKernel(kernel, bias ? { x: input, filter, bias } : { x: input, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  if (!taping()) return forward(x as tf.Tensor4D);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const y = forward(input);
+    // Saved tensors outlive the forward pass's scope; the filter is made in it (folded per call).
+    save([y, filter]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        let g = dy as tf.Tensor4D;
+        if (guided && activation !== 'linear') g = tf.relu(g);
+        const [yOut, savedFilter] = saved;
+        const mask = activationMask(yOut, activation);
+        if (mask) g = tf.mul(g, mask);
+        const backAttrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, inputShape: input.shape };
+        const backKernel = chain.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
+        return [tf.engine().runKernel(backKernel, { dy: g, filter: savedFilter }, backAttrs as unknown as tf.NamedAttrMap) as tf.Tensor4D];
+      },
+    };
+  });
+  return (op as (x: tf.Tensor) => tf.Tensor)(x);
+}
