@@ -4,7 +4,8 @@
  * our labextension (its extension folder lists every prebuilt extension of the environment but
  * ours), notebook 02 as committed, Run All. The widget is drawn by anywidget from the module the
  * kernel sends; a class click redraws and reaches the kernel, the brush gets the kernel's answer
- * (round trip timed over 10 strokes), a dropped image and another layer are answered too.
+ * (round trip timed over 10 strokes), a dropped image and another layer are answered too. Then
+ * Notebook 7 as `gradcam lab --notebook` serves it, both extensions installed, on the default route.
  */
 import { expect } from 'chai';
 import * as os from 'os';
@@ -136,6 +137,34 @@ describe('JupyterLab 4 with anywidget and without our extension: notebook 02 and
     await page.waitForFunction((sel) => !(document.querySelector(`${sel} .gc-layer`) as HTMLSelectElement).disabled, widget, { timeout: 60_000 });
     expect(await nb.runNewCell('console.log(widget.get("layer"))')).to.equal(other);
     expect(await page.locator(`${widget} .gc-chart-title`).first().textContent()).to.contain(other);
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
+  });
+});
+
+describe("Notebook 7 as `gradcam lab --notebook` serves it (anywidget and our extension installed): the default route", function () {
+  const session = uiSession(this, 'notebook', [NOTEBOOK], { frontEnd: 'anywidget' });
+  let nb: NotebookUi;
+  let widget: string;
+
+  it('runs notebook 02 and shows the widget drawn by anywidget, with no error from either extension', async () => {
+    const home = await NotebookUi.openHome(session.browser, session.server);
+    nb = await home.openFromFileBrowser(NOTEBOOK);
+    await nb.runAllFromScratch();
+    expect(await nb.errorOutputs()).to.deep.equal([]);
+    widget = await nb.waitForWidget();
+    expect(await nb.outputText()).not.to.match(/Error displaying widget|Loading widget\.\.\./);
+    expect(await nb.runNewCell('console.log(widget.modelModule)')).to.equal('anywidget');
+    expect(widgetErrors(session.browser.console)).to.deep.equal([]);
+  });
+
+  it('redraws on a class click and answers a brush stroke', async () => {
+    const page = nb.page;
+    const before = await canvasPixels(page, widget, 1);
+    await page.locator(`${widget} .gc-panel[data-image="1"] .gc-class[data-class="0"]`).click();
+    expect(pixelDistance(before, await canvasPixels(page, widget, 1))).to.be.greaterThan(2);
+    const { drawn } = await strokeAndWait(page, widget, 0, [[[16, 8]]]);
+    expect(drawn).to.equal(1);
+    expect(await nb.runNewCell('console.log(widget.lastEdit!.from, widget.selectedClass[1])')).to.equal('frontend 0');
     expect(widgetErrors(session.browser.console)).to.deep.equal([]);
   });
 });
