@@ -218,6 +218,11 @@ export class WidgetModel<S extends WidgetState = WidgetState, E extends WidgetEv
     return String(this.mimeBundle()['text/plain']);
   }
 
+  /** What Deno's kernel shows when a cell ends with the widget (its display protocol): the widget itself. */
+  [Symbol.for('Jupyter.display')](): MimeBundle {
+    return this.mimeBundle();
+  }
+
   /** Show the widget in the running cell. */
   display(): void {
     if (this.isClosed) throw new Error(`widget ${this.id} is closed; create a new one to display`);

@@ -23,6 +23,7 @@ interface Report {
   display?: { mimes: string[]; view: { model_id: string }; png_signature: boolean; png_bytes: number };
   after_browser: { kernel_comm_msgs: unknown[]; control_closed: boolean };
   probe: { status: string; stdout: string };
+  cell_ends_with_widget: { mimes: string[]; view?: { model_id: string } };
 }
 
 function runDriver(env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
@@ -123,6 +124,11 @@ describe("showGradCam in Deno's Jupyter kernel (real client, deno from npm)", fu
     expect(report.display?.png_signature).to.equal(true);
     expect(report.display?.png_bytes).to.be.greaterThan(1000);
     expect(report.show.types.indexOf('comm_open')).to.be.below(report.show.types.indexOf('display_data'));
+  });
+
+  it('shows the widget again when a cell ends with it (Deno\'s display protocol), as a Python notebook does', () => {
+    expect(report.cell_ends_with_widget.mimes).to.include('application/vnd.jupyter.widget-view+json');
+    expect(report.cell_ends_with_widget.view?.model_id).to.equal(report.comm_open?.comm_id);
   });
 
   it("is one-way, as Deno's kernel is: the browser's class click and request never reach the notebook, and nothing hangs", () => {

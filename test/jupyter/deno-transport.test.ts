@@ -95,6 +95,16 @@ describe("Deno's Jupyter kernel as a transport (stand-in Deno.jupyter)", () => {
     });
   });
 
+  it("offers Deno's display protocol: a cell ending with the widget shows the widget view", () => {
+    const { deno } = fakeKernel();
+    withDeno(deno, () => {
+      const w = new WidgetModel({ _model_name: 'M', _model_module: 'mod', _model_module_version: '1.0.0' }, { n: 1 }, { fallback: () => ({ text: 'M with n = 1' }) });
+      const show = (w as unknown as Record<symbol, () => Record<string, unknown>>)[Symbol.for('Jupyter.display')];
+      expect(show.call(w)).to.deep.equal(w.mimeBundle());
+      expect(w.mimeBundle()['text/plain']).to.equal('M with n = 1');
+    });
+  });
+
   it('has no replies to give: Deno answers shell requests itself', () => {
     const { deno, sent } = fakeKernel();
     const t = new DenoTransport(deno.jupyter);

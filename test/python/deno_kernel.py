@@ -123,6 +123,9 @@ const ship = examples.find((e) => e.role === "ship")!;''')
     }
     reply, probe = run('console.log(JSON.stringify({ selected: w.selectedClass, layer: w.get("layer"), interactive: w.get("interactive") }));')
     out["probe"] = {"status": reply["status"], "stdout": stdout_of(probe)}
+    reply, ended = run("w")  # a cell ending with the widget: Deno's display protocol
+    result = next((m["content"]["data"] for m in ended if m["msg_type"] == "execute_result"), {})
+    out["cell_ends_with_widget"] = {"mimes": sorted(result), "view": result.get("application/vnd.jupyter.widget-view+json")}
 finally:
     kc.stop_channels()
     km.shutdown_kernel(now=True)
