@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { forwardFailure } from './gradient-check';
 import type { GraphInput } from './graph-input';
-import { graphNodes, GraphNode, nodeNameOf, scoreNode, upstreamDepths } from './graph-nodes';
+import { checkDifferentiablePath, graphNodes, GraphNode, nodeNameOf, scoreNode, upstreamDepths } from './graph-nodes';
 import { gridShape, layoutOf, NodeLayout, TokenGrid } from './node-layout';
 
 export interface Candidate {
@@ -60,6 +60,7 @@ function beforeMixing(nodes: Map<string, GraphNode>): Set<string> {
 function rankNodes(model: tf.GraphModel, input: GraphInput, output: string | undefined, tokens: TokenGrid | undefined): Candidate[] {
   const nodes = graphNodes(model);
   const score = scoreNode(model, nodes, output);
+  checkDifferentiablePath(model, nodes, score);
   const depths = upstreamDepths(nodes, score.name);
   const own = new Set<string>();
   for (let name: string | undefined = score.name; name; ) {

@@ -1,7 +1,7 @@
 /**
  * A graph model's image input as gradcam-ts hands it over: always [N,H,W,C] (channels last, what
  * images are), transposed for a channels-first model; a dynamic size gets `size` or a documented
- * default. Models with several inputs are refused with their names, since which one is the image
+ * default; integer pixels for a model that takes int32. Models with several inputs are refused with their names, since which one is the image
  * and what the others should hold cannot be guessed.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,6 +24,7 @@ export interface GraphInput {
 }
 
 const known = (d: number | null | undefined): d is number => typeof d === 'number' && d > 0;
+const isIntegerDtype = (dtype: string | undefined): boolean => dtype === 'int32' || dtype === 'uint8' || dtype === 'int64';
 
 export function graphInput(model: tf.GraphModel, size?: readonly [number, number]): GraphInput {
   if (model.inputs.length !== 1) {
@@ -51,6 +52,12 @@ export function graphInput(model: tf.GraphModel, size?: readonly [number, number
     shape: [H, W, C],
     channelsFirst,
     dynamic,
-    toModel: (x) => (channelsFirst ? (tf.transpose(x, [0, 3, 1, 2]) as tf.Tensor4D) : x),
+    toModel: (x) => {
+      const laid = channelsFirst ? (tf.transpose(x, [0, 3, 1, 2]) as tf.Tensor4D) : x;
+      // Detectors exported from TF's object detection API and MoveNet take int32 (uint8) pixels:
+      // rounded as cast(x + 0.5), not tf.round, whose zero gradient would blank guided backprop
+      // (tfjs passes a gradient straight through Cast).
+      return isIntegerDtype(input.dtype) ? (tf.cast(tf.add(laid, 0.5), 'int32') as tf.Tensor4D) : laid;
+    },
   };
 }

@@ -15,8 +15,9 @@ import { Candidate, candidateNodes, describeNodes } from './graph-candidates';
 import { graphInput, GraphInput } from './graph-input';
 import { graphNodes, graphOutputNames, nodeNameOf, scoreNode } from './graph-nodes';
 import { forwardFailure, GradientUnavailableError, onBackward, releaseFailedTape } from './gradient-check';
+import { registerMissingGradients } from './missing-gradients';
 import { fromGrid, toGrid } from './node-layout';
-import { outputKind } from './outputs';
+import { outputKind, scoredShapeOf } from './outputs';
 import { scoreSourceOf } from './split-types';
 import type { ModelSplit, SplitOptions, TrunkValues } from './split-types';
 
@@ -65,6 +66,7 @@ function withGuidedActivations<T>(f: () => T): T {
 }
 
 export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options: SplitOptions = {}): ModelSplit {
+  registerMissingGradients();
   const input = graphInput(model, options.inputSize);
   const nodes = graphNodes(model);
   const score = scoreNode(model, nodes, options.output);
@@ -107,7 +109,7 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
   collect(score.name);
   const sideNames = [...side];
   const [H, W, C] = input.shape;
-  const outShape = scoredShape(model, score.name, input);
+  const outShape = scoredShapeOf(scoredShape(model, score.name, input));
   const output = { name: score.output, shape: outShape, activation: score.activation, kind: outputKind(outShape, score.activation, score.output) };
   const numClasses = outShape[outShape.length - 1] ?? 1;
 
@@ -120,7 +122,9 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
     return Array.isArray(outs) ? outs : [outs];
   };
   // A sigmoid fused into the scored node: its logit, taken back (same gradient; p is kept off 0 and 1).
-  const scored = (v: tf.Tensor): tf.Tensor => {
+  // Read in the output's scored shape (leading 1s dropped, short rows flattened: outputs.ts).
+  const scored = (raw: tf.Tensor): tf.Tensor => {
+    const v = tf.reshape(raw, [raw.shape[0], ...outShape]);
     if (!score.fusedSigmoid) return v;
     const p = tf.clipByValue(v, 1e-7, 1 - 1e-7);
     return tf.sub(tf.log(p), tf.log1p(tf.neg(p)));

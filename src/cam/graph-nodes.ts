@@ -87,3 +87,32 @@ export function upstreamDepths(nodes: Map<string, GraphNode>, from: string): Map
   return depth;
 }
 
+
+/** Ops tfjs runs only in executeAsync (control flow, data-dependent shapes): they cannot be differentiated. */
+const DYNAMIC_OPS = /^(Switch|Merge|Enter|Exit|NextIteration|LoopCond|StatelessIf|If|StatelessWhile|While|NonMaxSuppressionV\d|Where|TensorArray\w*|TensorList\w*)$/;
+
+/** The first node between the inputs and `from` that tfjs can run only asynchronously, if any. */
+function dynamicNodeBefore(nodes: Map<string, GraphNode>, from: string): GraphNode | undefined {
+  for (const name of upstreamDepths(nodes, from).keys()) {
+    const node = nodes.get(name);
+    if (node && DYNAMIC_OPS.test(node.op)) return node;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses an output computed through control flow or non-max suppression (a detector's post-NMS
+ * boxes, a model that maps a while loop over its batch): tfjs runs those only asynchronously and
+ * has no gradient for them. Names the op and the outputs that avoid it, if any.
+ */
+export function checkDifferentiablePath(model: tf.GraphModel, nodes: Map<string, GraphNode>, score: { name: string; output: string }): void {
+  const dynamic = dynamicNodeBefore(nodes, score.name);
+  if (!dynamic) return;
+  const others = graphOutputNames(model).filter((o) => (o.key ?? o.node) !== score.output && !dynamicNodeBefore(nodes, o.node)).map((o) => `'${o.key ?? o.node}'`);
+  throw new Error(
+    `Output '${score.output}' is computed through node '${dynamic.name}' (${dynamic.op}), control flow or non-max suppression that TensorFlow.js runs only asynchronously and cannot differentiate, so Grad-CAM cannot explain it. ` +
+      (others.length
+        ? `Explain an output computed before it instead: --output (options.output) ${others.join(', ')}.`
+        : 'No output of this model avoids such ops; export the model with its raw outputs (before non-max suppression and without a loop over the batch).'),
+  );
+}

@@ -26,6 +26,21 @@ export interface OutputInfo {
   kind: OutputKind;
 }
 
+/** Fewest values a raw detection row holds: a box (4) and a score. */
+const MIN_DETECTION_ROW = 5;
+
+/**
+ * The shape an output is scored as: leading size-1 axes dropped ([1,1,C] from a 1x1 convolution
+ * head is a vector of C; [1,17,3] is 17 rows), and rows too short to hold a box and a score
+ * ([anchors,1] per-anchor scores, [17,3] keypoints) flattened to one vector.
+ */
+export function scoredShapeOf(shape: readonly number[]): number[] {
+  let view = [...shape];
+  while (view.length > 1 && view[0] === 1) view = view.slice(1);
+  if (view.length === 2 && view[1] < MIN_DETECTION_ROW) view = [view[0] * view[1]];
+  return view;
+}
+
 /** The kind an output's shape, activation and name suggest (a target can always say otherwise). */
 export function outputKind(shape: readonly number[], activation: OutputActivation, name: string): OutputKind {
   if (shape.length === 3) return 'map';

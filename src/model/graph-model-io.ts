@@ -22,9 +22,11 @@ export function modelFormatOf(location: string): ModelFormat {
   const file = resolveModelJson(location);
   const json = readModelJson(file);
   if (json.format === 'graph-model' || json.format === 'layers-model') return json.format;
-  const topology = json.modelTopology as { node?: unknown; class_name?: unknown } | undefined;
+  const topology = json.modelTopology as { node?: unknown; class_name?: unknown; model_config?: { class_name?: unknown } } | undefined;
   if (isObject(topology) && Array.isArray(topology.node)) return 'graph-model';
-  if (isObject(topology) && typeof topology.class_name === 'string') return 'layers-model';
+  // Keras's own model.to_json() (class_name at the top), or tensorflowjs 1.x's wrapper around it
+  // ({ keras_version, backend, model_config }), which nsfwjs and other early models still ship.
+  if (isObject(topology) && (typeof topology.class_name === 'string' || (isObject(topology.model_config) && typeof topology.model_config.class_name === 'string'))) return 'layers-model';
   throw new ModelFileError(
     `${file} has format ${JSON.stringify(json.format)}, which is neither a tfjs layers model nor a graph model; re-export it with tensorflowjs_converter.`,
   );
