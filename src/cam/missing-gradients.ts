@@ -6,7 +6,9 @@
  * later tfjs that defines its own keeps it).
  * tfjs's SquaredDifference and BatchMatMul gradients forget to sum over broadcast dimensions (MoveNet's
  * keypoint decoding, MediaPipe's attention heads), and tfjs then refuses their shape: wrapped to sum
- * back to each input's shape, changing nothing where shapes already agree.
+ * back to each input's shape, changing nothing where shapes already agree. Its Unpack gradient
+ * fails for an axis of size 1 (one output: dy comes as a tensor, not a list; MoveNet), and
+ * comparisons (Greater, Less, ...) have none though it is zero: both fixed for guided backprop.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -77,13 +79,24 @@ function broadcastReducing(original: tf.GradConfig, inputs: string[]): tf.GradCo
   };
 }
 
+/** Comparisons give booleans: no gradient flows back through them. */
+const COMPARISONS = ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual'].map((kernelName): tf.GradConfig => ({
+  kernelName,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
+}));
+
+function singleOutputUnpack(original: tf.GradConfig): tf.GradConfig {
+  return { ...original, gradFunc: (dy, saved, attrs) => original.gradFunc(Array.isArray(dy) ? dy : [dy], saved, attrs) };
+}
+
 let registered = false;
 
 /** Registers the gradients above where tfjs has none; safe to call on every split. */
 export function registerMissingGradients(): void {
   if (registered) return;
   registered = true;
-  for (const config of [STRIDED_SLICE, GATHER_ND]) {
+  for (const config of [STRIDED_SLICE, GATHER_ND, ...COMPARISONS]) {
     if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
   }
   for (const op of ['SquaredDifference', 'BatchMatMul']) {
@@ -91,4 +104,6 @@ export function registerMissingGradients(): void {
     const inputs = original?.inputsToSave ?? [];
     if (original && inputs.length === 2) tf.registerGradient(broadcastReducing(original, inputs));
   }
+  const unpack = tf.getGradient('Unpack');
+  if (unpack) tf.registerGradient(singleOutputUnpack(unpack));
 }

@@ -143,6 +143,16 @@ describe('cam: third-party graph model shapes (int32 input, missing gradients, 1
     tf.dispose([a, b, m, w]);
   });
 
+  it('Unpack along an axis of size 1 and comparisons (MoveNet keypoint decoding) have their gradients', () => {
+    const x = tf.tensor(randomArray(3, seeded(13)), [1, 3]);
+    const r = randomArray(3, seeded(14));
+    expect(maxAbs(gradOf((t) => tf.sum(tf.mul(tf.unstack(t, 0)[0], tf.tensor(r))), x), r)).to.equal(0);
+    // x * (x > 0): the comparison passes no gradient, so d/dx is the mask itself.
+    const masked = gradOf((t) => tf.sum(tf.mul(t, tf.cast(tf.greater(t, 0), 'float32'))), x);
+    expect(Array.from(masked)).to.deep.equal(Array.from(x.dataSync(), (v) => (v > 0 ? 1 : 0)));
+    x.dispose();
+  });
+
   it('an output [N,1,1,C] from a 1x1 convolution head is read as C class scores; [N,C,1] per-anchor scores as C values', async () => {
     const graph = await camGraph(net, { oneByOne: true });
     const split = splitAt(graph, 'features');
