@@ -17,6 +17,8 @@ const EXPECTED: Record<string, { pngs: number; widget?: boolean; needsData?: boo
   '04-why-it-failed': { pngs: 4, needsData: true },
   '05-explain-your-own-model': { pngs: 3 },
   '06-can-we-trust-the-map': { pngs: 4 },
+  // Four figures (the data, the segmenter's mask, the detector's box, the regressor) and each widget's PNG fallback.
+  '07-beyond-classification': { pngs: 7, widget: true },
   '03-how-grad-cam-works': { pngs: 6 },
   '01-train-cifar10': { pngs: 3, needsData: true },
   // Deno's kernel (deno jupyter, kernelspec installed by executionEnv): the figure and the widget's PNG fallback
