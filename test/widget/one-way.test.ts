@@ -78,6 +78,7 @@ describe("the widget from a kernel that cannot answer (Deno's), in Chromium", fu
   let server: StaticServer;
   let session: BrowserSession;
   const note = kernelNote(DENO_ONE_WAY);
+  let shipped: number[] = [];
   const calls = () => session.page.evaluate(() => window.oneWay.calls.splice(0));
 
   before(async function () {
@@ -88,7 +89,10 @@ describe("the widget from a kernel that cannot answer (Deno's), in Chromium", fu
     }
     const base = syntheticState();
     // What initial-state.ts makes in Deno's kernel: interactive false, no layers, the note.
-    const state: GradCamState = { ...base, interactive: false, layers: [], kernel_note: note, images: [base.images[0], onlyClasses(base.images[1], [0, 1, 2])] };
+    // Image 1 ships maps for its selected class and two others only, as with maxClasses: 3.
+    const selected = base.selected_class[1];
+    shipped = [selected, ...[0, 1, 2, 3].filter((c) => c !== selected).slice(0, 2)];
+    const state: GradCamState = { ...base, interactive: false, layers: [], kernel_note: note, images: [base.images[0], onlyClasses(base.images[1], shipped)] };
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-one-way-'));
     const front = gradCamAnywidget();
     const split = removeBuffers(state as unknown as WidgetState);
@@ -141,11 +145,14 @@ describe("the widget from a kernel that cannot answer (Deno's), in Chromium", fu
 
   it('a class without a map is not fetched: the panel says it has none, and nothing is sent', async () => {
     const page = session.page;
-    const missing = Array.from(CLASS_NAMES.keys()).find((c) => c > 2) as number;
+    const missing = Array.from(CLASS_NAMES.keys()).find((c) => !shipped.includes(c)) as number;
     await calls();
     await page.click('#host .gc-method[data-method="gradcam"]');
+    expect(await page.textContent('#host .gc-panel[data-image="1"] .gc-caption')).to.match(/^Grad-CAM · /);
     await page.click(`#host .gc-panel[data-image="1"] .gc-class[data-class="${missing}"]`);
-    expect(await page.textContent('#host .gc-panel[data-image="1"] .gc-caption')).to.match(/^no map for /);
+    expect(await page.textContent('#host .gc-panel[data-image="1"] .gc-caption')).to.equal(
+      `no map for ${CLASS_NAMES[missing]}: the kernel explained this image's top 3 classes (showGradCam's maxClasses)`,
+    );
     expect((await calls()).filter((c) => c.op === 'send')).to.deep.equal([]);
     expect(session.console.filter((l) => /^(error|pageerror)/.test(l))).to.deep.equal([]);
   });
