@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../src/backend';
+import { describeBackend, initBackend, nativeThreads, setNativeThreads } from '../src/backend';
 import { BaseCAM, CamMethodName, createCam, ExplainOptions } from '../src/cam';
 import { ExplainPool } from '../src/workers/explain-pool';
 import { IMAGE_BYTES, readBatchFile } from '../src/data/cifar10';
@@ -130,7 +130,10 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
 async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
   console.log(watch.header());
+  // The default call: the native kernels split over THREADS cores from this thread, as PyTorch's intra-op threads do.
+  setNativeThreads(THREADS);
   console.log(describeBackend(info));
+  console.log(`ours: explain() and predict() as a user calls them, on this thread${info.nativeConvolutions?.active ? ` (native kernels on ${nativeThreads()} threads)` : ''}; "(N thr.)" rows split the batch over a worker pool`);
   const peer = PeerProcess.start();
   if (typeof peer === 'string') throw new Error(peer);
   const images = benchImages(64);
@@ -168,9 +171,9 @@ async function main(): Promise<void> {
   const withPool = (f: Figure, pool: ((o: ExplainOptions) => Figure['ours']) | undefined, options: ExplainOptions): Figure[] =>
     [f, ...(pool ? [{ ...f, label: `${f.label} (${THREADS} thr.)`, ours: pool(options), batches: batches.filter((b) => b > 1) }] : [])];
   const candidates: Figure[] = [
-    { key: 'forward', label: info.name === 'wasm' ? 'forward (1 thread)' : 'forward', ours: (x) => void tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
+    { key: 'forward', label: 'forward', ours: (x) => void tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor).dataSync()), peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5] },
     ...(pool ? [{
-      key: 'forward', label: `forward (${THREADS} threads)`, ours: async (x: tf.Tensor4D) => void (await pool.predict(x.dataSync() as Float32Array, x.shape[0])),
+      key: 'forward', label: `forward (${THREADS} thr.)`, ours: async (x: tf.Tensor4D) => void (await pool.predict(x.dataSync() as Float32Array, x.shape[0])),
       peers: [{ label: 'torch', figure: 'forward' }], repeats: [20, 5], batches: batches.filter((b) => b > 1),
     } satisfies Figure] : []),
     ...withPool({ key: 'gradcam', label: 'Grad-CAM, predicted class', ours: explainer(gradcam, {}), peers: [{ label: 'pytorch-grad-cam', figure: 'gradcam' }, { label: 'torch', figure: 'gradcam/torch' }], repeats: [20, 5] }, gradcamPool, {}),

@@ -220,6 +220,28 @@ static napi_value bias_activation(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* (dy, y, dx, activation 0 | 1 | 2, guided): the gradient through a fused activation, one pass. */
+static napi_value activation_gradient_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  int32_t activation = -1;
+  bool guided = false;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 5 ||
+      napi_get_value_int32(env, args[3], &activation) != napi_ok || napi_get_value_bool(env, args[4], &guided) != napi_ok ||
+      activation < ACTIVATION_LINEAR || activation > ACTIVATION_RELU6) {
+    return fail(env, "activationGradient expects (Float32Array dy, Float32Array y, Float32Array dx, activation 0 | 1 | 2, guided)");
+  }
+  size_t len_dy = 0, len_y = 0, len_dx = 0;
+  const float *dy = float32_argument(env, args[0], &len_dy);
+  const float *y = float32_argument(env, args[1], &len_y);
+  float *dx = float32_argument(env, args[2], &len_dx);
+  if (!dy || !y || !dx || len_y != len_dy || len_dx != len_dy) {
+    return fail(env, "activationGradient: dy, y and dx must be Float32Arrays of one length");
+  }
+  activation_gradient(dy, y, dx, (long)len_dy, activation, guided);
+  return NULL;
+}
+
 /* Threads the kernels may use when called from the calling JS thread (main thread or worker). The
  * kernels split their own work (parallel.c); OpenBLAS itself stays single-threaded, so its pool
  * never competes with them or with other workers. */
@@ -268,6 +290,7 @@ NAPI_MODULE_INIT() {
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, get_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"activationGradient", NULL, activation_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"lastParts", NULL, get_last_parts, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -340,3 +340,40 @@ int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, f
   parallel_run(parallel_parts(200.0 * g->n * g->h * g->w * g->c, g->n), max_pool_gradient_part, &p);
   return p.failed ? -1 : 0;
 }
+
+typedef struct {
+  const float *dy, *y;
+  float *dx;
+  long n;
+  int activation, guided;
+} activation_call;
+
+/* Branch-free, so the compiler vectorises it: one loop per (guided, top) case. */
+static inline void dx_linear(const activation_call *a, long i) { a->dx[i] = a->guided && a->dy[i] < 0.0f ? 0.0f : a->dy[i]; }
+
+static void mask_by_output(const float *restrict dy, const float *restrict y, float *restrict dx, long n, float top, int guided) {
+  if (guided) {
+    for (long i = 0; i < n; i++) {
+      const float g = dy[i] > 0.0f ? dy[i] : 0.0f;
+      dx[i] = (y[i] > 0.0f) & (y[i] < top) ? g : 0.0f;
+    }
+  } else {
+    for (long i = 0; i < n; i++) dx[i] = (y[i] > 0.0f) & (y[i] < top) ? dy[i] : 0.0f;
+  }
+}
+
+static void activation_gradient_part(int part, int parts, void *context) {
+  const activation_call *a = context;
+  const long from = a->n * part / parts, to = a->n * (part + 1) / parts;
+  if (a->activation == ACTIVATION_LINEAR) {
+    for (long i = from; i < to; i++) dx_linear(a, i);
+    return;
+  }
+  mask_by_output(a->dy + from, a->y + from, a->dx + from, to - from, a->activation == ACTIVATION_RELU6 ? 6.0f : INFINITY, a->guided);
+}
+
+void activation_gradient(const float *dy, const float *y, float *dx, long n, int activation, int guided) {
+  activation_call a = {dy, y, dx, n, activation, guided};
+  /* Memory-bound like the max-pool gradient: a part per core from about 10^5 values each. */
+  parallel_run(parallel_parts(200.0 * n, n), activation_gradient_part, &a);
+}

@@ -38,6 +38,10 @@ int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, f
 #define ACTIVATION_RELU 1
 #define ACTIVATION_RELU6 2
 
+/* dx = dy * act'(from its output y), with dy's negative part cut first when `guided` (guided
+ * backprop's rule): ReLU passes where y > 0, ReLU6 where 0 < y < 6, linear everywhere. */
+void activation_gradient(const float *dy, const float *y, float *dx, long n, int activation, int guided);
+
 /* y[i, c] = act(y[i, c] + bias[c]) over [pixels, channels]. */
 void add_bias_activation(float *y, long pixels, int channels, const float *bias, int activation);
 

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
 import { nativeThreads, registerNativeKernels } from './native';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
+import { registerSharedIdentity } from './wasm-identity';
 import { denoJupyter } from '../util/deno';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -76,6 +77,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
       if (name === 'wasm') {
         guardWasmMalloc((tf.backend() as unknown as { wasm: WasmAllocator }).wasm);
         registerWasmConvGradients();
+        registerSharedIdentity();
         const native = registerNativeKernels();
         info.nativeConvolutions = native.loaded
           ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()}) on ${nativeThreads()} thread${nativeThreads() === 1 ? '' : 's'}` }
@@ -140,9 +142,10 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 }
 
 export { registerWasmConvGradients } from './wasm-gradients';
+export { registerSharedIdentity } from './wasm-identity';
 export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
-  BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
+  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
   nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from './native';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

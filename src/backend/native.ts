@@ -44,6 +44,8 @@ export interface NativeAddon {
   /** Threads the kernels may use when called from this JS thread (OpenBLAS itself stays at one). */
   setThreads(threads: number): void;
   threads(): number;
+  /** dx = dy * act'(y) in one pass (activation 0 linear, 1 relu, 2 relu6), dy's negative part cut first when guided. */
+  activationGradient(dy: Float32Array, y: Float32Array, dx: Float32Array, activation: number, guided: boolean): void;
   /** Parts this thread's last split-capable kernel ran in (1: unsplit). */
   lastParts(): number;
   blasConfig(): string;
@@ -180,6 +182,8 @@ export function setNativeKernelsEnabled(on: boolean): void {
 }
 
 export const BATCH_NORM_TRAIN = 'GradcamBatchNormTrain';
+/** Inputs dy, y (the activation's output); attrs activation ('linear' | 'relu' | 'relu6'), guided. */
+export const ACTIVATION_GRADIENT = 'GradcamActivationGradient';
 export const BATCH_NORM_GRADIENT = 'GradcamBatchNormGradient';
 
 /** Whether the native batch-norm kernels can run on the current backend now. */
@@ -286,6 +290,17 @@ export function registerNativeKernels(): NativeStatus {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
     return onHeap(heap, [input, dy], [[...input.shape]], ([xs, g], [dx]) => addon.maxPoolGradient(xs, g, dx, geometry))[0];
+  });
+
+  tf.registerKernel({
+    kernelName: ACTIVATION_GRADIENT,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { dy, y } = args.inputs as Record<'dy' | 'y', tf.TensorInfo>;
+      const { activation, guided } = args.attrs as unknown as { activation: string; guided: boolean };
+      return onHeap(args.backend as unknown as WasmHeapBackend, [dy, y], [[...dy.shape]],
+        ([g, out], [dx]) => addon.activationGradient(g, out, dx, EPILOGUES[activation], guided))[0];
+    },
   });
 
   // Inputs x [..., C], gamma [C], beta [C]; outputs y (x's shape), mean, variance, invStd [C].

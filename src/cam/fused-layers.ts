@@ -17,7 +17,15 @@
  * explanation (the target layer A, the values that skip over it, the scores).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Layer, SymbolicTensor } from './graph';
+
+type Layer = tf.layers.Layer;
+type SymbolicTensor = tf.SymbolicTensor;
+
+/**
+ * The one-pass activation gradient the native addon registers on wasm (src/backend/native.ts,
+ * ACTIVATION_GRADIENT); named here, not imported, because this room also bundles for browsers.
+ */
+const ACTIVATION_GRADIENT = 'GradcamActivationGradient';
 
 export type FusedActivation = 'linear' | 'relu' | 'relu6';
 
@@ -224,10 +232,15 @@ export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean):
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         let g = dy as tf.Tensor4D;
-        if (guided && activation !== 'linear') g = tf.relu(g);
         const [yOut, savedFilter] = saved;
-        const mask = activationMask(yOut, activation);
-        if (mask) g = tf.mul(g, mask);
+        if (activation !== 'linear' && tf.getKernel(ACTIVATION_GRADIENT, tf.getBackend()) !== undefined) {
+          // One pass over dy and y (wasm + native) instead of four or five.
+          g = tf.engine().runKernel(ACTIVATION_GRADIENT, { dy: g, y: yOut }, { activation, guided }) as tf.Tensor4D;
+        } else {
+          if (guided && activation !== 'linear') g = tf.relu(g);
+          const mask = activationMask(yOut, activation);
+          if (mask) g = tf.mul(g, mask);
+        }
         const backAttrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, inputShape: input.shape };
         const backKernel = chain.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
         return [tf.engine().runKernel(backKernel, { dy: g, filter: savedFilter }, backAttrs as unknown as tf.NamedAttrMap) as tf.Tensor4D];
@@ -235,4 +248,18 @@ export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean):
     };
   });
   return (op as (x: tf.Tensor) => tf.Tensor)(x);
+}
+
+/**
+ * GlobalAveragePooling2D (channels last) as one product with a constant row, [1, hw] x [N, hw, K]:
+ * tfjs-wasm's Mean over the two spatial axes transposes the whole map first, and it runs on every
+ * row of Grad-CAM's head (R = N x classes rows for target 'all'), forward and backward. Returns
+ * undefined for the cases it does not cover (channels first, keepDims), which run as the layer does.
+ */
+export function globalAveragePool(layer: Layer, x: tf.Tensor): tf.Tensor | undefined {
+  const { dataFormat, keepDims } = layer.getConfig() as { dataFormat?: string; keepDims?: boolean };
+  if (!enabled || x.rank !== 4 || (dataFormat ?? 'channelsLast') !== 'channelsLast' || keepDims) return undefined;
+  const [n, h, w, k] = x.shape as [number, number, number, number];
+  const row = tf.fill([1, 1, h * w], 1 / (h * w));
+  return tf.reshape(tf.matMul(row, tf.reshape(x, [n, h * w, k])), [n, k]);
 }

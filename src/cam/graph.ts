@@ -6,7 +6,7 @@
  * `model.outputs`, each SymbolicTensor knowing the layer and inputs that produced it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FusedChain, runFusedChain } from './fused-layers';
+import { FusedChain, globalAveragePool, runFusedChain } from './fused-layers';
 
 export type Layer = tf.layers.Layer;
 export type SymbolicTensor = tf.SymbolicTensor;
@@ -168,6 +168,8 @@ export function runLayer(layer: Layer, st: SymbolicTensor, ins: tf.Tensor[], opt
     return runGraph(layer.outputs, feeds, { guided: options.guided });
   }
   if (layer.getClassName() === 'BatchNormalization') return [batchNormInference(layer, ins[0])];
+  const pooled = layer.getClassName() === 'GlobalAveragePooling2D' ? globalAveragePool(layer, ins[0]) : undefined;
+  if (pooled) return [pooled];
   const out = layer.apply(ins.length === 1 ? ins[0] : ins, { ...st.callArgs, training: false }) as tf.Tensor | tf.Tensor[];
   return Array.isArray(out) ? out : [out];
 }

@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   defaultNativeThreads, initBackend, nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from '../../src/backend';
-import type { NativeAddon } from '../../src/backend/native';
+import { ACTIVATION_GRADIENT, type NativeAddon } from '../../src/backend/native';
 import { nativeAddonOrSkip } from '../support/native-fixture';
 
 type Shape4 = [number, number, number, number];
@@ -131,5 +131,36 @@ describe('native kernels on several threads', function () {
     const before = tf.memory().numTensors;
     await onThreads(2, () => convAndInputGradient('wasm', [2, 24, 24, 16], [3, 3, 16, 32], 1, 'same'));
     expect(tf.memory().numTensors).to.equal(before);
+  });
+});
+
+describe('native activation gradient (fused convolution chains under a gradient tape)', function () {
+  let addon: NativeAddon;
+  before(function () {
+    addon = nativeAddonOrSkip(this);
+  });
+
+  it('is dy masked by the activation read from its output, with dy cut at 0 first when guided, for 1 and 2 threads', () => {
+    const n = 300000; // large enough to be split
+    const dy = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 3);
+    const y = Float32Array.from({ length: n }, (_, i) => Math.max(0, Math.min(6, Math.cos(i * 0.11) * 8)));
+    for (const [activation, top] of [[0, Infinity], [1, Infinity], [2, 6]] as [number, number][]) {
+      for (const guided of [false, true]) {
+        for (const threads of [1, 2]) {
+          const dx = new Float32Array(n);
+          withNativeThreads(threads, () => addon.activationGradient(dy, y, dx, activation, guided));
+          const bad = dx.findIndex((v, i) => {
+            const g = guided && dy[i] < 0 ? 0 : dy[i];
+            const pass = activation === 0 || (y[i] > 0 && y[i] < top);
+            return v !== (pass ? g : 0);
+          });
+          expect(bad, `activation ${activation}, guided ${guided}, ${threads} threads`).to.equal(-1);
+          expect(addon.lastParts()).to.equal(threads);
+        }
+      }
+    }
+    expect(() => addon.activationGradient(dy, y, new Float32Array(3), 1, false)).to.throw(/one length/);
+    // src/cam names the kernel without importing the backend (it bundles for browsers): the same name.
+    expect(ACTIVATION_GRADIENT).to.equal('GradcamActivationGradient');
   });
 });
