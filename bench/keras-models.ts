@@ -1,10 +1,10 @@
 /**
  * ImageNet-size Keras applications (MobileNetV2 and ResNet50 at 224x224, InceptionV3 at 299x299;
  * random weights with a fixed seed, 5 classes, batch 1), timed here and in TensorFlow 2.19 in the
- * same run, ours and TensorFlow in alternating rounds: forward, Grad-CAM of all classes, Guided
- * Grad-CAM of the predicted class. Prints the CPU and the load; ratios taken at load >= 1 are
+ * same run, ours and TensorFlow in alternating rounds: forward (tfjs's model.predict, and the
+ * explanation's own fused pass), Grad-CAM of all classes, Guided Grad-CAM of the predicted class. Prints the CPU and the load; ratios taken at load >= 1 are
  * provisional. The models are made once by python/keras_bench.py into bench/out/keras-models/
- * (git-ignored; about 300 MB for the three) and reused.
+ * (git-ignored; about 550 MB for the three, layers and graph formats and Keras's .h5) and reused.
  * Needs the Keras environment: python/venv keras.
  *   npx tsx bench/keras-models.ts [--models mobilenet_v2,resnet50,inception_v3] [--rounds 3] [--repeats 5]
  *                                 [--backends wasm,tensorflow] [--format layers|graph]
@@ -16,7 +16,7 @@ import * as path from 'path';
 import * as readline from 'readline';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
-import { explain } from '../src/cam';
+import { createCam, explain } from '../src/cam';
 import { loadModel } from '../src/model/io';
 import { loadGraphModelFromDir } from '../src/model/graph-model-io';
 import { KERAS_PYTHON } from './keras-mobilenet';
@@ -90,8 +90,11 @@ async function benchModel(name: string, peer: TensorFlowPeer, watch: LoadWatch, 
   const model = format === 'graph' ? await loadGraphModelFromDir(path.join(dir, 'graph')) : await loadModel(path.join(dir, 'layers'));
   const x = tf.randomUniform([1, about.size, about.size, 3], -1, 1, 'float32', 0) as tf.Tensor4D;
   const pixels = [tf.squeeze(x, [0]) as tf.Tensor3D];
+  // The explanation's own forward pass (fused chains), beside tfjs's model.predict (layer by layer).
+  const split = createCam(model).split;
   const figures: Figure[] = [
-    { key: 'forward', label: 'forward', ours: () => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync()) },
+    { key: 'forward', label: 'forward (model.predict)', ours: () => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync()) },
+    { key: 'forward', label: 'forward as explain() runs it', ours: () => tf.tidy(() => void split.full(x, false).scores.dataSync()) },
     { key: 'gradcam-all', label: `Grad-CAM, all ${about.classes} classes`, ours: () => void explain(model, pixels, { target: 'all' }) },
     { key: 'guided', label: 'Guided Grad-CAM, predicted class', ours: () => void explain(model, pixels, { target: 'predicted', guided: true }) },
   ];
@@ -109,7 +112,7 @@ async function benchModel(name: string, peer: TensorFlowPeer, watch: LoadWatch, 
       },
     ], rounds, watch);
     const oursMs = ours as number[];
-    if (f.key === 'forward') forward = median(oursMs);
+    if (f.key === 'forward' && Number.isNaN(forward)) forward = median(oursMs);
     const ratio = typeof theirs === 'string' ? '' : watch.ratio(median(theirs) / median(oursMs));
     console.log(`| ${f.label} | ${fmt(oursMs)} | ${(median(oursMs) / forward).toFixed(2)}x | ${fmt(theirs)} | ${ratio} |`);
   }

@@ -251,15 +251,21 @@ export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean):
 }
 
 /**
- * GlobalAveragePooling2D (channels last) as one product with a constant row, [1, hw] x [N, hw, K]:
- * tfjs-wasm's Mean over the two spatial axes transposes the whole map first, and it runs on every
- * row of Grad-CAM's head (R = N x classes rows for target 'all'), forward and backward. Returns
- * undefined for the cases it does not cover (channels first, keepDims), which run as the layer does.
+ * GlobalAveragePooling2D (channels last) as a whole-map average pool with a one-pass gradient: tfjs's mean gradient broadcasts
+ * dy with a Tile, multiplies by a tensor of ones of the input's size and divides (three or four passes
+ * and an allocation over the whole map), and it runs on every row of Grad-CAM's head (R = N x classes
+ * rows for target 'all'). Here dy / hw is spread by one broadcasting multiply. Returns undefined for
+ * the cases it does not cover (channels first, keepDims), which run as the layer does.
  */
 export function globalAveragePool(layer: Layer, x: tf.Tensor): tf.Tensor | undefined {
   const { dataFormat, keepDims } = layer.getConfig() as { dataFormat?: string; keepDims?: boolean };
   if (!enabled || x.rank !== 4 || (dataFormat ?? 'channelsLast') !== 'channelsLast' || keepDims) return undefined;
   const [n, h, w, k] = x.shape as [number, number, number, number];
-  const row = tf.fill([1, 1, h * w], 1 / (h * w));
-  return tf.reshape(tf.matMul(row, tf.reshape(x, [n, h * w, k])), [n, k]);
+  const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    // An average pool over the whole map: one channels-last pass (tfjs-wasm's Mean over axes 1 and 2
+    // transposes the map first).
+    value: tf.reshape(tf.avgPool(args[0] as tf.Tensor4D, [h, w], 1, 'valid'), [n, k]),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => [tf.mul(tf.reshape(dy as tf.Tensor, [n, 1, 1, k]), tf.fill([1, h, w, 1], 1 / (h * w)))],
+  })) as (t: tf.Tensor) => tf.Tensor;
+  return pool(x);
 }
