@@ -8,8 +8,16 @@ import * as tf from '@tensorflow/tfjs';
 import { BaseCAM, CamInputs } from './base-cam';
 
 const EPS = 1e-7;
-/** Masked images per forward pass: bounds memory at batch x H x W x C floats. */
+/** Masked images per forward pass at 224x224: bounds memory at batch x H x W x C floats. */
 export const SCORE_CAM_BATCH = 64;
+/**
+ * Smaller inputs take proportionally more masked images per pass, up to all K of an image at once
+ * (one pass of 128 instead of two of 64 on the shipped 32x32 model): fewer, larger calls, which the
+ * native kernels split over the cores. The same memory bound as SCORE_CAM_BATCH at 224x224.
+ */
+export function maskedBatch(height: number, width: number, channels: number): number {
+  return Math.max(1, Math.min(channels, Math.max(SCORE_CAM_BATCH, Math.floor((SCORE_CAM_BATCH * 224 * 224) / (height * width)))));
+}
 
 export class ScoreCAM extends BaseCAM {
   readonly method = 'scorecam' as const;
@@ -32,8 +40,9 @@ export class ScoreCAM extends BaseCAM {
         const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.add(tf.sub(hi, lo), EPS)), [3, 1, 2, 0]); // [K,H,W,1]
         const image = tf.slice(images, [first, 0, 0, 0], [1, -1, -1, -1]);
         const parts: tf.Tensor[] = [];
-        for (let k = 0; k < K; k += SCORE_CAM_BATCH) {
-          const n = Math.min(SCORE_CAM_BATCH, K - k);
+        const batch = maskedBatch(H, W, K);
+        for (let k = 0; k < K; k += batch) {
+          const n = Math.min(batch, K - k);
           parts.push(outputs(tf.mul(image, tf.slice(masks, [k, 0, 0, 0], [n, -1, -1, -1])) as tf.Tensor4D));
         }
         return tf.concat(parts); // [K, ...output]
