@@ -11,8 +11,8 @@
  * dy masked by the activation's derivative (and, for guided backprop, by dy > 0), through the
  * convolution's input gradient.
  *
- * Folding is done per call from the layers' current weights (a few small ops per chain), so a model
- * whose weights change (training, model randomisation) is never explained with stale ones. A chain
+ * Folds are cached per layer as plain arrays and made again whenever a weight they came from is
+ * replaced (training, model randomisation), so a model is never explained with stale ones. A chain
  * is fused only where its inner values are used by nothing else and are not read by the
  * explanation (the target layer A, the values that skip over it, the scores).
  */
@@ -169,14 +169,47 @@ function chainEndingAt(end: SymbolicTensor, inner: (st: SymbolicTensor) => boole
   return { input, conv: cur.sourceLayer, depthwise: conv.depthwise, batchNorm, activation: activation ?? 'linear' };
 }
 
+/** A fold, kept as plain arrays, and the weight buffers it was made from. */
+interface Fold {
+  from: object[];
+  filter: Float32Array;
+  bias: Float32Array;
+}
+
+/**
+ * Folds by convolution layer. The arrays live on the JS heap (collected with the layer, never a
+ * tensor to leak); each entry remembers the buffers (dataIds) of the weights it was made from, which
+ * tfjs replaces whenever a weight is assigned (training, setWeights, model randomisation), so a
+ * changed weight is folded again and a stale fold is never used.
+ */
+const folds = new WeakMap<Layer, Fold>();
+
+function bufferOf(t: tf.Tensor): object {
+  return (t as unknown as { dataId: object }).dataId;
+}
+
 /** The chain's filter and bias with the batch norm folded in (new tensors in the caller's scope). */
 function foldedWeights(chain: FusedChain): { filter: tf.Tensor4D; bias?: tf.Tensor1D } {
   const [kernel, convBias] = chain.conv.getWeights() as [tf.Tensor4D, tf.Tensor1D | undefined];
   const useBias = (chain.conv.getConfig() as unknown as ConvConfig).useBias !== false;
   const bias = useBias ? convBias : undefined;
   if (!chain.batchNorm) return { filter: kernel, bias };
-  const { epsilon, center, scale } = chain.batchNorm.getConfig() as unknown as BatchNormConfig;
   const weights = chain.batchNorm.getWeights();
+  const from = [kernel, ...(bias ? [bias] : []), ...weights].map(bufferOf);
+  let fold = folds.get(chain.conv);
+  if (!fold || fold.from.length !== from.length || fold.from.some((b, i) => b !== from[i])) {
+    const [filter, b] = tf.tidy(() => foldNow(chain, kernel, bias, weights));
+    fold = { from, filter: filter.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
+    tf.dispose([filter, b]);
+    folds.set(chain.conv, fold);
+  }
+  // Two uploads per call instead of eight small ops.
+  return { filter: tf.tensor4d(fold.filter, kernel.shape), bias: tf.tensor1d(fold.bias) };
+}
+
+function foldNow(chain: FusedChain, kernel: tf.Tensor4D, bias: tf.Tensor1D | undefined, bnWeights: tf.Tensor[]): [tf.Tensor4D, tf.Tensor1D] {
+  const { epsilon, center, scale } = (chain.batchNorm as Layer).getConfig() as unknown as BatchNormConfig;
+  const weights = [...bnWeights];
   const gamma = scale ? weights.shift() : undefined;
   const beta = center ? weights.shift() : undefined;
   const [mean, variance] = weights;
@@ -187,7 +220,7 @@ function foldedWeights(chain: FusedChain): { filter: tf.Tensor4D; bias?: tf.Tens
   const filter = tf.mul(kernel, shaped) as tf.Tensor4D;
   let b = tf.mul(bias ? tf.sub(bias, mean) : tf.neg(mean), s);
   if (beta) b = tf.add(b, beta);
-  return { filter, bias: b as tf.Tensor1D };
+  return [filter, b as tf.Tensor1D];
 }
 
 interface EngineState {

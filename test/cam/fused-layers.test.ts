@@ -115,6 +115,28 @@ describe('cam: convolution chains fused for explanation', function () {
     model.dispose();
   });
 
+  it('folds again after a weight changes (never a stale cached fold)', () => {
+    const model = chainsModel();
+    const x = tf.randomUniform([2, 12, 12, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const scores = (fused: boolean) => {
+      setLayerFusion(fused);
+      return createCam(model).explain(x, { target: 'all' }).images.flatMap((im) => im.classes.map((c) => c.score));
+    };
+    const first = scores(true);
+    randomiseBatchNorms(model, 99); // new statistics in bn1, bn2, bn4
+    const conv = model.getLayer('c1');
+    const [kernel] = conv.getWeights();
+    const scaled = tf.mul(kernel, 1.5);
+    conv.setWeights([scaled]);
+    scaled.dispose();
+    const fused = scores(true);
+    const truth = scores(false);
+    expect(relative(fused, truth)).to.be.below(1e-5);
+    expect(relative(fused, first)).to.be.above(1e-2); // the change mattered
+    x.dispose();
+    model.dispose();
+  });
+
   for (const layer of ['out_relu', 'bn1', 'relu2']) {
     it(`explains as layer by layer does, within float rounding: scores, Grad-CAM of every class and guided backprop at '${layer}'`, () => {
       const model = chainsModel();
