@@ -94,6 +94,43 @@ static napi_value filter_gradient(napi_env env, napi_callback_info info) {
   return run(env, info, conv2d_filter_gradient, "conv2dFilterGradient", 0, 1, 1);
 }
 
+/* Depthwise (a, filter, out, geometry): forward (x -> y) or input gradient (dy -> dx); the filter holds
+ * kh * kw * cout values (cout = C * m). */
+static napi_value run_depthwise(napi_env env, napi_callback_info info, int gradient) {
+  size_t argc = 4;
+  napi_value args[4];
+  const char *name = gradient ? "depthwiseInputGradient" : "depthwiseForward";
+  char message[200];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
+    return fail(env, "expected (Float32Array, Float32Array, Float32Array, Int32Array geometry)");
+  }
+  conv_geometry g;
+  if (!geometry_argument(env, args[3], &g) || g.cout % g.cin != 0 || g.dh != 1 || g.dw != 1) {
+    return fail(env, "geometry must be an Int32Array of 15 positive sizes, cout a multiple of cin, dilation 1");
+  }
+  const size_t input = (size_t)g.n * g.h * g.w * g.cin, output = (size_t)g.n * g.oh * g.ow * g.cout;
+  const size_t filter = (size_t)g.kh * g.kw * g.cout;
+  size_t len_a = 0, len_f = 0, len_out = 0;
+  const float *a = float32_argument(env, args[0], &len_a);
+  const float *f = float32_argument(env, args[1], &len_f);
+  float *out = float32_argument(env, args[2], &len_out);
+  const size_t want_a = gradient ? output : input, want_out = gradient ? input : output;
+  if (!a || !f || !out || len_a != want_a || len_f != filter || len_out != want_out) {
+    snprintf(message, sizeof message, "%s: Float32Array lengths %zu, %zu, %zu do not match the geometry (%zu, %zu, %zu)",
+             name, len_a, len_f, len_out, want_a, filter, want_out);
+    return fail(env, message);
+  }
+  if ((gradient ? depthwise_input_gradient : depthwise_forward)(&g, a, f, out) != 0) {
+    snprintf(message, sizeof message, "%s: out of memory", name);
+    return fail(env, message);
+  }
+  return NULL;
+}
+
+static napi_value depthwise_forward_binding(napi_env env, napi_callback_info info) { return run_depthwise(env, info, 0); }
+
+static napi_value depthwise_input_gradient_binding(napi_env env, napi_callback_info info) { return run_depthwise(env, info, 1); }
+
 static napi_value input_gradient(napi_env env, napi_callback_info info) {
   /* (dy, filter) -> dx. */
   return run(env, info, conv2d_input_gradient, "conv2dInputGradient", 1, 0, 0);
@@ -284,6 +321,8 @@ NAPI_MODULE_INIT() {
       {"conv2dForward", NULL, forward, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dFilterGradient", NULL, filter_gradient, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dInputGradient", NULL, input_gradient, NULL, NULL, NULL, napi_default, NULL},
+      {"depthwiseForward", NULL, depthwise_forward_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"depthwiseInputGradient", NULL, depthwise_input_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormTrain", NULL, batch_norm_train_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormGradient", NULL, batch_norm_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradient", NULL, max_pool_grad, NULL, NULL, NULL, napi_default, NULL},

@@ -255,7 +255,7 @@ int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *
   return 0;
 }
 
-void add_bias_activation(float *y, long pixels, int channels, const float *bias, int activation) {
+VECTOR_CLONES void add_bias_activation(float *y, long pixels, int channels, const float *bias, int activation) {
   for (long i = 0; i < pixels; i++) {
     float *row = y + i * channels;
     if (bias)
@@ -280,7 +280,7 @@ typedef struct {
 
 /* Images [from, to) of the max-pool gradient; a window's channels are walked together, since they
  * lie side by side in NHWC. */
-static void max_pool_gradient_part(int part, int parts, void *context) {
+VECTOR_CLONES static void max_pool_gradient_part(int part, int parts, void *context) {
   pool_call *p = context;
   const pool_geometry *g = p->g;
   const int from = (int)((long)g->n * part / parts), to = (int)((long)g->n * (part + 1) / parts);
@@ -351,7 +351,7 @@ typedef struct {
 /* Branch-free, so the compiler vectorises it: one loop per (guided, top) case. */
 static inline void dx_linear(const activation_call *a, long i) { a->dx[i] = a->guided && a->dy[i] < 0.0f ? 0.0f : a->dy[i]; }
 
-static void mask_by_output(const float *restrict dy, const float *restrict y, float *restrict dx, long n, float top, int guided) {
+VECTOR_CLONES static void mask_by_output(const float *restrict dy, const float *restrict y, float *restrict dx, long n, float top, int guided) {
   if (guided) {
     for (long i = 0; i < n; i++) {
       const float g = dy[i] > 0.0f ? dy[i] : 0.0f;

@@ -2,6 +2,14 @@
 #ifndef GRADCAM_CONV_H
 #define GRADCAM_CONV_H
 
+/* The addon is compiled for baseline x86-64 (SSE2), so it runs on any machine it is installed on;
+ * the element-wise loops are also compiled for AVX2 + FMA and picked at load time where the CPU has them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 typedef struct {
   int n, h, w, cin;   /* input [n, h, w, cin] */
   int kh, kw, cout;   /* filter [kh, kw, cin, cout] */
@@ -18,6 +26,10 @@ typedef struct {
 int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y);
 int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter);
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
+
+/* Depthwise: the geometry's cin is C and cout is C * m for a [kh, kw, C, m] filter. Return 0, or -1. */
+int depthwise_forward(const conv_geometry *g, const float *x, const float *filter, float *y);
+int depthwise_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
 
 typedef struct {
   int n, h, w, c;     /* input [n, h, w, c] */

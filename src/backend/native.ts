@@ -8,7 +8,8 @@
  * libopenblas-dev and is built at install time (native/build.js). When it is absent the wasm
  * kernels of wasm-gradients.ts run unchanged, and `GRADCAM_NATIVE=0` turns it off on purpose.
  *
- * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), Conv2DBackpropInput,
+ * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), the depthwise forward,
+ * fused forward and input gradient (dilation 1), Conv2DBackpropInput,
  * Conv2DBackpropFilter and MaxPoolGrad (a fifth of a step once the convolutions were native),
  * each for NHWC float32; anything else goes to the kernel it replaced. Two new kernels,
  * BATCH_NORM_TRAIN and BATCH_NORM_GRADIENT, do training-time batch norm in two passes each way
@@ -34,6 +35,9 @@ export interface NativeAddon {
   conv2dForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
   conv2dFilterGradient(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  /** Depthwise: geometry's cin is C, cout is C * m for a [kh, kw, C, m] filter. */
+  depthwiseForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  depthwiseInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number,
     y: Float32Array, mean: Float32Array, variance: Float32Array, invStd: Float32Array): void;
   batchNormGradient(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,
@@ -139,9 +143,9 @@ type ExplicitPadding = [[number, number], [number, number], [number, number], [n
 type Shape4 = [number, number, number, number];
 
 /** The addon's 15-field geometry, from tfjs's own conv arithmetic (same padding rules). */
-export function nativeGeometry(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs): Int32Array {
+export function nativeGeometry(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs, depthwise = false): Int32Array {
   const info = tf.backend_util.computeConv2DInfo(
-    xShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+    xShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise, 'channelsLast',
   );
   return Int32Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels,
@@ -271,6 +275,34 @@ export function registerNativeKernels(): NativeStatus {
       if (b || activation) addon.addBiasActivation(y, b ?? null, geometry[6], activation);
     })[0];
   }, fusedEpilogueSupported);
+
+  // Depthwise (MobileNet-style models), dilation 1: forward, fused forward and the input gradient.
+  const undilated = (args: KernelArgs): boolean => {
+    const d = convAttrs(args).dilations ?? 1;
+    return Array.isArray(d) ? d.every((v) => v === 1) : d === 1;
+  };
+  override('DepthwiseConv2dNative', ['x', 'filter'], (args, heap) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args), true);
+    return onHeap(heap, [x, filter], [conv2dOutputShape(geometry)], ([xs, f], [y]) => addon.depthwiseForward(xs, f, y, geometry))[0];
+  }, undilated);
+
+  override('FusedDepthwiseConv2D', ['x', 'filter'], (args, heap) => {
+    const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+    const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args), true);
+    return onHeap(heap, bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)], ([xs, f, b], [y]) => {
+      addon.depthwiseForward(xs, f, y, geometry);
+      if (b || activation) addon.addBiasActivation(y, b ?? null, geometry[6], activation);
+    })[0];
+  }, (args) => undilated(args) && fusedEpilogueSupported(args));
+
+  override('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], (args, heap) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
+    const geometry = nativeGeometry(inputShape, filter.shape as Shape4, convAttrs(args), true);
+    return onHeap(heap, [dy, filter], [[...inputShape]], ([g, f], [dx]) => addon.depthwiseInputGradient(g, f, dx, geometry))[0];
+  }, undilated);
 
   override('Conv2DBackpropInput', ['dy', 'filter'], (args, heap) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };

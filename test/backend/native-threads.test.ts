@@ -164,3 +164,59 @@ describe('native activation gradient (fused convolution chains under a gradient 
     expect(ACTIVATION_GRADIENT).to.equal('GradcamActivationGradient');
   });
 });
+
+describe('native depthwise convolution (MobileNet-style models on wasm)', function () {
+  this.timeout(120000);
+  let addon: NativeAddon;
+  before(async function () {
+    addon = nativeAddonOrSkip(this);
+    await initBackend({ backend: 'wasm', quiet: true });
+    registerNativeKernels();
+    setNativeKernelsEnabled(true);
+  });
+  after(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  /** relu6(depthwise(x, w) + b) fused, the plain depthwise, and d sum(depthwise(x, w) * r)/dx. */
+  const run = async (backend: string, x: Shape4, f: Shape4, stride: number, pad: 'same' | 'valid') => {
+    await tf.setBackend(backend);
+    const xt = tf.randomNormal(x, 0, 1, 'float32', 21) as tf.Tensor4D;
+    const wt = tf.randomNormal(f, 0, 0.5, 'float32', 22) as tf.Tensor4D;
+    const bias = tf.randomNormal([f[2] * f[3]], 0, 1, 'float32', 23) as tf.Tensor1D;
+    const fused = tf.fused.depthwiseConv2d({ x: xt, filter: wt, strides: stride, pad, bias, activation: 'relu6' });
+    const plain = tf.depthwiseConv2d(xt, wt, stride, pad);
+    const parts = backend === 'wasm' ? addon.lastParts() : 1;
+    const r = tf.randomNormal(plain.shape, 0, 1, 'float32', 24);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, wt, stride, pad), r)))(xt);
+    const out = [await fused.data(), await plain.data(), await dx.data()] as Float32Array[];
+    tf.dispose([xt, wt, bias, fused, plain, r, dx]);
+    return { out, parts };
+  };
+
+  const cases: { x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid' }[] = [
+    { x: [1, 113, 97, 96], f: [3, 3, 96, 1], stride: 2, pad: 'same' }, // one image, split by rows
+    { x: [3, 40, 40, 64], f: [3, 3, 64, 1], stride: 1, pad: 'same' },
+    { x: [2, 31, 29, 24], f: [5, 3, 24, 2], stride: 2, pad: 'valid' }, // channel multiplier 2
+  ];
+  for (const c of cases) {
+    it(`equals the cpu backend on 1 and 2 threads: x ${c.x.join('x')}, filter ${c.f.join('x')}, stride ${c.stride}, ${c.pad}`, async () => {
+      const truth = await run('cpu', c.x, c.f, c.stride, c.pad);
+      for (const threads of [1, 2]) {
+        const previous = setNativeThreads(threads);
+        try {
+          const got = await run('wasm', c.x, c.f, c.stride, c.pad);
+          got.out.forEach((values, k) => expect(relativeError(values, truth.out[k]), `output ${k}, ${threads} threads`).to.be.below(1e-5));
+          if (c.x[0] * c.x[1] * c.x[2] * c.x[3] * 9 * c.f[3] > 4e6) expect(got.parts, `${threads} threads`).to.equal(threads);
+        } finally {
+          setNativeThreads(previous);
+        }
+      }
+    });
+  }
+
+  it('refuses a filter that does not match the geometry', () => {
+    const geometry = Int32Array.from([1, 4, 4, 2, 3, 3, 2, 4, 4, 1, 1, 1, 1, 1, 1]);
+    expect(() => addon.depthwiseForward(new Float32Array(32), new Float32Array(17), new Float32Array(32), geometry)).to.throw(/do not match the geometry/);
+  });
+});
