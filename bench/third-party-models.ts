@@ -72,6 +72,9 @@ function outputShapes(dir: string): { shapes: string; names: string[] } {
 const RAW = [/Error in \w+/, /Tensor must have a shape/, /Based on the provided shape/, /Cannot read propert/, /is not a function/, /undefined/, /\bNaN\b/,
   /Kernel '\w+' not registered/, /Operands could not be broadcast/, /Arrays? (?:are|must)/, /must match/, /not yet (?:supported|implemented)/, /Invalid TF_Status/];
 
+/** Words every refusal of ours uses to say what to do. */
+const FIX_CUES = /Fix:|\bUse |\buse |\bPass |\bpass |[Cc]hoose |\bgive |[Ee]xport |re-export|--\w+/;
+
 function run(m: ModelDir, timeoutS: number, output?: string): Row {
   const out = path.join(os.tmpdir(), `gradcam-third-party-${process.pid}.png`);
   fs.rmSync(out, { force: true });
@@ -95,7 +98,11 @@ function run(m: ModelDir, timeoutS: number, output?: string): Row {
   } else if (!message) {
     outcome = 'crash';
     message = lines.slice(-3).join(' / ');
-  } else outcome = RAW.some((re) => re.test(message)) ? 'RAW' : 'refused';
+  } else {
+    // Ours quote or wrap tfjs's words and always say what to do; a raw one does neither.
+    const unquoted = message.replace(/"[^"]*"/g, '');
+    outcome = !FIX_CUES.test(message) || (RAW.some((re) => re.test(unquoted)) && !FIX_CUES.test(unquoted)) ? 'RAW' : 'refused';
+  }
   fs.rmSync(out, { force: true });
   return { ...m, output, shapes, explained: explained.replace(/^explaining /, '').replace(/\. Choose with.*$/, ''), outcome, message, seconds };
 }

@@ -171,11 +171,16 @@ export function splitGraphModel(model: tf.GraphModel, nodeName?: string, options
       releaseFailedTape();
       if (!backwardStarted) return forwardFailure(err);
       const raw = err instanceof Error ? err.message : String(err);
+      // A kernel the backend lacks (tfjs-wasm has no DepthwiseConv2dNativeBackpropFilter, which fused
+      // depthwise convolutions ask for): another node will not help, another backend will.
+      const missing = /Kernel '(\w+)' not registered for backend/.exec(raw);
+      const nearer = `Fix: choose a node nearer the scores (options.layer / --layer). ${describeNodes(candidates)}`;
+      const otherBackend = `Fix: use a backend that has ${missing?.[1]}: GRADCAM_BACKEND=cpu (slower) or GRADCAM_BACKEND=tensorflow (@tensorflow/tfjs-node); or a node past the last op that needs it (--layer). ${describeNodes(candidates)}`;
       return new GradientUnavailableError(
         `Cannot differentiate this graph model on the ${tf.getBackend()} backend: ${raw}. ` +
           (guided
             ? 'Guided backprop needs the gradient of every op from the input to the scores. Fix: explain without guided backprop (guided: false; the CLI then draws Grad-CAM alone)'
-            : `Grad-CAM needs the gradient of every op between node '${A}' and the scores. Fix: choose a node nearer the scores (options.layer / --layer). ${describeNodes(candidates)}`),
+            : `Grad-CAM needs the gradient of every op between node '${A}' and the scores. ${missing ? otherBackend : nearer}`),
         undefined,
         err,
       );

@@ -26,7 +26,7 @@ const conv = (name: string, input: string, kernel: string) =>
   node(name, 'Conv2D', [input, kernel], { T: F, strides: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]) });
 
 /** The CAM net as a graph ending in 'logits' [N,C] (or [N,1,1,C] through a 1x1 convolution), plus `head` nodes and constants. */
-async function camGraph(net: CamNet, o: { inputDtype?: 'int32'; oneByOne?: boolean; head?: GraphNodeJson[]; consts?: [string, Int32Array, number[]][]; outputs?: string[] }): Promise<tf.GraphModel> {
+async function camGraph(net: CamNet, o: { inputDtype?: 'int32'; oneByOne?: boolean; head?: GraphNodeJson[]; consts?: [string, Int32Array, number[]][]; floatConsts?: [string, Float32Array, number[]][]; outputs?: string[] }): Promise<tf.GraphModel> {
   const S = net.size;
   const consts: [string, Float32Array | Int32Array, number[]][] = [
     ['kernel', net.kernel, [3, 3, net.inChannels, net.K]],
@@ -35,6 +35,7 @@ async function camGraph(net: CamNet, o: { inputDtype?: 'int32'; oneByOne?: boole
     ['dense_bias', net.denseBias, [net.classes]],
     ['axes', Int32Array.from([1, 2]), [2]],
     ...(o.consts ?? []),
+    ...(o.floatConsts ?? []),
   ];
   const nodes = [
     node('image', 'Placeholder', [], { dtype: o.inputDtype ? I : F, shape: { shape: dims([-1, S, S, net.inChannels]) } }),
@@ -174,6 +175,30 @@ describe('cam: third-party graph model shapes (int32 input, missing gradients, 1
   it('a kernel that refuses its input on this backend (tfjs-wasm BatchMatMul of int32) is reported with the op and the way out', () => {
     const err = forwardFailure(new Error('BatchMatMul for non non-float32 tensors not yet supported.'));
     expect(err.message).to.match(/^The model runs the op BatchMatMul on values the \w+ backend of TensorFlow\.js cannot take \("BatchMatMul for non non-float32 tensors not yet supported"\), so it cannot run here\. Use another backend: GRADCAM_BACKEND=cpu/);
+  });
+
+  it('a gradient kernel the backend lacks (tfjs-wasm: DepthwiseConv2dNativeBackpropFilter, MobileFaceNet) points at another backend, not at another node', async () => {
+    // features -> fused depthwise 3x3 + bias (its gradient asks for the filter's too) -> mean -> dense.
+    const head = [
+      node('dw', 'FusedDepthwiseConv2dNative', ['features', 'dw_kernel', 'dw_bias'], {
+        T: F, strides: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]),
+        fused_ops: { list: { s: [b64('BiasAdd')] } }, num_args: { i: '1' },
+      }),
+      node('dw_pooled', 'Mean', ['dw', 'axes'], { T: F, keep_dims: { b: false } }),
+      node('dw_logits', 'MatMul', ['dw_pooled', 'dense'], { T: F, transpose_a: { b: false }, transpose_b: { b: false } }),
+    ];
+    const graph = await camGraph(net, { head, floatConsts: [['dw_kernel', randomArray(9 * net.K, seeded(17)), [3, 3, net.K, 1]], ['dw_bias', randomArray(net.K, seeded(18)), [net.K]]] });
+    const backend = tf.getBackend();
+    const kernel = tf.getKernel('DepthwiseConv2dNativeBackpropFilter', backend);
+    if (kernel) tf.unregisterKernel('DepthwiseConv2dNativeBackpropFilter', backend);
+    try {
+      expect(() => explain(graph, [image()], { layer: 'features' })).to.throw(/Kernel 'DepthwiseConv2dNativeBackpropFilter' not registered.*Fix: use a backend that has DepthwiseConv2dNativeBackpropFilter: GRADCAM_BACKEND=cpu/);
+    } finally {
+      if (kernel) tf.registerKernel(kernel);
+    }
+    // Where the backend has the kernel (cpu), the same explanation runs once it is back.
+    if (kernel) expect(explain(graph, [image()], { layer: 'features' }).images[0].classes[0].weights).to.have.length(net.K);
+    graph.dispose();
   });
 
   it('an output [N,1,1,C] from a 1x1 convolution head is read as C class scores; [N,C,1] per-anchor scores as C values', async () => {
