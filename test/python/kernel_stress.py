@@ -92,7 +92,9 @@ const w = await gradcam.showGradCam(model, [deer], {{ methods: ["gradcam"], titl
 console.log(Buffer.from(deer).toString("base64"));
 ''', timeout=120)
     deer = bytearray(base64.b64decode(io.stream_text(cell).strip().splitlines()[-1]))
-    opened = io.wait(lambda m: m["msg_type"] == "comm_open" and m["content"]["data"]["state"].get("_model_name") == "GradCamModel",
+    # Either front end (anywidget by default, or our labextension): the Grad-CAM state is what tells it.
+    opened = io.wait(lambda m: m["msg_type"] == "comm_open" and m["content"]["data"]["state"].get("_model_name") in ("AnyModel", "GradCamModel")
+                     and "class_names" in m["content"]["data"]["state"],
                      what="the Grad-CAM widget's comm_open", since=mark)
     wid = opened["content"]["comm_id"]
     io.msgs.clear()  # from here on nothing is kept: thousands of answers with buffers
