@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { BackendName, initBackend, loadNative, NATIVE_ENV, registerWasmConvGradients, setNativeKernelsEnabled } from '../src/backend';
+import { BackendName, initBackend, loadNative, NATIVE_ENV, nativeThreads, registerWasmConvGradients, setNativeKernelsEnabled } from '../src/backend';
 import { IMAGE_BYTES } from '../src/data/cifar10';
 import { foldToLayersModel } from '../src/model/fold';
 import { CIFAR10_ARCHITECTURE, disposeNetwork, initNetwork } from '../src/model/network';
@@ -108,11 +108,11 @@ const available: BackendName[] = [];
   console.log(`native convolutions on wasm: ${native.loaded ? native.blas.trim() : native.reason}`);
   console.log(watch.header());
   const threads = os.cpus().length;
-  // Every variant of ours: on wasm with the native convolution addon and without it (XNNPACK
-  // alone), each in one thread and with a data-parallel worker thread per core (tfjs keeps wasm
-  // single-threaded in Node). The pure-JS cpu backend trains at ~2 img/s: inference places it.
+  // Every variant of ours: on wasm with the native convolution addon (its kernels split over the
+  // cores from this thread) and without it (XNNPACK alone), each on this thread and with a
+  // data-parallel worker thread per core (tfjs keeps wasm single-threaded in Node). The pure-JS cpu backend trains at ~2 img/s: inference places it.
   const variants = available.flatMap((name): { name: BackendName; label: string; native: boolean }[] => (name === 'wasm'
-    ? [...(native.loaded ? [{ name, label: 'wasm+native', native: true }] : []), { name, label: 'wasm', native: false }]
+    ? [...(native.loaded ? [{ name, label: `wasm+native (${nativeThreads()} thr.)`, native: true }] : []), { name, label: 'wasm', native: false }]
     : [{ name, label: name, native: false }]));
   for (const batch of batches) {
     const ours = new Map<string, { train: number[]; infer: number[]; parallel: number[] }>();
