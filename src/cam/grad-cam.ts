@@ -6,6 +6,9 @@ export class GradCAM extends BaseCAM {
   readonly method = 'gradcam' as const;
 
   protected channelWeights({ gradients }: CamInputs): tf.Tensor2D {
-    return tf.mean(gradients as tf.Tensor4D, [1, 2]) as tf.Tensor2D;
+    // The mean over positions as a whole-map average pool: one channels-last pass (tfjs-wasm's Mean
+    // over axes 1 and 2 transposes the [R,h,w,K] gradients first; R is N x classes for target 'all').
+    const [R, h, w, K] = (gradients as tf.Tensor4D).shape;
+    return tf.reshape(tf.avgPool(gradients as tf.Tensor4D, [h, w], 1, 'valid'), [R, K]) as tf.Tensor2D;
   }
 }
