@@ -53,6 +53,8 @@ function makeRoot(notebooks: readonly string[]): string {
   for (const nb of notebooks) fs.copyFileSync(path.join(PACKAGE_ROOT, 'notebooks', nb), path.join(root, nb));
   fs.mkdirSync(path.join(root, 'node_modules'));
   fs.symlinkSync(PACKAGE_ROOT, path.join(root, 'node_modules', 'gradcam-ts'), 'dir');
+  // As npm hoists gradcam-ts's TensorFlow.js in a user's project: notebooks that import it (07) find it.
+  fs.symlinkSync(path.join(PACKAGE_ROOT, 'node_modules', '@tensorflow'), path.join(root, 'node_modules', '@tensorflow'), 'dir');
   return root;
 }
 
