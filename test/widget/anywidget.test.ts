@@ -75,10 +75,23 @@ document.head.append(style);
 const url = URL.createObjectURL(new Blob([await (await fetch('widget.mjs')).text()], { type: 'text/javascript' }));
 const mod = await import(url);
 URL.revokeObjectURL(url);
-const cleanup = await mod.default.render({ model, el: document.getElementById('host') });
+// As anywidget does: the model hook when the module loads, then a view.
+const stopModel = mod.default.initialize({ model });
+const stopView = mod.default.render({ model, el: document.getElementById('host') });
 window.standIn = {
   model,
-  cleanup,
+  cleanup: () => { stopView(); stopModel(); },
+  // A second model whose kernel answers before any view of it is drawn (notebook code editing in the showGradCam cell).
+  earlyAnswer: (content, payload) => {
+    const early = new StandInModel(fromWire(start.state));
+    const stop = mod.default.initialize({ model: early });
+    early.emit('msg:custom', content, fromWire(payload).buffers);
+    const el = document.createElement('div');
+    el.id = 'early';
+    document.body.append(el);
+    const stopEarlyView = mod.default.render({ model: early, el });
+    window.standIn.early = { model: early, stopView: stopEarlyView, stop };
+  },
   kernelSends: (content, payload) => model.emit('msg:custom', content, fromWire(payload).buffers),
   kernelSets: (key, value) => { model.state[key] = value; model.emit('change:' + key); },
   kernelSetsWire: (key, payload) => { model.state[key] = fromWire(payload).value; model.emit('change:' + key); },
@@ -90,6 +103,8 @@ type StandIn = {
   model: { calls: { op: string; key?: string; value?: unknown; content?: Record<string, unknown>; sizes?: number[]; first?: number[] }[]; listenerCount(): number; state: Record<string, unknown> };
   cleanup: () => void;
   kernelSends(content: unknown, payload: unknown): void;
+  earlyAnswer(content: unknown, payload: unknown): void;
+  early?: { model: { listenerCount(): number }; stopView: () => void; stop: () => void };
   kernelSets(key: string, value: unknown): void;
   kernelSetsWire(key: string, payload: unknown): void;
 };
@@ -226,7 +241,28 @@ describe('the anywidget module in Chromium, with a stand-in for anywidget\'s mod
     expect(await page.textContent('#host .gc-panel[data-image="0"] .gc-title-text')).to.equal('synthetic B');
   });
 
-  it("the cleanup render returns takes every listener off anywidget's model", async () => {
+  it('an answer the kernel sends before any view is drawn is shown by the first view (the model hook listens from the start)', async () => {
+    const page = session.page;
+    const edited = { ...state.images[0], pixels: Uint8Array.from(state.images[0].pixels as Uint8Array).fill(128, 0, 3 * 32 * 3), origin: 'edited', original_probs: state.images[0].probs } as ImageEntry;
+    const entry = wire(edited as unknown as WidgetState);
+    const reply = { type: 'image', request: 'kernel-1', image: 0, entry: entry.json, buffer_paths: entry.paths, selected_class: 4, kernel_ms: 9 };
+    await page.evaluate(([r, payload]) => window.standIn.earlyAnswer(r, payload), [reply, { json: { buffers: [] }, paths: entry.paths.map((_, i) => ['buffers', i]), buffers: entry.buffers }] as const);
+    await page.locator('#early .gc-panel[data-image="0"] .gc-tag-origin').waitFor({ timeout: 5000 });
+    expect(await page.textContent('#early .gc-panel[data-image="0"] .gc-tag-origin')).to.equal('edited');
+    // Removing the view leaves the model listening; the model hook's cleanup takes the rest.
+    const counts = await page.evaluate(() => {
+      const early = window.standIn.early as NonNullable<StandIn['early']>;
+      early.stopView();
+      const afterView = early.model.listenerCount();
+      early.stop();
+      document.getElementById('early')?.remove();
+      return [afterView, early.model.listenerCount()];
+    });
+    expect(counts[0]).to.be.above(0);
+    expect(counts[1]).to.equal(0);
+  });
+
+  it("the view's and the model hook's cleanups take every listener off anywidget's model", async () => {
     const page = session.page;
     expect(await page.evaluate(() => window.standIn.model.listenerCount())).to.be.above(0);
     expect(await page.evaluate(() => (window.standIn.cleanup(), window.standIn.model.listenerCount()))).to.equal(0);

@@ -197,7 +197,7 @@ describe('widget in the browser (html-manager, saved state)', function () {
     const texts = await page.$$eval(`${panel} .gc-class .gc-pct`, (t) => t.map((e) => e.textContent));
     expect(texts.slice(0, 2)).to.deep.equal(['37.25', '-0.5']);
     expect(texts[2]).to.match(/%$/);
-    expect(await page.$$eval(`${panel} .gc-mark-pred`, (m) => m.length)).to.equal(0);
+    expect(await page.$$eval(`${panel} .gc-mark-pred, ${panel} .gc-tag-pred`, (m) => m.length), 'no predicted mark or tag').to.equal(0);
     expect(await page.$eval(`${panel} .gc-caption`, (e) => e.textContent)).to.equal('Grad-CAM · age (37.25)');
     await page.evaluate((id) => document.getElementById(id)?.remove(), host2);
   });

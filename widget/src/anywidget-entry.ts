@@ -1,7 +1,7 @@
 /**
- * The anywidget module's entry: only a default export, `{ render }`, as anywidget >= 0.9 expects
- * (a named `render` export would make it warn of the older form).
+ * The anywidget module's entry: only a default export, `{ initialize, render }`, as anywidget >= 0.9
+ * expects (named exports would make it warn of the older form).
  */
-import { render } from './anywidget';
+import { initialize, render } from './anywidget';
 
-export default { render };
+export default { initialize, render };

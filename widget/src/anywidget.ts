@@ -98,15 +98,38 @@ export class AnywidgetHost implements ModelHost {
   }
 }
 
-/** anywidget's view hook: draw the widget into `el`; the returned function cleans up. */
-export function render({ model, el }: { model: AnywidgetModel; el: HTMLElement }): () => void {
-  const host = new AnywidgetHost(model);
-  const gradcam = new GradCamModel(host);
-  const view = new GradCamView(gradcam, el);
-  view.render();
+/**
+ * One GradCamModel per anywidget model, made by anywidget's model hook (initialize) as soon as the
+ * module loads, not by the first view: an answer the kernel sends before any view is drawn (an
+ * edit from notebook code in the same cell as showGradCam) is stored, not dropped, and every view
+ * of the model shares the answers.
+ */
+const models = new WeakMap<AnywidgetModel, { host: AnywidgetHost; gradcam: GradCamModel }>();
+
+function gradCamModelOf(model: AnywidgetModel): GradCamModel {
+  let made = models.get(model);
+  if (!made) {
+    const host = new AnywidgetHost(model);
+    made = { host, gradcam: new GradCamModel(host) };
+    models.set(model, made);
+  }
+  return made.gradcam;
+}
+
+/** anywidget's model hook: listen to the kernel from the start; the returned function cleans up. */
+export function initialize({ model }: { model: AnywidgetModel }): () => void {
+  gradCamModelOf(model);
   return () => {
-    view.remove();
-    gradcam.dispose();
-    host.dispose();
+    const made = models.get(model);
+    made?.gradcam.dispose();
+    made?.host.dispose();
+    models.delete(model);
   };
+}
+
+/** anywidget's view hook: draw the widget into `el`; the returned function removes this view. */
+export function render({ model, el }: { model: AnywidgetModel; el: HTMLElement }): () => void {
+  const view = new GradCamView(gradCamModelOf(model), el);
+  view.render();
+  return () => view.remove();
 }

@@ -84,13 +84,16 @@ export class ImagePanel {
     const title = el('div', 'gc-title');
     title.append(el('span', 'gc-title-text', image.title));
     if (image.true_class >= 0) title.append(el('span', 'gc-tag gc-tag-true', `✓ true: ${names[image.true_class]}`));
-    title.append(
-      el(
-        'span',
-        `gc-tag gc-tag-pred${image.true_class >= 0 && image.true_class !== this.predicted ? ' gc-wrong' : ''}`,
-        `● predicted: ${names[this.predicted]}`,
-      ),
-    );
+    // A list of targets has no prediction to tag.
+    if (this.predicted >= 0) {
+      title.append(
+        el(
+          'span',
+          `gc-tag gc-tag-pred${image.true_class >= 0 && image.true_class !== this.predicted ? ' gc-wrong' : ''}`,
+          `● predicted: ${names[this.predicted]}`,
+        ),
+      );
+    }
     if (image.origin !== 'given') title.append(el('span', 'gc-tag gc-tag-origin', image.origin === 'edited' ? 'edited' : 'added'));
 
     const view = el('div', 'gc-view');
