@@ -2,8 +2,9 @@
  * How the bench scripts time things and say how far their figures can be trusted: the median and
  * the fastest of repeated calls after warm-up, ours and a peer's taken in alternating rounds (so a
  * change in machine load hits both), and the machine's state printed with every table: CPU model,
- * cores, and the 1-minute load average before, during and after. A table taken while the load was
- * 1 or more (other work competing for the cores) labels its ratios provisional instead of claiming them.
+ * cores, the 1-minute load average before, during and after, and the CPU other processes took while
+ * it ran. A table taken with the load at 1 or more before it, or with other processes taking a
+ * quarter of a core or more during it, labels its ratios provisional instead of claiming them.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -77,12 +78,61 @@ export function cpuModel(): string {
   return os.cpus()[0]?.model ?? 'unknown CPU';
 }
 
-/** Load at or above this (1-minute average) means other work competed for the cores. */
+/** Load at or above this (1-minute average) before a run means other work was competing for the cores. */
 export const QUIET_LOAD = 1;
+/** Other processes using this many cores on average during a run (not ours, not our peer's) make it loaded. */
+export const QUIET_OTHERS = 0.25;
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux). */
+const TICKS = 100;
+
+/** Busy CPU time of the whole machine, in ticks (/proc/stat's first line: all but idle and iowait). */
+function machineBusyTicks(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return user + nice + system + irq + softirq + (steal ?? 0);
+}
+
+/** This process and every process below it (the PyTorch or TensorFlow peer), by /proc's parent links. */
+function ourTreeTicks(): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces) start at ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(name), Number(rest[1]));
+      ticks.set(Number(name), Number(rest[11]) + Number(rest[12]));
+    } catch {
+      // the process ended while we read
+    }
+  }
+  const ours = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops++) if (p === process.pid) return true;
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, t] of ticks) if (ours(pid)) sum += t;
+  return sum;
+}
+
+/** CPU ticks so far: the machine's busy time and ours (this process tree), or undefined off Linux. */
+function cpuTicks(): { machine: number; ours: number; at: number } | undefined {
+  try {
+    return { machine: machineBusyTicks(), ours: ourTreeTicks(), at: performance.now() };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The machine's state over one bench run. `start()` reads the load before anything runs; call
- * `sample()` between measurements and `end()` after; `ratio()` names ratios honestly.
+ * `sample()` between measurements and `end()` after; `ratio()` names ratios honestly. The 1-minute
+ * load during a run counts the bench's own threads too, so what decides whether a run was quiet is
+ * the load before it and the CPU that *other* processes took while it ran (machine busy time minus
+ * this process tree's, from /proc), in cores on average.
  */
 export class LoadWatch {
   readonly cpu = cpuModel();
@@ -90,6 +140,7 @@ export class LoadWatch {
   readonly before: number;
   private readonly samples: number[];
   private after?: number;
+  private readonly ticksAtStart = cpuTicks();
 
   private constructor() {
     this.before = loadNow();
@@ -111,14 +162,24 @@ export class LoadWatch {
     return this.after;
   }
 
-  /** The highest 1-minute load seen so far. */
+  /** The highest 1-minute load seen so far (the bench's own threads included). */
   get max(): number {
     return Math.max(...this.samples);
   }
 
-  /** Whether the load reached QUIET_LOAD at any point: then ratios are provisional. */
+  /** Cores other processes used on average since the start (undefined where /proc is missing). */
+  get others(): number | undefined {
+    const now = cpuTicks();
+    const start = this.ticksAtStart;
+    if (!now || !start || now.at <= start.at) return undefined;
+    const seconds = (now.at - start.at) / 1000;
+    return Math.max(0, (now.machine - start.machine - (now.ours - start.ours)) / TICKS / seconds);
+  }
+
+  /** Loaded before the start, or other processes took QUIET_OTHERS cores or more during it: ratios are provisional. */
   get provisional(): boolean {
-    return this.max >= QUIET_LOAD;
+    const others = this.others;
+    return this.before >= QUIET_LOAD || (others === undefined ? this.max >= QUIET_LOAD : others >= QUIET_OTHERS);
   }
 
   /** "CPU · cores · load before": the line every table starts with. */
@@ -126,18 +187,20 @@ export class LoadWatch {
     return `${new Date().toISOString()} · CPU ${this.cpu} · ${this.cores} cores · load (1-min) before ${this.before.toFixed(2)}`;
   }
 
-  /** The line every table ends with: load before/after/max and whether the ratios are claims. */
+  /** The line every table ends with: load before/after/max, other processes' CPU, and whether the ratios are claims. */
   footer(): string {
     const after = this.after ?? this.sample();
+    const others = this.others;
+    const othersText = others === undefined ? '' : ` · other processes used ${others.toFixed(2)} cores on average`;
     const verdict = this.provisional
-      ? `ratios PROVISIONAL (load ${this.max.toFixed(2)} >= ${QUIET_LOAD}: other work shared the cores; re-run on a quiet machine)`
-      : `load stayed under ${QUIET_LOAD}: quiet run`;
-    return `CPU ${this.cpu}, ${this.cores} cores · load (1-min) before ${this.before.toFixed(2)}, after ${after.toFixed(2)}, max ${this.max.toFixed(2)} · ${verdict}`;
+      ? `ratios PROVISIONAL (load before ${this.before.toFixed(2)}${others === undefined ? `, max ${this.max.toFixed(2)}` : `, others ${others.toFixed(2)} cores`}: other work shared the cores; re-run on a quiet machine)`
+      : `quiet run (load before < ${QUIET_LOAD}, other processes < ${QUIET_OTHERS} cores)`;
+    return `CPU ${this.cpu}, ${this.cores} cores · load (1-min) before ${this.before.toFixed(2)}, after ${after.toFixed(2)}, max ${this.max.toFixed(2)} (our own threads included)${othersText} · ${verdict}`;
   }
 
-  /** A ratio's column title: "ratio", or "provisional ratio (load X)" when loaded. */
+  /** A ratio's column title: "ratio", or "provisional ratio" when loaded. */
   ratioTitle(name = 'ratio'): string {
-    return this.provisional ? `provisional ${name} (load ${this.max.toFixed(1)})` : name;
+    return this.provisional ? `provisional ${name}` : name;
   }
 
   /** A ratio's value as printed: provisional ones carry the mark. */
