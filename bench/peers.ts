@@ -22,7 +22,7 @@ import { loadModel } from '../src/model/io';
 import { CIFAR10_ARCHITECTURE, disposeNetwork } from '../src/model/network';
 import { train } from '../src/model/train';
 import { PeerProcess } from './peer-process';
-import { LoadWatch } from './timing';
+import { LoadWatch, timeCalls } from './timing';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,16 +72,6 @@ interface Figure {
 }
 
 interface Row { label: string; batch: number; ours: Stats; peers: { label: string; stats: Stats | string }[] }
-
-async function timeOurs(fn: () => Promise<void> | void, repeats: number): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms;
-}
 
 function explainer(cam: BaseCAM, options: ExplainOptions): (x: tf.Tensor4D) => void {
   return (x) => void cam.explain(x, options);
@@ -192,12 +182,12 @@ async function main(): Promise<void> {
       // Warm-up, both sides: PyTorch's first few dozen small calls are several times slower; ours
       // compiles nothing but grows wasm memory. One call is enough for figures that take seconds.
       const warmup = repeats === 1 ? 1 : batch === 1 ? 30 : 3;
-      await timeOurs(() => f.ours(x), warmup);
+      await timeCalls(() => f.ours(x), warmup);
       const ourMs: number[] = [];
       const peerMs = f.peers.map(() => [] as number[]);
       const peerErr: string[] = f.peers.map(() => '');
       for (let r = 0; r < rounds; r++) {
-        ourMs.push(...(await timeOurs(() => f.ours(x), repeats)));
+        ourMs.push(...(await timeCalls(() => f.ours(x), repeats)));
         for (const [k, p] of f.peers.entries()) {
           const ms = await peer.time(p.figure, batch, repeats, warmup);
           if (typeof ms === 'string') peerErr[k] = ms;
