@@ -22,9 +22,8 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI to its end. */
-export function runCli(args: string[], options: SpawnOptionsWithoutStdio = {}): Promise<CliResult> {
-  const child = spawnCli(args, options);
+/** A child process's exit code and everything it printed, once it ends. */
+export function outputOf(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -33,4 +32,9 @@ export function runCli(args: string[], options: SpawnOptionsWithoutStdio = {}): 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the CLI to its end. */
+export function runCli(args: string[], options: SpawnOptionsWithoutStdio = {}): Promise<CliResult> {
+  return outputOf(spawnCli(args, options));
 }

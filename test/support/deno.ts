@@ -6,6 +6,7 @@ import { spawn, SpawnOptionsWithoutStdio } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from './setup';
+import { outputOf } from './cli-child';
 
 /** node_modules/.bin/deno: deno's postinstall links it to the platform package's binary. */
 export function denoBinary(): string {
@@ -31,13 +32,5 @@ export interface DenoResult {
 
 /** `deno <args>` to its end. */
 export function runDeno(args: string[], options: SpawnOptionsWithoutStdio = {}): Promise<DenoResult> {
-  const child = spawn(denoBinary(), args, { cwd: REPO_ROOT, ...options, env: { ...process.env, ...DENO_ENV, ...options.env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return outputOf(spawn(denoBinary(), args, { cwd: REPO_ROOT, ...options, env: { ...process.env, ...DENO_ENV, ...options.env } }));
 }
