@@ -2,7 +2,7 @@
 /**
  * Notebook 07 in the real JupyterLab 4, as committed, Run All: it trains a segmenter, a detector
  * and a regressor on synthetic shapes and opens the widget for each. Each widget lists targets
- * instead of classes (the segmenter's classes' pixels, the detector's best detection, the
+ * instead of classes (the segmenter's classes' pixels, the detector's best box of each class, the
  * regressor's two named targets, shown as values); a click on another target redraws the canvas
  * and reaches the kernel; the brush over a disc drops 'disc pixels', scored on the unedited mask.
  * The notebook's own edits (w.occlude in the cells after each widget) are checked in the kernel:
@@ -73,7 +73,7 @@ describe('JupyterLab 4: notebook 07, a segmenter, a detector and a regressor in 
     const out = await nb.runNewCell('console.log([segEdit, detEdit, regEdit].map((e) => `${e.className}: ${e.before.toFixed(3)} -> ${e.after.toFixed(3)}`).join("; "))');
     console.log(`      w.occlude over the disc: ${out}`);
     const values = [...out.matchAll(/: (-?[\d.]+) -> (-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    expect(out).to.match(/^disc pixels: .*; best detection: .*; radius \(raise\): /);
+    expect(out).to.match(/^disc pixels: .*; best disc box: .*; radius \(raise\): /);
     expect(values).to.have.length(3);
     for (const [before, after] of values) expect(after, out).to.be.below(before);
   });
@@ -99,8 +99,8 @@ describe('JupyterLab 4: notebook 07, a segmenter, a detector and a regressor in 
     expect(kernel).to.equal('frontend 2 disc pixels');
   });
 
-  it('the detector lists its best detection; the method toggle redraws', async () => {
-    expect(await targetNames('detector')).to.deep.equal(['best detection']);
+  it('the detector lists the best box of each class; the method toggle redraws', async () => {
+    expect(await targetNames('detector')).to.deep.equal(['best disc box', 'best square box']);
     // One target only: the method toggle is what changes the picture here (Grad-CAM -> Guided Grad-CAM).
     const before = await canvasPixels(nb.page, scope('detector'), 1);
     await nb.page.locator(`${scope('detector')} .gc-method[data-method="guided-gradcam"]`).click();
