@@ -146,13 +146,25 @@ function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float
   let k: number;
   if (target.anchor === 'best') {
     const fixed = target.class === 'best' ? undefined : classOf(target.class, numClasses, ctx, () => 0);
+    // With a box, the detection the box refers to: the highest probability x IoU with it (as
+    // pytorch-grad-cam matches a box before scoring it); without, the highest raw score.
+    const given = target.box;
+    const rank = (i: number, j: number): number => {
+      if (!given) return detScore(i, j);
+      const overlap = cornerIou(Array.from(out.subarray(i * F + boxAt, i * F + boxAt + 4)) as unknown as BoxCorners, given);
+      return overlap > 0 ? sigmoid(detScore(i, j)) * overlap : -Infinity;
+    };
     let best = -Infinity;
-    a = 0;
+    a = -1;
     k = fixed ?? 0;
     for (let i = 0; i < A; i++) {
       for (let j = fixed ?? 0; j < (fixed ?? numClasses - 1) + 1; j++) {
-        if (detScore(i, j) > best) [best, a, k] = [detScore(i, j), i, j];
+        const r = rank(i, j);
+        if (r > best) [best, a, k] = [r, i, j];
       }
+    }
+    if (a < 0) {
+      throw new Error(`No raw detection of output '${ctx.output.name}' overlaps the box [${(given ?? []).join(', ')}] (${A} anchors). Give the box in the detector's own coordinates, or an anchor: targets.detection({ anchor, box }).`);
     }
   } else {
     a = target.anchor;
@@ -175,6 +187,14 @@ function detectionRow(target: Extract<Target, { kind: 'detection' }>, out: Float
     return (given ? tf.mul(s, boxIou(tf.slice(row, [0, boxAt], [n, 4]) as tf.Tensor2D, given)) : s) as tf.Tensor1D;
   };
   return { classIndex: k, label: given ? `${label} x IoU` : label, probability, score, region, resolved };
+}
+
+/** IoU of two boxes (x1, y1, x2, y2), in plain numbers. */
+function cornerIou(p: BoxCorners, g: BoxCorners): number {
+  const w = Math.max(0, Math.min(p[2], g[2]) - Math.max(p[0], g[0]));
+  const h = Math.max(0, Math.min(p[3], g[3]) - Math.max(p[1], g[1]));
+  const union = Math.max(0, p[2] - p[0]) * Math.max(0, p[3] - p[1]) + Math.max(0, g[2] - g[0]) * Math.max(0, g[3] - g[1]) - w * h;
+  return union > 0 ? (w * h) / union : 0;
 }
 
 /** IoU of each predicted box [n,4] (x1,y1,x2,y2) with one given box: [n], differentiable in the prediction. */

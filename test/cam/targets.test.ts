@@ -213,6 +213,29 @@ describe('cam: targets as values, against closed forms', () => {
     const inter = Math.max(0, Math.min(x2, given[2]) - Math.max(x1, given[0])) * Math.max(0, Math.min(y2, given[3]) - Math.max(y1, given[1]));
     const iou = inter / Math.max(area(box) + area(given) - inter, 1e-9);
     expect(withIou.score).to.be.closeTo(raw(best.p, 4 + best.c) * iou, 1e-5);
+    // With a box and no anchor: the detection the box refers to, the highest sigmoid(score) x IoU
+    // (found here by brute force), not the best-scoring one.
+    const boxOf = (p: number): number[] => [0, 1, 2, 3].map((f) => raw(p, f));
+    const iouOf = (b: number[], g: readonly number[]): number => {
+      const inter = Math.max(0, Math.min(b[2], g[2]) - Math.max(b[0], g[0])) * Math.max(0, Math.min(b[3], g[3]) - Math.max(b[1], g[1]));
+      const u = Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]) + Math.max(0, g[2] - g[0]) * Math.max(0, g[3] - g[1]) - inter;
+      return u > 0 ? inter / u : 0;
+    };
+    const proper = (b: number[]): boolean => b[2] > b[0] && b[3] > b[1];
+    const other = Array.from({ length: HW }, (_, p) => p).find((p) => p !== best.p && proper(boxOf(p))) as number;
+    const target = boxOf(other) as [number, number, number, number];
+    let match = { p: -1, c: 0, v: -Infinity };
+    for (let p = 0; p < HW; p++) {
+      for (let c = 0; c < 2; c++) {
+        const o = iouOf(boxOf(p), target);
+        const v = o > 0 ? (1 / (1 + Math.exp(-raw(p, 4 + c)))) * o : -Infinity;
+        if (v > match.v) match = { p, c, v };
+      }
+    }
+    const matched = explain(model, [image], { target: targets.detection({ box: target }) }).images[0].classes[0];
+    expect(matched.resolved).to.include({ anchor: match.p, class: match.c });
+    expect(matched.score).to.be.closeTo(raw(match.p, 4 + match.c) * iouOf(boxOf(match.p), target), 1e-5);
+    expect(() => explain(model, [image], { target: targets.detection({ box: [1e6, 1e6, 1e6 + 1, 1e6 + 1] }) })).to.throw(/No raw detection of output 'detections' overlaps the box/);
     model.dispose();
   });
 
