@@ -11,6 +11,7 @@
 
 #include "batch_norm.h"
 #include "conv.h"
+#include "direct_conv.h"
 #include "parallel.h"
 
 /* Provided by OpenBLAS; declared here because cblas.h does not always declare them. */
@@ -51,13 +52,36 @@ static int geometry_argument(napi_env env, napi_value value, conv_geometry *g) {
   return 1;
 }
 
-/* (a, b, out, geometry) with expected element counts of each array for the given kernel. */
+/* FusedConv2D's epilogue from two arguments: a Float32Array of `channels` floats or null, and an
+ * activation (0 linear | 1 relu | 2 relu6, or a boolean relu). Returns an error message, or NULL. */
+static const char *epilogue_arguments(napi_env env, napi_value bias_value, napi_value activation_value, size_t channels,
+                                      const float **bias, int *activation) {
+  napi_valuetype bias_type;
+  bool relu = false;
+  int32_t a = -1;
+  if (napi_typeof(env, bias_value, &bias_type) != napi_ok) return "bias must be a Float32Array or null";
+  if (napi_get_value_bool(env, activation_value, &relu) == napi_ok) a = relu ? ACTIVATION_RELU : ACTIVATION_LINEAR;
+  else if (napi_get_value_int32(env, activation_value, &a) != napi_ok) a = -1;
+  if (a != ACTIVATION_LINEAR && a != ACTIVATION_RELU && a != ACTIVATION_RELU6) {
+    return "activation must be 0 (linear), 1 (relu) or 2 (relu6)";
+  }
+  size_t len_bias = 0;
+  *bias = bias_type == napi_null ? NULL : float32_argument(env, bias_value, &len_bias);
+  if (bias_type != napi_null && (!*bias || len_bias != channels)) return "bias must hold exactly `channels` floats, or be null";
+  *activation = a;
+  return NULL;
+}
+
+/* (a, b, out, geometry) with expected element counts of each array for the given kernel; the
+ * forward also takes (..., bias | null, activation), its fused epilogue. */
 static napi_value run(napi_env env, napi_callback_info info, conv_fn fn, const char *name, int a_is_output_sized,
                       int b_is_output_sized, int out_kind) {
-  size_t argc = 4;
-  napi_value args[4];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
-    return fail(env, "expected (Float32Array, Float32Array, Float32Array, Int32Array geometry)");
+  size_t argc = 6;
+  napi_value args[6];
+  const int fusable = fn == conv2d_forward;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || !(argc == 4 || (fusable && argc == 6))) {
+    return fail(env, fusable ? "expected (Float32Array x, Float32Array filter, Float32Array y, Int32Array geometry[, bias, activation])"
+                             : "expected (Float32Array, Float32Array, Float32Array, Int32Array geometry)");
   }
   conv_geometry g;
   if (!geometry_argument(env, args[3], &g)) return fail(env, "geometry must be an Int32Array of 15 positive sizes");
@@ -78,7 +102,17 @@ static napi_value run(napi_env env, napi_callback_info info, conv_fn fn, const c
              name, len_a, len_b, len_out, want_a, want_b, want_out);
     return fail(env, message);
   }
-  if (fn(&g, a, b, out) != 0) {
+  const float *bias = NULL;
+  int activation = ACTIVATION_LINEAR;
+  if (argc == 6) {
+    const char *problem = epilogue_arguments(env, args[4], args[5], (size_t)g.cout, &bias, &activation);
+    if (problem) {
+      snprintf(message, sizeof message, "%s: %s", name, problem);
+      return fail(env, message);
+    }
+  }
+  const int failed = argc == 6 ? conv2d_forward_fused(&g, a, b, bias, activation, out) : fn(&g, a, b, out);
+  if (failed != 0) {
     snprintf(message, sizeof message, "%s: out of memory for the patch matrix", name);
     return fail(env, message);
   }
@@ -234,25 +268,22 @@ static napi_value batch_norm_gradient_binding(napi_env env, napi_callback_info i
 static napi_value bias_activation(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value args[4];
-  int32_t channels = 0, activation = -1;
-  bool relu = false;
-  napi_valuetype bias_type;
+  int32_t channels = 0;
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4 ||
-      napi_get_value_int32(env, args[2], &channels) != napi_ok || channels <= 0 ||
-      napi_typeof(env, args[1], &bias_type) != napi_ok) {
+      napi_get_value_int32(env, args[2], &channels) != napi_ok || channels <= 0) {
     return fail(env, "addBiasActivation expects (Float32Array y, Float32Array | null bias, channels, activation)");
   }
-  if (napi_get_value_bool(env, args[3], &relu) == napi_ok) activation = relu ? ACTIVATION_RELU : ACTIVATION_LINEAR;
-  else if (napi_get_value_int32(env, args[3], &activation) != napi_ok) activation = -1;
-  if (activation != ACTIVATION_LINEAR && activation != ACTIVATION_RELU && activation != ACTIVATION_RELU6) {
-    return fail(env, "addBiasActivation: activation must be 0 (linear), 1 (relu) or 2 (relu6)");
+  const float *bias = NULL;
+  int activation = ACTIVATION_LINEAR;
+  char message[200];
+  const char *problem = epilogue_arguments(env, args[1], args[3], (size_t)channels, &bias, &activation);
+  if (problem) {
+    snprintf(message, sizeof message, "addBiasActivation: %s", problem);
+    return fail(env, message);
   }
-  size_t len_y = 0, len_bias = 0;
+  size_t len_y = 0;
   float *y = float32_argument(env, args[0], &len_y);
-  const float *bias = bias_type == napi_null ? NULL : float32_argument(env, args[1], &len_bias);
-  if (!y || len_y % (size_t)channels != 0 || (bias_type != napi_null && (!bias || len_bias != (size_t)channels))) {
-    return fail(env, "addBiasActivation: y must hold whole rows of `channels` floats and bias exactly `channels`");
-  }
+  if (!y || len_y % (size_t)channels != 0) return fail(env, "addBiasActivation: y must hold whole rows of `channels` floats");
   add_bias_activation(y, (long)(len_y / channels), channels, bias, activation);
   return NULL;
 }
@@ -309,6 +340,18 @@ static napi_value get_last_parts(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* (geometry): whether conv2dForward runs that convolution on the direct kernel (else im2col + SGEMM). */
+static napi_value direct_convolution(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1], result;
+  conv_geometry g;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 1 || !geometry_argument(env, args[0], &g)) {
+    return fail(env, "directConvolution expects an Int32Array geometry of 15 positive sizes");
+  }
+  napi_get_boolean(env, conv2d_forward_is_direct(&g), &result);
+  return result;
+}
+
 static napi_value blas_config(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -332,6 +375,7 @@ NAPI_MODULE_INIT() {
       {"activationGradient", NULL, activation_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"lastParts", NULL, get_last_parts, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
+      {"directConvolution", NULL, direct_convolution, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
   return exports;

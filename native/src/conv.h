@@ -24,6 +24,12 @@ typedef struct {
 
 /* Each returns 0, or -1 when a scratch buffer could not be allocated. */
 int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y);
+/* Whether the forward runs on the direct kernel (direct_conv.h) rather than im2col + SGEMM. */
+int conv2d_forward_is_direct(const conv_geometry *g);
+/* The forward with FusedConv2D's epilogue, y = act(conv + bias) (bias may be NULL), applied chunk by
+ * chunk while the output is still in cache. */
+int conv2d_forward_fused(const conv_geometry *g, const float *x, const float *filter, const float *bias, int activation,
+                         float *y);
 int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter);
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
 

@@ -32,7 +32,9 @@ export const NATIVE_THREADS_ENV = 'GRADCAM_NATIVE_THREADS';
 
 /** The addon's exports (native/src/binding.c). */
 export interface NativeAddon {
-  conv2dForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  /** With (bias | null, activation), FusedConv2D's epilogue runs on each chunk while it is in cache. */
+  conv2dForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array,
+    bias?: Float32Array | null, activation?: number): void;
   conv2dFilterGradient(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   /** Depthwise: geometry's cin is C, cout is C * m for a [kh, kw, C, m] filter. */
@@ -52,6 +54,8 @@ export interface NativeAddon {
   activationGradient(dy: Float32Array, y: Float32Array, dx: Float32Array, activation: number, guided: boolean): void;
   /** Parts this thread's last split-capable kernel ran in (1: unsplit). */
   lastParts(): number;
+  /** Whether conv2dForward takes the direct AVX2 kernel for this geometry (else im2col + SGEMM). */
+  directConvolution(geometry: Int32Array): boolean;
   blasConfig(): string;
 }
 
@@ -270,10 +274,8 @@ export function registerNativeKernels(): NativeStatus {
     const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
     const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
     const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
-    return onHeap(heap, bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)], ([xs, f, b], [y]) => {
-      addon.conv2dForward(xs, f, y, geometry);
-      if (b || activation) addon.addBiasActivation(y, b ?? null, geometry[6], activation);
-    })[0];
+    return onHeap(heap, bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)],
+      ([xs, f, b], [y]) => addon.conv2dForward(xs, f, y, geometry, b ?? null, activation))[0];
   }, fusedEpilogueSupported);
 
   // Depthwise (MobileNet-style models), dilation 1: forward, fused forward and the input gradient.

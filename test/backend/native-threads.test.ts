@@ -6,12 +6,13 @@
  * on one thread), and checked at 1, 2 and 3 threads.
  */
 import { expect } from 'chai';
+import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
   defaultNativeThreads, initBackend, nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from '../../src/backend';
-import { ACTIVATION_GRADIENT, type NativeAddon } from '../../src/backend/native';
+import { ACTIVATION_GRADIENT, nativeGeometry, type NativeAddon } from '../../src/backend/native';
 import { nativeAddonOrSkip } from '../support/native-fixture';
 
 type Shape4 = [number, number, number, number];
@@ -24,15 +25,18 @@ let addon: NativeAddon;
  * y = relu6(conv(x, w) + b) [fused, as folded models run] and d sum(conv(x, w) * r)/dx, on `backend`,
  * with the parts the native forward and input gradient ran in (1 elsewhere).
  */
-async function convAndInputGradient(backend: string, x: Shape4, f: Shape4, stride: number, pad: 'same' | 'valid'): Promise<Outputs> {
+async function convAndInputGradient(
+  backend: string, x: Shape4, f: Shape4, stride: number, pad: 'same' | 'valid', dilation = 1,
+): Promise<Outputs> {
   await tf.setBackend(backend);
   const xt = tf.randomNormal(x, 0, 1, 'float32', 11) as tf.Tensor4D;
   const wt = tf.randomNormal(f, 0, 0.3, 'float32', 12) as tf.Tensor4D;
   const bias = tf.randomNormal([f[3]], 0, 1, 'float32', 13) as tf.Tensor1D;
-  const y = tf.fused.conv2d({ x: xt, filter: wt, strides: stride, pad, bias, activation: 'relu6' });
+  const y = tf.fused.conv2d({ x: xt, filter: wt, strides: stride, pad, bias, activation: 'relu6', dilations: dilation });
   const forwardParts = backend === 'wasm' ? addon.lastParts() : 1;
   const r = tf.randomNormal(y.shape, 0, 1, 'float32', 14);
-  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, wt, stride, pad), r)))(xt);
+  // tfjs has no gradient for a dilated conv2d: there the input gradient is the plain one's.
+  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, wt, stride, pad, 'NHWC', dilation > 1 ? 1 : dilation), r)))(xt);
   const gradientParts = backend === 'wasm' ? addon.lastParts() : 1;
   const out = { y: (await y.data()) as Float32Array, dx: (await dx.data()) as Float32Array, parts: [forwardParts, gradientParts] };
   tf.dispose([xt, wt, bias, y, r, dx]);
@@ -71,17 +75,33 @@ describe('native kernels on several threads', function () {
     await tf.setBackend('wasm');
   });
 
-  const cases: { name: string; x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid' }[] = [
-    { name: 'a batch, split by images', x: [8, 32, 32, 32], f: [3, 3, 32, 64], stride: 1, pad: 'same' },
-    { name: 'one image, split by rows (stride 2, odd size)', x: [1, 129, 121, 32], f: [3, 3, 32, 96], stride: 2, pad: 'same' },
-    { name: 'pointwise, split by pixels', x: [4, 48, 48, 64], f: [1, 1, 64, 128], stride: 1, pad: 'valid' },
-    { name: 'a 5x3 filter, valid padding', x: [4, 60, 52, 16], f: [5, 3, 16, 48], stride: 1, pad: 'valid' },
+  // `direct`: the forward is meant for the direct AVX2 kernel (native/src/direct_conv.c) where the
+  // CPU has AVX2 + FMA, else for im2col + SGEMM; the cases cover both and the direct kernel's edges.
+  const cases: { name: string; x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid'; dilation?: number; direct: boolean }[] = [
+    { name: 'a batch, split by images', x: [8, 32, 32, 32], f: [3, 3, 32, 64], stride: 1, pad: 'same', direct: true },
+    { name: 'one image, split by rows (stride 2, odd size)', x: [1, 129, 121, 32], f: [3, 3, 32, 96], stride: 2, pad: 'same', direct: true },
+    { name: 'pointwise, split by pixels', x: [4, 48, 48, 64], f: [1, 1, 64, 128], stride: 1, pad: 'valid', direct: false },
+    { name: 'a 5x3 filter, valid padding', x: [4, 60, 52, 16], f: [5, 3, 16, 48], stride: 1, pad: 'valid', direct: true },
+    { name: 'rows 4 divides and 6 does not, an 8-channel tail (40 outputs)', x: [128, 8, 8, 24], f: [3, 3, 24, 40], stride: 1, pad: 'same', direct: true },
+    { name: 'dilation 2, 3 input channels (an image layer)', x: [64, 40, 37, 3], f: [3, 3, 3, 32], stride: 1, pad: 'same', dilation: 2, direct: true },
+    { name: 'a deep layer, beyond the direct kernel (8x8x128)', x: [64, 8, 8, 128], f: [3, 3, 128, 128], stride: 1, pad: 'same', direct: false },
+    { name: '20 outputs (not a multiple of 8)', x: [32, 30, 30, 16], f: [3, 3, 16, 20], stride: 1, pad: 'same', direct: false },
   ];
+  const cpuHasAvx2Fma = (() => {
+    try {
+      const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/));
+      return process.arch === 'x64' && flags.has('avx2') && flags.has('fma');
+    } catch {
+      return false;
+    }
+  })();
   for (const c of cases) {
     it(`convolution, fused bias + ReLU6 and input gradient: ${c.name}`, async () => {
-      const truth = await convAndInputGradient('cpu', c.x, c.f, c.stride, c.pad);
+      const truth = await convAndInputGradient('cpu', c.x, c.f, c.stride, c.pad, c.dilation);
+      const geometry = nativeGeometry(c.x, c.f, { strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, dataFormat: 'NHWC' });
+      expect(addon.directConvolution(geometry), 'the kernel this case is meant for').to.equal(c.direct && cpuHasAvx2Fma);
       for (const threads of [1, 2, 3]) {
-        const got = await onThreads(threads, () => convAndInputGradient('wasm', c.x, c.f, c.stride, c.pad));
+        const got = await onThreads(threads, () => convAndInputGradient('wasm', c.x, c.f, c.stride, c.pad, c.dilation));
         expect(relativeError(got.y, truth.y), `y, ${threads} threads`).to.be.below(1e-5);
         expect(relativeError(got.dx, truth.dx), `dx, ${threads} threads`).to.be.below(1e-5);
         // Split as asked (forward, input gradient): the threaded code ran, not only the serial path.
