@@ -102,13 +102,17 @@ function describeConvKernels(path: ConvPath): void {
 
     // Ours only on the native path; the XNNPACK path keeps tfjs-wasm's own MaxPoolGrad (which
     // sends a tie's gradient to the last maximum, not the first as the cpu backend does).
-    const poolCases = path === 'native OpenBLAS' ? [[2, 2, 'valid'], [3, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid']] as const : [];
-    for (const [size, stride, pad] of poolCases) {
-      it(`max-pool gradient (${size}x${size}, stride ${stride}, '${pad}') matches the cpu backend, ties included`, async () => {
+    // Overlapping windows scatter; disjoint ones (stride >= size) write each pixel once, and skip
+    // zeroing dx when they tile the map exactly (2x2 stride 2 on 8x8).
+    const poolCases = path === 'native OpenBLAS'
+      ? [[2, 2, 'valid', 7], [2, 2, 'valid', 8], [3, 3, 'same', 7], [3, 2, 'same', 7], [3, 1, 'same', 7], [2, 1, 'valid', 7]] as const
+      : [];
+    for (const [size, stride, pad, height] of poolCases) {
+      it(`max-pool gradient (${size}x${size}, stride ${stride}, '${pad}', ${height}x8) matches the cpu backend, ties included`, async () => {
         const grad = async (backend: string) => {
           await tf.setBackend(backend);
           // Small integers make ties common: the gradient must go to the same (first) maximum.
-          const x = tf.floor(tf.randomUniform([2, 7, 8, 3], 0, 4, 'float32', 21)) as tf.Tensor4D;
+          const x = tf.floor(tf.randomUniform([2, height, 8, 3], 0, 4, 'float32', 21)) as tf.Tensor4D;
           const r = tf.randomNormal(tf.maxPool(x, size, stride, pad).shape, 0, 1, 'float32', 22);
           const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), r)))(x);
           return (await dx.data()) as Float32Array;
