@@ -9,7 +9,9 @@
 #include <cblas.h>
 #include <stdio.h>
 
+#include "arguments.h"
 #include "batch_norm.h"
+#include "matmul.h"
 #include "conv.h"
 #include "direct_conv.h"
 #include "parallel.h"
@@ -19,21 +21,6 @@ extern void openblas_set_num_threads(int);
 extern char *openblas_get_config(void);
 
 typedef int (*conv_fn)(const conv_geometry *, const float *, const float *, float *);
-
-static napi_value fail(napi_env env, const char *message) {
-  napi_throw_error(env, "GRADCAM_NATIVE_ARGUMENT", message);
-  return NULL;
-}
-
-/* The float32 data and length of a Float32Array argument, or NULL. */
-static float *float32_argument(napi_env env, napi_value value, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return NULL;
-  if (napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok) return NULL;
-  return type == napi_float32_array ? (float *)data : NULL;
-}
 
 static int geometry_argument(napi_env env, napi_value value, conv_geometry *g) {
   bool is_typed = false;
@@ -376,6 +363,7 @@ NAPI_MODULE_INIT() {
       {"lastParts", NULL, get_last_parts, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
       {"directConvolution", NULL, direct_convolution, NULL, NULL, NULL, napi_default, NULL},
+      {"batchMatMul", NULL, batch_matmul_binding, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
   return exports;

@@ -25,6 +25,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isMainThread } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { matMulPlan, type MatMulAttrs, type MatMulPlan } from './matmul-plan';
 import { chooseOpenBlasCore } from './openblas-core';
 
 export const NATIVE_ENV = 'GRADCAM_NATIVE';
@@ -54,6 +55,8 @@ export interface NativeAddon {
   activationGradient(dy: Float32Array, y: Float32Array, dx: Float32Array, activation: number, guided: boolean): void;
   /** Parts this thread's last split-capable kernel ran in (1: unsplit). */
   lastParts(): number;
+  /** c[i] = op(a[i]) x op(b[i]); geometry [batch, batchA, batchB, m, n, k, transposeA, transposeB]. */
+  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, geometry: Int32Array): void;
   /** Whether conv2dForward takes the direct AVX2 kernel for this geometry (else im2col + SGEMM). */
   directConvolution(geometry: Int32Array): boolean;
   blasConfig(): string;
@@ -318,6 +321,18 @@ export function registerNativeKernels(): NativeStatus {
     const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
     const geometry = nativeGeometry(x.shape as Shape4, filterShape, convAttrs(args));
     return onHeap(heap, [x, dy], [[...filterShape]], ([xs, g], [df]) => addon.conv2dFilterGradient(xs, g, df, geometry))[0];
+  });
+
+  // tfjs-wasm's BatchMatMul is ~10x slower than one SGEMM for many small products (Grad-CAM's maps
+  // for every class, a dense layer's gradient, attention). Batches of 1 broadcast; any other
+  // broadcast keeps the wasm kernel.
+  override('BatchMatMul', ['a', 'b'], (args, heap) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const plan = matMulPlan(a.shape, b.shape, args.attrs as unknown as MatMulAttrs) as MatMulPlan;
+    return onHeap(heap, [a, b], [plan.outShape], ([as, bs], [c]) => addon.batchMatMul(as, bs, c, plan.geometry))[0];
+  }, (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    return matMulPlan(a.shape, b.shape, args.attrs as unknown as MatMulAttrs) !== undefined;
   });
 
   override('MaxPoolGrad', ['dy', 'input'], (args, heap) => {

@@ -58,7 +58,10 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
   const plan = planRows(options.target ?? 'predicted', N, { output: split.output, classNames: options.classNames });
   const R = plan.rowImage.length;
   const perRow = R / N;
-  const xRows = repeatEach(x, perRow);
+  // Each row's input image, made only when read (guided backprop, Score-CAM, ablation): for Grad-CAM
+  // of all 10 classes the repeated batch was a 7.9 MB copy no method used.
+  let xRowsMade: tf.Tensor4D | undefined;
+  const xRows = (): tf.Tensor4D => (xRowsMade ??= repeatEach(x, perRow));
   let rows: RowTarget[] = [];
   let scores: tf.Tensor | undefined;
   const resolve = (out: tf.Tensor): tf.Scalar => {
@@ -75,7 +78,7 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
       t = { activations: keep(out.trunk.activations), side: out.trunk.side.map(keep) };
       scores = keep(out.scores);
       return resolve(out.scores);
-    })(xRows) as tf.Tensor4D;
+    })(xRows()) as tf.Tensor4D;
     trunk = t as TrunkValues;
     perImage = perRow === 1 ? trunk.activations : tf.gather(trunk.activations, tf.range(0, R, perRow, 'int32'));
   } else {
@@ -101,7 +104,9 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
   const inputs: CamInputs = {
     activations: trunk.activations,
     gradients,
-    images: xRows,
+    get images() {
+      return xRows();
+    },
     rowImage: plan.rowImage,
     outputs: (imgs) => split.full(imgs, false).scores,
     headOutputs: (a, row) => {
