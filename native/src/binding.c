@@ -15,6 +15,7 @@
 #include "conv.h"
 #include "direct_conv.h"
 #include "parallel.h"
+#include "pool.h"
 
 /* Provided by OpenBLAS; declared here because cblas.h does not always declare them. */
 extern void openblas_set_num_threads(int);
@@ -155,42 +156,6 @@ static napi_value depthwise_input_gradient_binding(napi_env env, napi_callback_i
 static napi_value input_gradient(napi_env env, napi_callback_info info) {
   /* (dy, filter) -> dx. */
   return run(env, info, conv2d_input_gradient, "conv2dInputGradient", 1, 0, 0);
-}
-
-/* (x, dy, dx, geometry Int32Array(12)). */
-static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value args[4];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
-    return fail(env, "maxPoolGradient expects (Float32Array x, Float32Array dy, Float32Array dx, Int32Array geometry)");
-  }
-  bool is_typed = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_is_typedarray(env, args[3], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, args[3], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_int32_array || length != POOL_GEOMETRY_FIELDS) {
-    return fail(env, "pool geometry must be an Int32Array of 12 sizes");
-  }
-  const int *f = (const int *)data;
-  for (int i = 0; i < POOL_GEOMETRY_FIELDS; i++) {
-    if (i >= 10 ? f[i] < 0 : f[i] <= 0) return fail(env, "pool geometry must be an Int32Array of 12 positive sizes");
-  }
-  const pool_geometry g = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]};
-  const size_t input = (size_t)g.n * g.h * g.w * g.c, output = (size_t)g.n * g.oh * g.ow * g.c;
-  size_t len_x = 0, len_dy = 0, len_dx = 0;
-  const float *x = float32_argument(env, args[0], &len_x);
-  const float *dy = float32_argument(env, args[1], &len_dy);
-  float *dx = float32_argument(env, args[2], &len_dx);
-  if (!x || !dy || !dx || len_x != input || len_dy != output || len_dx != input) {
-    char message[200];
-    snprintf(message, sizeof message, "maxPoolGradient: Float32Array lengths %zu, %zu, %zu do not match the geometry (%zu, %zu, %zu)",
-             len_x, len_dy, len_dx, input, output, input);
-    return fail(env, message);
-  }
-  if (max_pool_gradient(&g, x, dy, dx) != 0) return fail(env, "maxPoolGradient: out of memory");
-  return NULL;
 }
 
 /* Reads `count` Float32Array arguments whose lengths must be rows*channels ('R') or channels ('C'). */
@@ -355,7 +320,8 @@ NAPI_MODULE_INIT() {
       {"depthwiseInputGradient", NULL, depthwise_input_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormTrain", NULL, batch_norm_train_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormGradient", NULL, batch_norm_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
-      {"maxPoolGradient", NULL, max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPoolGradient", NULL, max_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"avgPoolGradient", NULL, avg_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, get_threads, NULL, NULL, NULL, napi_default, NULL},

@@ -1,12 +1,18 @@
 /*
- * Max-pool's gradient (NHWC): dy routed to each window's first maximum, values within float
- * rounding of it counted as tied, split over the cores by images.
+ * Pooling gradients (NHWC). Max-pool's routes dy to each window's first maximum, values within
+ * float rounding of it counted as tied, split over the cores by images. Average-pool's gathers,
+ * for each input pixel, dy of every window over it divided by the window size (tfjs's kernel
+ * contract; src/cam/avg-pool-gradient.ts makes 'same' padding exact on top of it): tfjs-wasm's
+ * kernel took 62 ms of InceptionV3's Guided Grad-CAM for nine such pools.
  */
-#include "conv.h"
+#include "pool.h"
+
+#include "arguments.h"
 #include "parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Ties within a few float roundings of the window's maximum (see max_pool_gradient). */
@@ -104,4 +110,114 @@ int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, f
    * about 10^5 input values each. */
   parallel_run(parallel_parts(200.0 * g->n * g->h * g->w * g->c, g->n), max_pool_gradient_part, &p);
   return p.failed ? -1 : 0;
+}
+
+typedef struct {
+  const pool_geometry *g;
+  const float *dy;
+  float *dx;
+} avg_call;
+
+/* Input lines (n * h of them) [from, to): each pixel gathers the windows over it, so parts never
+ * write the same pixel and a single image splits by rows. */
+VECTOR_CLONES static void avg_pool_gradient_part(int part, int parts, void *context) {
+  const avg_call *p = context;
+  const pool_geometry *g = p->g;
+  const long lines = (long)g->n * g->h;
+  const long from = lines * part / parts, to = lines * (part + 1) / parts;
+  const float scale = 1.0f / (float)(g->fh * g->fw);
+  const int c = g->c;
+  for (long line = from; line < to; line++) {
+    const int b = (int)(line / g->h), iy = (int)(line % g->h);
+    /* Windows oy with oy * sh - pt <= iy < oy * sh - pt + fh. */
+    const int oy0 = iy + g->pt - g->fh + 1 <= 0 ? 0 : (iy + g->pt - g->fh + 1 + g->sh - 1) / g->sh;
+    int oy1 = (iy + g->pt) / g->sh;
+    if (oy1 > g->oh - 1) oy1 = g->oh - 1;
+    for (int ix = 0; ix < g->w; ix++) {
+      const int ox0 = ix + g->pl - g->fw + 1 <= 0 ? 0 : (ix + g->pl - g->fw + 1 + g->sw - 1) / g->sw;
+      int ox1 = (ix + g->pl) / g->sw;
+      if (ox1 > g->ow - 1) ox1 = g->ow - 1;
+      float *restrict out = p->dx + (((size_t)b * g->h + iy) * g->w + ix) * c;
+      for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
+      for (int oy = oy0; oy <= oy1; oy++)
+        for (int ox = ox0; ox <= ox1; ox++) {
+          const float *restrict up = p->dy + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
+          for (int ch = 0; ch < c; ch++) out[ch] += up[ch];
+        }
+      for (int ch = 0; ch < c; ch++) out[ch] *= scale;
+    }
+  }
+}
+
+void avg_pool_gradient(const pool_geometry *g, const float *dy, float *dx) {
+  avg_call p = {g, dy, dx};
+  parallel_run(parallel_parts(20.0 * g->n * g->h * g->w * g->c * g->fh * g->fw, (long)g->n * g->h), avg_pool_gradient_part, &p);
+}
+
+/* A pool geometry argument (POOL_GEOMETRY_FIELDS int32 values, padding >= 0, the rest > 0). */
+static int pool_geometry_argument(napi_env env, napi_value value, pool_geometry *g) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array ||
+      length != POOL_GEOMETRY_FIELDS) {
+    return 0;
+  }
+  const int *f = (const int *)data;
+  for (int i = 0; i < POOL_GEOMETRY_FIELDS; i++) {
+    if (i >= 10 ? f[i] < 0 : f[i] <= 0) return 0;
+  }
+  *g = (pool_geometry){f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]};
+  return 1;
+}
+
+/* Checks each Float32Array against its expected length ('I' input-sized, 'O' output-sized). */
+static int pool_arrays(napi_env env, napi_value *args, const char *kinds, const pool_geometry *g, float **out,
+                       const char *name) {
+  const size_t input = (size_t)g->n * g->h * g->w * g->c, output = (size_t)g->n * g->oh * g->ow * g->c;
+  size_t lengths[3] = {0, 0, 0};
+  int ok = 1;
+  for (int i = 0; kinds[i]; i++) {
+    out[i] = float32_argument(env, args[i], &lengths[i]);
+    ok = ok && out[i] && lengths[i] == (kinds[i] == 'I' ? input : output);
+  }
+  if (!ok) {
+    char message[200];
+    snprintf(message, sizeof message, "%s: Float32Array lengths %zu, %zu, %zu do not match the geometry (input %zu, output %zu)",
+             name, lengths[0], lengths[1], lengths[2], input, output);
+    fail(env, message);
+  }
+  return ok;
+}
+
+/* (x, dy, dx, geometry) */
+napi_value max_pool_gradient_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4];
+  pool_geometry g;
+  float *arrays[3];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
+    return fail(env, "maxPoolGradient expects (Float32Array x, Float32Array dy, Float32Array dx, Int32Array geometry)");
+  }
+  if (!pool_geometry_argument(env, args[3], &g)) return fail(env, "pool geometry must be an Int32Array of 12 positive sizes");
+  if (!pool_arrays(env, args, "IOI", &g, arrays, "maxPoolGradient")) return NULL;
+  if (max_pool_gradient(&g, arrays[0], arrays[1], arrays[2]) != 0) return fail(env, "maxPoolGradient: out of memory");
+  return NULL;
+}
+
+/* (dy, dx, geometry) */
+napi_value avg_pool_gradient_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  pool_geometry g;
+  float *arrays[2];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 3) {
+    return fail(env, "avgPoolGradient expects (Float32Array dy, Float32Array dx, Int32Array geometry)");
+  }
+  if (!pool_geometry_argument(env, args[2], &g)) return fail(env, "pool geometry must be an Int32Array of 12 positive sizes");
+  if (!pool_arrays(env, args, "OI", &g, arrays, "avgPoolGradient")) return NULL;
+  avg_pool_gradient(&g, arrays[0], arrays[1]);
+  return NULL;
 }

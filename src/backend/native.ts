@@ -10,8 +10,8 @@
  *
  * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), the depthwise forward,
  * fused forward and input gradient (dilation 1), Conv2DBackpropInput,
- * Conv2DBackpropFilter and MaxPoolGrad (a fifth of a step once the convolutions were native),
- * each for NHWC float32; anything else goes to the kernel it replaced. Two new kernels,
+ * Conv2DBackpropFilter, MaxPoolGrad (a fifth of a step once the convolutions were native),
+ * AvgPoolGrad and BatchMatMul, each for NHWC float32; anything else goes to the kernel it replaced. Two new kernels,
  * BATCH_NORM_TRAIN and BATCH_NORM_GRADIENT, do training-time batch norm in two passes each way
  * (src/model/batch-norm.ts uses them when `nativeBatchNormAvailable()`).
  *
@@ -46,6 +46,8 @@ export interface NativeAddon {
   batchNormGradient(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  /** tfjs's AvgPoolGrad: each window's dy / window size, summed onto the pixels under it. */
+  avgPoolGradient(dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   /** activation: 0 linear, 1 relu, 2 relu6 (a boolean means relu or linear). */
   addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, activation: number | boolean): void;
   /** Threads the kernels may use when called from this JS thread (OpenBLAS itself stays at one). */
@@ -339,6 +341,12 @@ export function registerNativeKernels(): NativeStatus {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
     return onHeap(heap, [input, dy], [[...input.shape]], ([xs, g], [dx]) => addon.maxPoolGradient(xs, g, dx, geometry))[0];
+  });
+
+  override('AvgPoolGrad', ['dy', 'input'], (args, heap) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    return onHeap(heap, [dy], [[...input.shape]], ([g], [dx]) => addon.avgPoolGradient(g, dx, geometry))[0];
   });
 
   tf.registerKernel({

@@ -122,6 +122,35 @@ function describeConvKernels(path: ConvPath): void {
       });
     }
 
+    // The kernel's contract (tfjs's: dy / window size, also at padded borders), checked against a
+    // brute-force sum over windows; src/cam/avg-pool-gradient.ts makes 'same' exact on top of it.
+    const avgCases = path === 'native OpenBLAS'
+      ? [[3, 1, 'same', [2, 7, 8, 5]], [3, 2, 'same', [1, 9, 7, 4]], [2, 2, 'valid', [3, 8, 8, 6]], [5, 3, 'valid', [2, 11, 13, 3]]] as const
+      : [];
+    for (const [size, stride, pad, shape] of avgCases) {
+      it(`avg-pool gradient (${size}x${size}, stride ${stride}, '${pad}', ${shape.join('x')}) equals the sum over its windows`, async () => {
+        await tf.setBackend('wasm');
+        const input = tf.zeros([...shape]) as tf.Tensor4D;
+        const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], size, stride, 1, pad);
+        const dy = tf.randomNormal([shape[0], info.outHeight, info.outWidth, shape[3]], 0, 1, 'float32', 23);
+        const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
+        const dx = tf.engine().runKernel('AvgPoolGrad', { dy, input }, attrs) as tf.Tensor;
+        const [got, up] = [(await dx.data()) as Float32Array, (await dy.data()) as Float32Array];
+        const [n, h, w, c] = shape;
+        const want = new Float32Array(n * h * w * c);
+        for (let b = 0; b < n; b++) for (let oy = 0; oy < info.outHeight; oy++) for (let ox = 0; ox < info.outWidth; ox++) {
+          for (let ky = 0; ky < size; ky++) for (let kx = 0; kx < size; kx++) {
+            const iy = oy * stride - info.padInfo.top + ky;
+            const ix = ox * stride - info.padInfo.left + kx;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            for (let ch = 0; ch < c; ch++) want[((b * h + iy) * w + ix) * c + ch] += up[((b * info.outHeight + oy) * info.outWidth + ox) * c + ch] / (size * size);
+          }
+        }
+        expect(relativeError(got, want)).to.be.below(1e-6);
+        tf.dispose([input, dy, dx]);
+      });
+    }
+
     it('runs conv2dTranspose (a forward use of Conv2DBackpropInput) like the cpu backend', async () => {
       const run = async (backend: string) => {
         await tf.setBackend(backend);

@@ -1,0 +1,15 @@
+/* Pooling gradients and their Node-API bindings; see pool.c. */
+#ifndef GRADCAM_POOL_H
+#define GRADCAM_POOL_H
+
+#include <node_api.h>
+
+#include "conv.h"
+
+/* dx[pixel] = sum of dy over the windows covering it / (fh * fw) (tfjs's AvgPoolGrad contract). */
+void avg_pool_gradient(const pool_geometry *g, const float *dy, float *dx);
+
+napi_value max_pool_gradient_binding(napi_env env, napi_callback_info info);
+napi_value avg_pool_gradient_binding(napi_env env, napi_callback_info info);
+
+#endif
