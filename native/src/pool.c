@@ -11,6 +11,7 @@
 #include "parallel.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,92 +24,119 @@ typedef struct {
   const pool_geometry *g;
   const float *x, *dy;
   float *dx;
+  int32_t *choice; /* overlapping windows: each window's chosen position ky * fw + kx, per channel */
   int failed;
 } pool_call;
 
-/* Images [from, to) of the max-pool gradient; a window's channels are walked together, since they
- * lie side by side in NHWC. */
-VECTOR_CLONES static void max_pool_gradient_part(int part, int parts, void *context) {
+/* Pass 1, over window lines [n * oh) split in parts. Each window's first position within float
+ * rounding of its maximum: a flat image region gives exactly equal values in exact arithmetic (and
+ * in TensorFlow), but FMA kernels round each position slightly differently, which would otherwise
+ * send the gradient to whichever position happened to round up. Disjoint windows own their pixels
+ * and write dx at once (dy at the chosen position, 0 elsewhere); overlapping ones record the choice
+ * for pass 2. Branch-free over channels, so it vectorises. */
+VECTOR_CLONES static void max_pool_choose_part(int part, int parts, void *context) {
   pool_call *p = context;
   const pool_geometry *g = p->g;
-  const int from = (int)((long)g->n * part / parts), to = (int)((long)g->n * (part + 1) / parts);
+  const long lines = (long)g->n * g->oh;
+  const long from = lines * part / parts, to = lines * (part + 1) / parts;
   if (from >= to) return;
-  const int disjoint = g->sh >= g->fh && g->sw >= g->fw;
-  float *floor_value = malloc(sizeof(float) * (size_t)g->c);
-  long *at = malloc(sizeof(long) * (size_t)g->c);
-  float *taken = malloc(sizeof(float) * (size_t)g->c);
-  if (!floor_value || !at || !taken) {
+  const int c = g->c;
+  float *floor_value = malloc(sizeof(float) * (size_t)c);
+  float *taken = malloc(sizeof(float) * (size_t)c);
+  if (!floor_value || !taken) {
     p->failed = 1;
     free(floor_value);
-    free(at);
     free(taken);
     return;
   }
-  for (int b = from; b < to; b++) {
-    const float *image = p->x + (size_t)b * g->h * g->w * g->c;
-    float *grad = p->dx + (size_t)b * g->h * g->w * g->c;
-    for (int oy = 0; oy < g->oh; oy++) {
-      const int y0 = oy * g->sh - g->pt;
-      const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + g->fh > g->h ? g->h - y0 : g->fh;
-      for (int ox = 0; ox < g->ow; ox++) {
-        const int x0 = ox * g->sw - g->pl;
-        const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + g->fw > g->w ? g->w - x0 : g->fw;
-        const float *upstream = p->dy + (((size_t)b * g->oh + oy) * g->ow + ox) * g->c;
-        // The first maximum, counting values within float rounding of the largest as tied: a
-        // flat image region gives exactly equal values in exact arithmetic (and in TensorFlow),
-        // but FMA kernels round each position slightly differently, which would otherwise send
-        // the gradient to whichever position happened to round up.
-        for (int ch = 0; ch < g->c; ch++) {
-          floor_value[ch] = -INFINITY;
-          at[ch] = -1;
+  for (long line = from; line < to; line++) {
+    const int b = (int)(line / g->oh), oy = (int)(line % g->oh);
+    const float *image = p->x + (size_t)b * g->h * g->w * c;
+    float *grad = p->dx + (size_t)b * g->h * g->w * c;
+    const int y0 = oy * g->sh - g->pt;
+    const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + g->fh > g->h ? g->h - y0 : g->fh;
+    for (int ox = 0; ox < g->ow; ox++) {
+      const int x0 = ox * g->sw - g->pl;
+      const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + g->fw > g->w ? g->w - x0 : g->fw;
+      const size_t window = ((size_t)line * g->ow + ox) * c;
+      const float *restrict upstream = p->dy + window;
+      for (int ch = 0; ch < c; ch++) floor_value[ch] = -INFINITY;
+      for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+          const float *restrict v = image + ((long)(y0 + ky) * g->w + x0 + kx) * c;
+          for (int ch = 0; ch < c; ch++) floor_value[ch] = v[ch] > floor_value[ch] ? v[ch] : floor_value[ch];
         }
-        for (int ky = ky0; ky < ky1; ky++)
-          for (int kx = kx0; kx < kx1; kx++) {
-            const float *v = image + ((long)(y0 + ky) * g->w + x0 + kx) * g->c;
-            for (int ch = 0; ch < g->c; ch++) floor_value[ch] = v[ch] > floor_value[ch] ? v[ch] : floor_value[ch];
-          }
-        for (int ch = 0; ch < g->c; ch++) floor_value[ch] -= POOL_TIE_RELATIVE * fabsf(floor_value[ch]) + POOL_TIE_ABSOLUTE;
-        if (disjoint) {
-          /* Windows that do not overlap own their pixels: each is written once, in window order,
-           * with the gradient at the first position reaching the floor and 0 elsewhere. `taken`
-           * is a float so that the loop stays branch-free and vectorises. */
-          for (int ch = 0; ch < g->c; ch++) taken[ch] = 0.0f;
-          for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++) {
-              const long offset = ((long)(y0 + ky) * g->w + x0 + kx) * g->c;
-              for (int ch = 0; ch < g->c; ch++) {
-                const int hit = (taken[ch] == 0.0f) & (image[offset + ch] >= floor_value[ch]);
-                grad[offset + ch] = hit ? upstream[ch] : 0.0f;
-                taken[ch] = hit ? 1.0f : taken[ch];
-              }
-            }
-          continue;
-        }
-        for (int ky = ky1 - 1; ky >= ky0; ky--)  /* backwards, so the first qualifying position is kept */
-          for (int kx = kx1 - 1; kx >= kx0; kx--) {
-            const long offset = ((long)(y0 + ky) * g->w + x0 + kx) * g->c;
-            for (int ch = 0; ch < g->c; ch++)
-              if (image[offset + ch] >= floor_value[ch]) at[ch] = offset + ch;
-          }
-        for (int ch = 0; ch < g->c; ch++)
-          if (at[ch] >= 0) grad[at[ch]] += upstream[ch];
+      for (int ch = 0; ch < c; ch++) {
+        floor_value[ch] -= POOL_TIE_RELATIVE * fabsf(floor_value[ch]) + POOL_TIE_ABSOLUTE;
+        taken[ch] = 0.0f;
       }
+      int32_t *restrict choice = p->choice ? p->choice + window : NULL;
+      for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+          const long offset = ((long)(y0 + ky) * g->w + x0 + kx) * c;
+          const int32_t k = ky * g->fw + kx;
+          for (int ch = 0; ch < c; ch++) {
+            const int hit = (taken[ch] == 0.0f) & (image[offset + ch] >= floor_value[ch]);
+            if (choice) choice[ch] = hit ? k : choice[ch];
+            else grad[offset + ch] = hit ? upstream[ch] : 0.0f;
+            taken[ch] = hit ? 1.0f : taken[ch];
+          }
+        }
     }
   }
   free(floor_value);
-  free(at);
   free(taken);
 }
 
+/* Pass 2 for overlapping windows, over input lines [n * h): each pixel gathers dy from the windows
+ * over it that chose it, so parts never write the same pixel (no scatter, no zeroing first). */
+VECTOR_CLONES static void max_pool_gather_part(int part, int parts, void *context) {
+  const pool_call *p = context;
+  const pool_geometry *g = p->g;
+  const long lines = (long)g->n * g->h;
+  const long from = lines * part / parts, to = lines * (part + 1) / parts;
+  const int c = g->c;
+  for (long line = from; line < to; line++) {
+    const int b = (int)(line / g->h), iy = (int)(line % g->h);
+    const int oy0 = iy + g->pt - g->fh + 1 <= 0 ? 0 : (iy + g->pt - g->fh + 1 + g->sh - 1) / g->sh;
+    int oy1 = (iy + g->pt) / g->sh;
+    if (oy1 > g->oh - 1) oy1 = g->oh - 1;
+    for (int ix = 0; ix < g->w; ix++) {
+      const int ox0 = ix + g->pl - g->fw + 1 <= 0 ? 0 : (ix + g->pl - g->fw + 1 + g->sw - 1) / g->sw;
+      int ox1 = (ix + g->pl) / g->sw;
+      if (ox1 > g->ow - 1) ox1 = g->ow - 1;
+      float *restrict out = p->dx + (((size_t)b * g->h + iy) * g->w + ix) * c;
+      for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
+      for (int oy = oy0; oy <= oy1; oy++)
+        for (int ox = ox0; ox <= ox1; ox++) {
+          const size_t window = (((size_t)b * g->oh + oy) * g->ow + ox) * c;
+          const int32_t k = (iy - (oy * g->sh - g->pt)) * g->fw + (ix - (ox * g->sw - g->pl));
+          const float *restrict up = p->dy + window;
+          const int32_t *restrict chosen = p->choice + window;
+          for (int ch = 0; ch < c; ch++) out[ch] += chosen[ch] == k ? up[ch] : 0.0f;
+        }
+    }
+  }
+}
+
 int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, float *dx) {
+  const int disjoint = g->sh >= g->fh && g->sw >= g->fw;
   /* Disjoint windows that tile the input exactly (2x2 stride 2 on an even map) write every pixel. */
-  const int tiled = g->sh == g->fh && g->sw == g->fw && g->pt == 0 && g->pl == 0 && g->oh * g->sh == g->h &&
+  const int tiled = disjoint && g->sh == g->fh && g->sw == g->fw && g->pt == 0 && g->pl == 0 && g->oh * g->sh == g->h &&
                     g->ow * g->sw == g->w;
-  if (!tiled) memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
-  pool_call p = {g, x, dy, dx, 0};
+  if (disjoint && !tiled) memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+  const size_t windows = (size_t)g->n * g->oh * g->ow * g->c;
+  pool_call p = {g, x, dy, dx, NULL, 0};
+  if (!disjoint) {
+    p.choice = malloc(sizeof(int32_t) * windows);
+    if (!p.choice) return -1;
+    for (size_t i = 0; i < windows; i++) p.choice[i] = -1;
+  }
   /* Memory-bound, ~100x cheaper per element than a multiply-add is per call: a part per core from
-   * about 10^5 input values each. */
-  parallel_run(parallel_parts(200.0 * g->n * g->h * g->w * g->c, g->n), max_pool_gradient_part, &p);
+   * about 10^5 values each. */
+  parallel_run(parallel_parts(200.0 * windows * g->fh * g->fw, (long)g->n * g->oh), max_pool_choose_part, &p);
+  if (!disjoint && !p.failed) parallel_run(parallel_parts(200.0 * g->n * g->h * g->w * g->c, (long)g->n * g->h), max_pool_gather_part, &p);
+  free(p.choice);
   return p.failed ? -1 : 0;
 }
 
