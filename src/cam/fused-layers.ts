@@ -36,6 +36,8 @@ export interface FusedChain {
   depthwise: boolean;
   batchNorm?: Layer;
   activation: FusedActivation;
+  /** A ZeroPadding2D before a 'valid' convolution, taken into it: [[top, bottom], [left, right]]. */
+  padding?: [[number, number], [number, number]];
 }
 
 let enabled = true;
@@ -92,7 +94,15 @@ function isInferenceBatchNorm(layer: Layer): boolean {
 }
 
 /** A channels-last, undilated Conv2D or DepthwiseConv2D with 'same' or 'valid' padding. */
-function fusableConv(layer: Layer): { depthwise: boolean; activation: string } | undefined {
+/** A channels-last ZeroPadding2D layer's [[top, bottom], [left, right]], else undefined. */
+function zeroPadding(layer: Layer): [[number, number], [number, number]] | undefined {
+  if (layer.getClassName() !== 'ZeroPadding2D') return undefined;
+  const c = layer.getConfig() as unknown as { padding: [[number, number], [number, number]]; dataFormat?: string };
+  if ((c.dataFormat ?? 'channelsLast') !== 'channelsLast' || !Array.isArray(c.padding?.[0])) return undefined;
+  return c.padding;
+}
+
+function fusableConv(layer: Layer): { depthwise: boolean; activation: string; valid: boolean } | undefined {
   const cls = layer.getClassName();
   if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') return undefined;
   const c = layer.getConfig() as unknown as ConvConfig;
@@ -100,7 +110,7 @@ function fusableConv(layer: Layer): { depthwise: boolean; activation: string } |
   if ((c.dataFormat ?? 'channelsLast') !== 'channelsLast' || dh !== 1 || dw !== 1) return undefined;
   if (c.padding !== 'same' && c.padding !== 'valid') return undefined;
   const activation = (layer as unknown as HasActivation).activation?.getClassName() ?? 'linear';
-  return { depthwise: cls === 'DepthwiseConv2D', activation };
+  return { depthwise: cls === 'DepthwiseConv2D', activation, valid: c.padding === 'valid' };
 }
 
 /**
@@ -157,8 +167,12 @@ function chainEndingAt(end: SymbolicTensor, inner: (st: SymbolicTensor) => boole
     if (!cur || !inner(cur)) return undefined;
   }
   const conv = fusableConv(cur.sourceLayer);
-  const input = singleInput(cur);
+  let input = singleInput(cur);
   if (!conv || !input || (cur !== end && linear.has(cur.sourceLayer))) return undefined;
+  // MobileNet's and ResNet's ZeroPadding2D before a 'valid' convolution: padded by the convolution
+  // itself (explicit padding), so neither the padded copy nor its gradient (a slice) is made.
+  const padding = conv.valid && inner(input) ? zeroPadding(input.sourceLayer) : undefined;
+  if (padding) input = singleInput(input) ?? input;
   if (activation || batchNorm) {
     if (conv.activation !== 'linear') return undefined; // an activation before the batch norm: not one op
   } else if (conv.activation === 'relu' || conv.activation === 'relu6' || conv.activation === 'linear') {
@@ -166,7 +180,7 @@ function chainEndingAt(end: SymbolicTensor, inner: (st: SymbolicTensor) => boole
   } else {
     return undefined;
   }
-  return { input, conv: cur.sourceLayer, depthwise: conv.depthwise, batchNorm, activation: activation ?? 'linear' };
+  return { input, conv: cur.sourceLayer, depthwise: conv.depthwise, batchNorm, activation: activation ?? 'linear', padding };
 }
 
 /** A fold, kept as plain arrays, and the weight buffers it was made from. */
@@ -246,7 +260,13 @@ function activationMask(y: tf.Tensor, activation: FusedActivation): tf.Tensor | 
 export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean): tf.Tensor {
   const config = chain.conv.getConfig() as unknown as ConvConfig;
   const strides = pair(config.strides);
-  const pad = config.padding as 'same' | 'valid';
+  let pad: 'same' | 'valid' | number[][] = config.padding as 'same' | 'valid';
+  if (chain.padding) {
+    const [[top, bottom], [left, right]] = chain.padding;
+    // tfjs-node's kernels take no explicit padding for every op: there the padded copy is made.
+    if (tf.getBackend() === 'tensorflow') x = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    else pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
+  }
   const { filter, bias } = foldedWeights(chain);
   const activation = chain.activation;
   // The kernel itself: tf.fused.* would unfuse under a gradient tape (and compute the filter's gradient).

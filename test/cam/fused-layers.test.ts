@@ -30,8 +30,9 @@ function randomiseBatchNorms(model: tf.LayersModel, seed: number): void {
 
 /** MobileNet- and ResNet-like chains: conv+BN+ReLU6, depthwise (multiplier 2)+BN(scale=False)+ReLU,
  * conv with a fused ReLU, conv+BN into an Add (no activation), Activation('relu'), a softmax head. */
+const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+
 function chainsModel(): tf.LayersModel {
-  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   const input = tf.input({ shape: [12, 12, 3] });
   let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'c1', kernelInitializer: init(1) }).apply(input) as ST;
   x = tf.layers.batchNormalization({ name: 'bn1', epsilon: 1e-3 }).apply(x) as ST;
@@ -162,4 +163,43 @@ describe('cam: convolution chains fused for explanation', function () {
       model.dispose();
     });
   }
+
+  it("takes a ZeroPadding2D into the 'valid' convolution after it (MobileNet's, ResNet's stems) and explains as layer by layer does", () => {
+    const input = tf.input({ shape: [13, 13, 3] });
+    let x = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'pad1' }).apply(input) as ST;
+    x = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', depthMultiplier: 4, useBias: false, name: 'dw1', depthwiseInitializer: init(11) }).apply(x) as ST;
+    x = tf.layers.batchNormalization({ name: 'bn1' }).apply(x) as ST;
+    x = tf.layers.reLU({ maxValue: 6, name: 'relu1' }).apply(x) as ST;
+    x = tf.layers.zeroPadding2d({ padding: 2, name: 'pad2' }).apply(x) as ST;
+    x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'valid', activation: 'relu', name: 'c2', kernelInitializer: init(12) }).apply(x) as ST;
+    const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as ST;
+    const out = tf.layers.dense({ units: 3, name: 'logits', kernelInitializer: init(13) }).apply(gap) as ST;
+    const model = tf.model({ inputs: input, outputs: out });
+    randomiseBatchNorms(model, 5);
+    const plan = planFusedChains(model.outputs, new Set([(model.getLayer('c2').output as ST).id]), new Set());
+    const stem = plan.get((model.getLayer('relu1').output as ST).id);
+    expect(stem?.padding).to.deep.equal([[0, 1], [0, 1]]);
+    expect(stem?.input.id).to.equal((input as ST).id); // the padded copy is not made
+    expect(plan.get((model.getLayer('c2').output as ST).id)?.padding).to.deep.equal([[2, 2], [2, 2]]);
+
+    const images = tf.randomUniform([2, 13, 13, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const run = (fused: boolean) => {
+      setLayerFusion(fused);
+      return createCam(model, { layer: 'c2' }).explain(images, { target: 'all', guided: true });
+    };
+    const before = tf.memory().numTensors;
+    const slow = run(false);
+    const fast = run(true);
+    expect(tf.memory().numTensors).to.equal(before);
+    for (const [i, image] of fast.images.entries()) {
+      const truth = slow.images[i];
+      expect(relative(image.classes.map((c) => c.score), truth.classes.map((c) => c.score))).to.be.below(1e-5);
+      for (const [k, c] of image.classes.entries()) {
+        expect(relative(c.map, truth.classes[k].map), `map, image ${i} class ${k}`).to.be.below(1e-5);
+        expect(relative(c.guided as Float32Array, truth.classes[k].guided as Float32Array), `guided, image ${i} class ${k}`).to.be.below(1e-5);
+      }
+    }
+    images.dispose();
+    model.dispose();
+  });
 });
