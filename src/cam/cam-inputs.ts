@@ -6,6 +6,8 @@ export interface CamInputs {
   activations: tf.Tensor4D;
   /** dy^c/dA per row [R,h,w,K]; only for methods that use gradients. */
   gradients?: tf.Tensor4D;
+  /** The mean of each row's gradients over positions [R,K], when the pass has it without the maps. */
+  gradientMeans?: tf.Tensor2D;
   /** The input image of each row [R,H,W,C]. */
   images: tf.Tensor4D;
   /** Image index of each row: rows of one image share A, so a method can compute per image once. */

@@ -68,9 +68,10 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
     rows = plan.resolve(out.dataSync() as Float32Array);
     return tf.sum(scoreRows(out, rows));
   };
-  let trunk: TrunkValues;
   let perImage: tf.Tensor4D;
   let guided: tf.Tensor4D | undefined;
+  // The trunk values per row, made when read: the pooled head below needs only each image's A.
+  let trunkRows: () => TrunkValues;
   if (options.guided) {
     let t: TrunkValues | undefined;
     guided = tf.grad((xr: tf.Tensor) => {
@@ -79,31 +80,50 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
       scores = keep(out.scores);
       return resolve(out.scores);
     })(xRows()) as tf.Tensor4D;
-    trunk = t as TrunkValues;
+    const trunk = t as TrunkValues;
+    trunkRows = () => trunk;
     perImage = perRow === 1 ? trunk.activations : tf.gather(trunk.activations, tf.range(0, R, perRow, 'int32'));
   } else {
     const once = split.trunk(x);
     perImage = once.activations;
-    trunk = repeatTrunk(once, perRow);
+    let made: TrunkValues | undefined;
+    trunkRows = () => (made ??= repeatTrunk(once, perRow));
   }
-  let gradients: tf.Tensor4D | undefined;
-  if (options.gradients) {
-    gradients = tf.grad((a: tf.Tensor) => {
-      const s = split.head({ activations: a as tf.Tensor4D, side: trunk.side });
-      if (!scores) {
-        scores = keep(s);
-        return resolve(s);
-      }
-      return tf.sum(scoreRows(s, rows));
-    })(trunk.activations) as tf.Tensor4D;
+  const headScore = (s: tf.Tensor): tf.Scalar => {
+    if (scores) return tf.sum(scoreRows(s, rows));
+    scores = keep(s);
+    return resolve(s);
+  };
+  let gradients: (() => tf.Tensor4D) | undefined;
+  let gradientMeans: tf.Tensor2D | undefined;
+  const pooled = options.gradients ? split.pooled : undefined;
+  if (pooled) {
+    // A -> GlobalAveragePooling2D -> rest: differentiate the rest on the pooled rows [R, K]; the
+    // gradient at every position of A is dy/dp / (h w), spread only if a method reads the maps.
+    const [h, w, K] = split.layerShape;
+    // (guided: the full pass already ran per row)
+    const p = options.guided ? pooled.pool(trunkRows().activations) : repeatEach(pooled.pool(perImage), perRow);
+    const means = tf.div(tf.grad((q: tf.Tensor) => headScore(pooled.head(q as tf.Tensor2D)))(p), h * w) as tf.Tensor2D;
+    gradientMeans = means;
+    let spread: tf.Tensor4D | undefined;
+    gradients = () => (spread ??= tf.tile(tf.reshape(means, [R, 1, 1, K]), [1, h, w, 1]) as tf.Tensor4D);
+  } else if (options.gradients) {
+    const trunk = trunkRows();
+    const full = tf.grad((a: tf.Tensor) => headScore(split.head({ activations: a as tf.Tensor4D, side: trunk.side })))(trunk.activations) as tf.Tensor4D;
+    gradients = () => full;
   } else if (!scores) {
-    scores = split.head(trunk);
+    scores = split.head(trunkRows());
     rows = plan.resolve(scores.dataSync() as Float32Array);
   }
   const targets = rows;
   const inputs: CamInputs = {
-    activations: trunk.activations,
-    gradients,
+    get activations() {
+      return trunkRows().activations;
+    },
+    get gradients() {
+      return gradients?.();
+    },
+    gradientMeans,
     get images() {
       return xRows();
     },
@@ -111,7 +131,7 @@ export function forwardAndGradients(split: ModelSplit, images: ImageBatch, optio
     outputs: (imgs) => split.full(imgs, false).scores,
     headOutputs: (a, row) => {
       const n = a.shape[0];
-      const side = trunk.side.map((s) => repeatEach(tf.slice(s, [row], [1]), n));
+      const side = trunkRows().side.map((s) => repeatEach(tf.slice(s, [row], [1]), n));
       return split.head({ activations: a, side });
     },
     targetScore: (outputs, row) => scoreOn(outputs, targets[row]),

@@ -42,6 +42,11 @@ export interface FusedChain {
 
 let enabled = true;
 
+/** Whether the explanation's shortcuts (fused chains, the whole-map pool, the pooled head) are on. */
+export function layerFusionEnabled(): boolean {
+  return enabled;
+}
+
 /** Turns fusion on (default) or off, e.g. to compare against the layer-by-layer path in tests. */
 export function setLayerFusion(on: boolean): void {
   enabled = on;

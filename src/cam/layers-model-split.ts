@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationOf, Layer, runGraph, SymbolicTensor } from './graph';
 import { withExactAvgPoolGradient } from './avg-pool-gradient';
-import { planFusedChains } from './fused-layers';
+import { globalAveragePool, layerFusionEnabled, planFusedChains } from './fused-layers';
 import { forwardFailure, gradientFailure, onBackward, releaseFailedTape } from './gradient-check';
 import { describeCandidates, resolveTarget, tokenLayout } from './layer-choice';
 import { fromGrid, toGrid } from './node-layout';
@@ -75,6 +75,20 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
   };
   collect(score);
 
+  // A's readers on the way to the score: one GlobalAveragePooling2D allows the pooled head.
+  const readersOfA = new Set<SymbolicTensor>();
+  const walked = new Set<number>();
+  const findReaders = (st: SymbolicTensor): void => {
+    if (walked.has(st.id) || st.id === A.id) return;
+    walked.add(st.id);
+    if (st.inputs.some((i) => i.id === A.id)) readersOfA.add(st);
+    st.inputs.forEach(findReaders);
+  };
+  findReaders(score);
+  const [pooledBy] = readersOfA;
+  const poolsA = readersOfA.size === 1 && side.length === 0 && A.shape.length === 4 && pooledBy.inputs.length === 1 &&
+    pooledBy.sourceLayer.getClassName() === 'GlobalAveragePooling2D' && pooledBy.shape.length === 2;
+
   const [, H, W, C] = input.shape;
   // A token sequence [N,T,D] is read on its grid (extra tokens in front travel with the side values).
   const layout: NodeLayout = A.shape.length === 3 ? (tokenLayout(A, options.tokens) as NodeLayout) : { kind: 'channels-last' };
@@ -104,9 +118,17 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
     return new Map<number, tf.Tensor>([[A.id, fromGrid(t.activations, extra, layout)], ...side.map((s, i): [number, tf.Tensor] => [s.id, t.side[i]])]);
   };
 
+  const pooled = poolsA ? {
+    pool: (a: tf.Tensor4D) => (globalAveragePool(pooledBy.sourceLayer, a) ?? tf.mean(a, [1, 2])) as tf.Tensor2D,
+    head: (p: tf.Tensor2D) => marked(withExactAvgPoolGradient(() => runGraph([score], new Map([[pooledBy.id, p]]), run))[0]),
+  } : undefined;
+
   return {
     model,
     layerName: layer.name,
+    get pooled() {
+      return layerFusionEnabled() ? pooled : undefined;
+    },
     scoreSource: scoreSourceOf(outputInfo),
     output: outputInfo,
     outputNames: model.outputs.map((_, i) => outputNameOf(model, i)),

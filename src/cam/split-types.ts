@@ -44,6 +44,12 @@ export interface ModelSplit {
   trunk(x: tf.Tensor4D): TrunkValues;
   /** The explained output before its activation [N, ...output.shape], from trunk values. */
   head(trunk: TrunkValues): tf.Tensor;
+  /**
+   * When A's one reader is a GlobalAveragePooling2D and nothing skips over A: that pool, and the head
+   * from its output. dy/dA is then dy/dp / (h w) at every position (the chain rule through a mean),
+   * so the head is differentiated on [R, K] pooled rows instead of [R, h, w, K] maps.
+   */
+  pooled?: { pool(a: tf.Tensor4D): tf.Tensor2D; head(p: tf.Tensor2D): tf.Tensor };
   /** One pass input -> output that also yields the trunk values (guided: scoped guided ReLUs). */
   full(x: tf.Tensor4D, guided: boolean): { trunk: TrunkValues; scores: tf.Tensor };
   /**
