@@ -20,6 +20,13 @@
 #define POOL_TIE_RELATIVE 1e-5f
 #define POOL_TIE_ABSOLUTE 1e-7f
 
+/* The windows along one axis that cover input index i (o * s - pad <= i < o * s - pad + f), as
+ * first..last; empty when first > last. */
+static void covering(int i, int pad, int f, int s, int out, int *first, int *last) {
+  *first = i + pad - f + 1 <= 0 ? 0 : (i + pad - f + 1 + s - 1) / s;
+  *last = (i + pad) / s < out - 1 ? (i + pad) / s : out - 1;
+}
+
 typedef struct {
   const pool_geometry *g;
   const float *x, *dy;
@@ -98,13 +105,10 @@ VECTOR_CLONES static void max_pool_gather_part(int part, int parts, void *contex
   const int c = g->c;
   for (long line = from; line < to; line++) {
     const int b = (int)(line / g->h), iy = (int)(line % g->h);
-    const int oy0 = iy + g->pt - g->fh + 1 <= 0 ? 0 : (iy + g->pt - g->fh + 1 + g->sh - 1) / g->sh;
-    int oy1 = (iy + g->pt) / g->sh;
-    if (oy1 > g->oh - 1) oy1 = g->oh - 1;
+    int oy0, oy1, ox0, ox1;
+    covering(iy, g->pt, g->fh, g->sh, g->oh, &oy0, &oy1);
     for (int ix = 0; ix < g->w; ix++) {
-      const int ox0 = ix + g->pl - g->fw + 1 <= 0 ? 0 : (ix + g->pl - g->fw + 1 + g->sw - 1) / g->sw;
-      int ox1 = (ix + g->pl) / g->sw;
-      if (ox1 > g->ow - 1) ox1 = g->ow - 1;
+      covering(ix, g->pl, g->fw, g->sw, g->ow, &ox0, &ox1);
       float *restrict out = p->dx + (((size_t)b * g->h + iy) * g->w + ix) * c;
       for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
       for (int oy = oy0; oy <= oy1; oy++)
@@ -157,14 +161,10 @@ VECTOR_CLONES static void avg_pool_gradient_part(int part, int parts, void *cont
   const int c = g->c;
   for (long line = from; line < to; line++) {
     const int b = (int)(line / g->h), iy = (int)(line % g->h);
-    /* Windows oy with oy * sh - pt <= iy < oy * sh - pt + fh. */
-    const int oy0 = iy + g->pt - g->fh + 1 <= 0 ? 0 : (iy + g->pt - g->fh + 1 + g->sh - 1) / g->sh;
-    int oy1 = (iy + g->pt) / g->sh;
-    if (oy1 > g->oh - 1) oy1 = g->oh - 1;
+    int oy0, oy1, ox0, ox1;
+    covering(iy, g->pt, g->fh, g->sh, g->oh, &oy0, &oy1);
     for (int ix = 0; ix < g->w; ix++) {
-      const int ox0 = ix + g->pl - g->fw + 1 <= 0 ? 0 : (ix + g->pl - g->fw + 1 + g->sw - 1) / g->sw;
-      int ox1 = (ix + g->pl) / g->sw;
-      if (ox1 > g->ow - 1) ox1 = g->ow - 1;
+      covering(ix, g->pl, g->fw, g->sw, g->ow, &ox0, &ox1);
       float *restrict out = p->dx + (((size_t)b * g->h + iy) * g->w + ix) * c;
       for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
       for (int oy = oy0; oy <= oy1; oy++)
@@ -220,32 +220,36 @@ static int pool_arrays(napi_env env, napi_value *args, const char *kinds, const 
   return ok;
 }
 
-/* (x, dy, dx, geometry) */
-napi_value max_pool_gradient_binding(napi_env env, napi_callback_info info) {
+/* Reads (arrays..., geometry): `kinds` names each Float32Array's size ('I' input, 'O' output). Returns 0
+ * after throwing a named error when an argument does not fit. */
+static int pool_arguments(napi_env env, napi_callback_info info, const char *name, const char *kinds, const char *usage,
+                          pool_geometry *g, float **arrays) {
+  const size_t want = strlen(kinds) + 1;
   size_t argc = 4;
   napi_value args[4];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != want) {
+    fail(env, usage);
+    return 0;
+  }
+  if (!pool_geometry_argument(env, args[want - 1], g)) {
+    fail(env, "pool geometry must be an Int32Array of 12 positive sizes");
+    return 0;
+  }
+  return pool_arrays(env, args, kinds, g, arrays, name);
+}
+
+napi_value max_pool_gradient_binding(napi_env env, napi_callback_info info) {
   pool_geometry g;
   float *arrays[3];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
-    return fail(env, "maxPoolGradient expects (Float32Array x, Float32Array dy, Float32Array dx, Int32Array geometry)");
-  }
-  if (!pool_geometry_argument(env, args[3], &g)) return fail(env, "pool geometry must be an Int32Array of 12 positive sizes");
-  if (!pool_arrays(env, args, "IOI", &g, arrays, "maxPoolGradient")) return NULL;
+  if (!pool_arguments(env, info, "maxPoolGradient", "IOI", "maxPoolGradient expects (Float32Array x, Float32Array dy, Float32Array dx, Int32Array geometry)", &g, arrays)) return NULL;
   if (max_pool_gradient(&g, arrays[0], arrays[1], arrays[2]) != 0) return fail(env, "maxPoolGradient: out of memory");
   return NULL;
 }
 
-/* (dy, dx, geometry) */
 napi_value avg_pool_gradient_binding(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
   pool_geometry g;
   float *arrays[2];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 3) {
-    return fail(env, "avgPoolGradient expects (Float32Array dy, Float32Array dx, Int32Array geometry)");
-  }
-  if (!pool_geometry_argument(env, args[2], &g)) return fail(env, "pool geometry must be an Int32Array of 12 positive sizes");
-  if (!pool_arrays(env, args, "OI", &g, arrays, "avgPoolGradient")) return NULL;
+  if (!pool_arguments(env, info, "avgPoolGradient", "OI", "avgPoolGradient expects (Float32Array dy, Float32Array dx, Int32Array geometry)", &g, arrays)) return NULL;
   avg_pool_gradient(&g, arrays[0], arrays[1]);
   return NULL;
 }

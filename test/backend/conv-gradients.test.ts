@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, registerNativeKernels, registerWasmConvGradients, setNativeKernelsEnabled } from '../../src/backend';
 import type { NativeAddon } from '../../src/backend/native';
 import { nativeAddonOrSkip } from '../support/native-fixture';
+import { l2RelativeError as relativeError } from '../support/compare';
 
 type Pad = 'same' | 'valid';
 type Shape4 = [number, number, number, number];
@@ -21,16 +22,6 @@ async function convGradients(backend: string, c: Case, seed: number): Promise<{ 
   const out = { y: (await y.data()) as Float32Array, dx: (await dx.data()) as Float32Array, dw: (await dw.data()) as Float32Array };
   tf.dispose([x, w, y, r, dx, dw]);
   return out;
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 type ConvPath = 'native OpenBLAS' | 'XNNPACK forward convolutions';

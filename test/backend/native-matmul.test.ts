@@ -7,18 +7,11 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads } from '../../src/backend';
+import { setNativeThreads } from '../../src/backend';
 import { matMulPlan } from '../../src/backend/matmul-plan';
 import type { NativeAddon } from '../../src/backend/native';
-import { nativeAddonOrSkip } from '../support/native-fixture';
-
-function maxRelativeError(got: Float32Array, want: Float32Array): number {
-  let worst = 0;
-  let scale = 1e-6;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
-  return worst;
-}
+import { nativeWasmOrSkip } from '../support/native-fixture';
+import { maxRelativeError } from '../support/compare';
 
 async function product(backend: string, aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean) {
   await tf.setBackend(backend);
@@ -35,10 +28,7 @@ let addon: NativeAddon;
 describe('native BatchMatMul', function () {
   this.timeout(120000);
   before(async function () {
-    addon = nativeAddonOrSkip(this);
-    await initBackend({ backend: 'wasm', quiet: true });
-    registerNativeKernels();
-    setNativeKernelsEnabled(true);
+    addon = await nativeWasmOrSkip(this);
   });
   after(async () => {
     await tf.setBackend('wasm');

@@ -9,11 +9,10 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import {
-  defaultNativeThreads, initBackend, nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
-} from '../../src/backend';
+import { defaultNativeThreads, nativeThreads, setNativeThreads, withNativeThreads } from '../../src/backend';
 import { ACTIVATION_GRADIENT, nativeGeometry, type NativeAddon } from '../../src/backend/native';
-import { nativeAddonOrSkip } from '../support/native-fixture';
+import { nativeAddonOrSkip, nativeWasmOrSkip } from '../support/native-fixture';
+import { l2RelativeError as relativeError } from '../support/compare';
 
 type Shape4 = [number, number, number, number];
 
@@ -53,23 +52,10 @@ async function onThreads<T>(threads: number, run: () => Promise<T>): Promise<T> 
   }
 }
 
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
-
 describe('native kernels on several threads', function () {
   this.timeout(120000);
   before(async function () {
-    addon = nativeAddonOrSkip(this);
-    await initBackend({ backend: 'wasm', quiet: true });
-    registerNativeKernels();
-    setNativeKernelsEnabled(true);
+    addon = await nativeWasmOrSkip(this);
   });
   after(async () => {
     await tf.setBackend('wasm');
@@ -189,10 +175,7 @@ describe('native depthwise convolution (MobileNet-style models on wasm)', functi
   this.timeout(120000);
   let addon: NativeAddon;
   before(async function () {
-    addon = nativeAddonOrSkip(this);
-    await initBackend({ backend: 'wasm', quiet: true });
-    registerNativeKernels();
-    setNativeKernelsEnabled(true);
+    addon = await nativeWasmOrSkip(this);
   });
   after(async () => {
     await tf.setBackend('wasm');

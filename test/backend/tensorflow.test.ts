@@ -15,6 +15,7 @@ import { IMAGE_BYTES, readBatchFile } from '../../src/data/cifar10';
 import { loadModel } from '../../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../../src/model/shipped';
 import { SHARED_CIFAR10 } from '../support/setup';
+import { maxRelativeError as relativeError } from '../support/compare';
 
 const COUNT = 6;
 
@@ -34,17 +35,6 @@ function images(): Float32Array {
   const file = path.join(SHARED_CIFAR10, 'test_batch.bin');
   if (fs.existsSync(file)) return Float32Array.from(readBatchFile(file).images.subarray(0, COUNT * IMAGE_BYTES));
   return Float32Array.from({ length: COUNT * IMAGE_BYTES }, (_, i) => ((i * 2654435761) >>> 24) % 256);
-}
-
-/** max |a - b| / max |b|: the error relative to the array's own scale. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 async function explainOn(backend: string, method: CamMethodName, pixels: Float32Array): Promise<Explanation> {

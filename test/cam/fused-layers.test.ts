@@ -10,6 +10,7 @@ import { initBackend } from '../../src/backend';
 import { createCam } from '../../src/cam';
 import { planFusedChains, setLayerFusion } from '../../src/cam/fused-layers';
 import { randomArray, seeded } from '../support/cam-fixtures';
+import { expectSameExplanations, maxRelativeError as relative } from '../support/compare';
 
 type ST = tf.SymbolicTensor;
 
@@ -51,16 +52,6 @@ function chainsModel(): tf.LayersModel {
   const model = tf.model({ inputs: input, outputs: out });
   randomiseBatchNorms(model, 7);
   return model;
-}
-
-function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 describe('cam: convolution chains fused for explanation', function () {
@@ -150,15 +141,7 @@ describe('cam: convolution chains fused for explanation', function () {
       const slow = run(false);
       const fast = run(true);
       expect(tf.memory().numTensors).to.equal(before);
-      for (const [i, image] of fast.images.entries()) {
-        const truth = slow.images[i];
-        expect(relative(image.classes.map((c) => c.score), truth.classes.map((c) => c.score))).to.be.below(1e-5);
-        for (const [k, c] of image.classes.entries()) {
-          expect(relative(c.weights, truth.classes[k].weights), `alpha, image ${i} class ${k}`).to.be.below(1e-5);
-          expect(relative(c.map, truth.classes[k].map), `map, image ${i} class ${k}`).to.be.below(1e-5);
-          expect(relative(c.guided as Float32Array, truth.classes[k].guided as Float32Array), `guided, image ${i} class ${k}`).to.be.below(1e-5);
-        }
-      }
+      expectSameExplanations(fast, slow);
       x.dispose();
       model.dispose();
     });
@@ -191,14 +174,7 @@ describe('cam: convolution chains fused for explanation', function () {
     const slow = run(false);
     const fast = run(true);
     expect(tf.memory().numTensors).to.equal(before);
-    for (const [i, image] of fast.images.entries()) {
-      const truth = slow.images[i];
-      expect(relative(image.classes.map((c) => c.score), truth.classes.map((c) => c.score))).to.be.below(1e-5);
-      for (const [k, c] of image.classes.entries()) {
-        expect(relative(c.map, truth.classes[k].map), `map, image ${i} class ${k}`).to.be.below(1e-5);
-        expect(relative(c.guided as Float32Array, truth.classes[k].guided as Float32Array), `guided, image ${i} class ${k}`).to.be.below(1e-5);
-      }
-    }
+    expectSameExplanations(fast, slow);
     images.dispose();
     model.dispose();
   });

@@ -81,17 +81,8 @@ export function readKerasReference(name: string): KerasReference {
   };
 }
 
-/** max |a - b| / max |b|: the error relative to the reference's scale. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`relativeError: ${a.length} values against ${b.length}.`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
+/** max |a - b| / max |b| (support/compare.ts), the measure the Keras references use. */
+export { maxRelativeError as relativeError } from './compare';
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0;
