@@ -32,10 +32,9 @@ static int patch_cols(const conv_geometry *g) { return g->kh * g->kw * g->cin; }
  * (rows of it per part) alike. */
 static long line_count(const conv_geometry *g) { return (long)g->n * g->oh; }
 
-/* Lines per patch-matrix chunk for one of `parts` parts. */
-static long chunk_lines(const conv_geometry *g, int parts) {
+/* Lines per patch-matrix chunk (of one part: the budget is per part). */
+static long chunk_lines(const conv_geometry *g) {
   const long per_line = (long)g->ow * patch_cols(g);
-  (void)parts;
   long lines = per_line > 0 ? PART_PATCH_BUDGET / per_line : line_count(g);
   if (lines < 1) lines = 1;
   return lines > line_count(g) ? line_count(g) : lines;
@@ -122,7 +121,7 @@ static void forward_part(int part, int parts, void *context) {
   part_range(c, part, parts, &from, &to);
   if (from >= to) return;
   const int cols = patch_cols(g);
-  const long chunk = chunk_lines(g, parts);
+  const long chunk = chunk_lines(g);
   float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
   if (!patches) {
     c->failed = 1;
@@ -174,7 +173,7 @@ static void input_gradient_part(int part, int parts, void *context) {
   from *= g->oh;
   to *= g->oh;
   const int cols = patch_cols(g);
-  const long chunk = chunk_lines(g, parts);
+  const long chunk = chunk_lines(g);
   float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
   if (!patches) {
     c->failed = 1;
@@ -222,7 +221,7 @@ int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *
     return 0;
   }
   const int cols = patch_cols(g);
-  const long chunk = chunk_lines(g, 1), lines = line_count(g);
+  const long chunk = chunk_lines(g), lines = line_count(g);
   float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
   if (!patches) return -1;
   for (long line = 0; line < lines; line += chunk) {
@@ -255,7 +254,7 @@ int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *
   }
   /* Fewer images than parts (batch 1): the product is split by lines, the scatter stays on one thread. */
   const int cols = patch_cols(g);
-  const long chunk = chunk_lines(g, 1), lines = line_count(g);
+  const long chunk = chunk_lines(g), lines = line_count(g);
   float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
   if (!patches) return -1;
   for (long line = 0; line < lines; line += chunk) {

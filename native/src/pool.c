@@ -78,6 +78,8 @@ VECTOR_CLONES static void max_pool_choose_part(int part, int parts, void *contex
         taken[ch] = 0.0f;
       }
       int32_t *restrict choice = p->choice ? p->choice + window : NULL;
+      if (choice)
+        for (int ch = 0; ch < c; ch++) choice[ch] = -1; /* none chosen (all NaN): no gradient */
       for (int ky = ky0; ky < ky1; ky++)
         for (int kx = kx0; kx < kx1; kx++) {
           const long offset = ((long)(y0 + ky) * g->w + x0 + kx) * c;
@@ -134,7 +136,6 @@ int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, f
   if (!disjoint) {
     p.choice = malloc(sizeof(int32_t) * windows);
     if (!p.choice) return -1;
-    for (size_t i = 0; i < windows; i++) p.choice[i] = -1;
   }
   /* Memory-bound, ~100x cheaper per element than a multiply-add is per call: a part per core from
    * about 10^5 values each. */

@@ -66,25 +66,20 @@ export function splitLayersModel(model: tf.LayersModel, layerName?: string, opti
   };
   if (!dependsOnA(score)) throw new Error(`Layer '${layer.name}' does not feed the model's output; choose a layer on the path to it.`);
   const side: SymbolicTensor[] = [];
+  // A's readers on the way to the score (each depends on A, so the walk meets them all): one
+  // GlobalAveragePooling2D allows the pooled head.
+  const readersOfA = new Set<SymbolicTensor>();
   const seen = new Set<number>();
   const collect = (st: SymbolicTensor): void => {
     if (seen.has(st.id) || st.id === A.id) return;
     seen.add(st.id);
     if (!dependsOnA(st)) side.push(st);
-    else st.inputs.forEach(collect);
+    else {
+      if (st.inputs.some((i) => i.id === A.id)) readersOfA.add(st);
+      st.inputs.forEach(collect);
+    }
   };
   collect(score);
-
-  // A's readers on the way to the score: one GlobalAveragePooling2D allows the pooled head.
-  const readersOfA = new Set<SymbolicTensor>();
-  const walked = new Set<number>();
-  const findReaders = (st: SymbolicTensor): void => {
-    if (walked.has(st.id) || st.id === A.id) return;
-    walked.add(st.id);
-    if (st.inputs.some((i) => i.id === A.id)) readersOfA.add(st);
-    st.inputs.forEach(findReaders);
-  };
-  findReaders(score);
   const [pooledBy] = readersOfA;
   const poolsA = readersOfA.size === 1 && side.length === 0 && A.shape.length === 4 && pooledBy.inputs.length === 1 &&
     pooledBy.sourceLayer.getClassName() === 'GlobalAveragePooling2D' && pooledBy.shape.length === 2;
