@@ -292,15 +292,15 @@ static napi_value get_last_parts(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* (geometry): whether conv2dForward runs that convolution on the direct kernel (else im2col + SGEMM). */
-static napi_value direct_convolution(napi_env env, napi_callback_info info) {
+/* (geometry): the kernel conv2dForward runs that convolution on: "winograd", "direct", "pointwise" or "im2col". */
+static napi_value forward_kernel(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value args[1], result;
   conv_geometry g;
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 1 || !geometry_argument(env, args[0], &g)) {
-    return fail(env, "directConvolution expects an Int32Array geometry of 15 positive sizes");
+    return fail(env, "forwardKernel expects an Int32Array geometry of 15 positive sizes");
   }
-  napi_get_boolean(env, conv2d_forward_is_direct(&g), &result);
+  napi_create_string_utf8(env, conv2d_forward_kernel(&g), NAPI_AUTO_LENGTH, &result);
   return result;
 }
 
@@ -328,7 +328,7 @@ NAPI_MODULE_INIT() {
       {"activationGradient", NULL, activation_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"lastParts", NULL, get_last_parts, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
-      {"directConvolution", NULL, direct_convolution, NULL, NULL, NULL, napi_default, NULL},
+      {"forwardKernel", NULL, forward_kernel, NULL, NULL, NULL, napi_default, NULL},
       {"batchMatMul", NULL, batch_matmul_binding, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);

@@ -14,6 +14,8 @@
 #include "conv.h"
 #include "direct_conv.h"
 #include "parallel.h"
+#include "winograd.h"
+#include "workspace.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -98,10 +100,12 @@ typedef struct {
   const float *a, *b;
   float *out;
   long units;
-  int failed;
   /* The forward's epilogue, applied to each chunk while it is still in cache (bias may be NULL). */
   const float *bias;
   int activation;
+  /* Each part's patch matrix, part_floats apart (from the calling thread's workspace). */
+  float *scratch;
+  size_t part_floats;
 } split_call;
 
 static void epilogue(const split_call *c, float *y, long pixels) {
@@ -122,11 +126,7 @@ static void forward_part(int part, int parts, void *context) {
   if (from >= to) return;
   const int cols = patch_cols(g);
   const long chunk = chunk_lines(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
-  if (!patches) {
-    c->failed = 1;
-    return;
-  }
+  float *patches = c->scratch + part * c->part_floats;
   for (long line = from; line < to; line += chunk) {
     const long count = line + chunk > to ? to - line : chunk;
     im2col(g, c->a, line, count, patches);
@@ -135,7 +135,6 @@ static void forward_part(int part, int parts, void *context) {
                 g->cout, 0.0f, y, g->cout);
     epilogue(c, y, count * g->ow);
   }
-  free(patches);
 }
 
 /* Pointwise forward over a range of pixels: y[rows] = x[rows] x filter. */
@@ -174,18 +173,20 @@ static void input_gradient_part(int part, int parts, void *context) {
   to *= g->oh;
   const int cols = patch_cols(g);
   const long chunk = chunk_lines(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
-  if (!patches) {
-    c->failed = 1;
-    return;
-  }
+  float *patches = c->scratch + part * c->part_floats;
   for (long line = from; line < to; line += chunk) {
     const long count = line + chunk > to ? to - line : chunk;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(count * g->ow), cols, g->cout, 1.0f,
                 c->a + (size_t)line * g->ow * g->cout, g->cout, c->b, g->cout, 0.0f, patches, cols);
     col2im_add(g, patches, line, count, c->out);
   }
-  free(patches);
+}
+
+/* Points each part at its patch matrix in this thread's workspace; 0 when out of memory. */
+static int patch_scratch(split_call *c, int parts) {
+  c->part_floats = (size_t)chunk_lines(c->g) * c->g->ow * patch_cols(c->g);
+  c->scratch = workspace_floats(c->part_floats * parts);
+  return c->scratch != NULL;
 }
 
 /* Multiply-adds of a convolution (each kernel's work is the same count). */
@@ -193,7 +194,30 @@ static double conv_work(const conv_geometry *g) {
   return (double)g->n * g->oh * g->ow * g->cout * patch_cols(g);
 }
 
-int conv2d_forward_is_direct(const conv_geometry *g) { return !is_pointwise(g) && direct_conv_supported(g); }
+conv_geometry input_gradient_geometry(const conv_geometry *g) {
+  return (conv_geometry){g->n,  g->oh, g->ow, g->cout, g->kh, g->kw, g->cin, g->h, g->w, 1, 1,
+                         g->dh * (g->kh - 1) - g->pt, g->dw * (g->kw - 1) - g->pl, g->dh, g->dw};
+}
+
+float *turned_filter(const conv_geometry *g, const float *filter) {
+  const int taps = g->kh * g->kw;
+  float *turned = malloc(sizeof(float) * (size_t)taps * g->cin * g->cout);
+  if (!turned) return NULL;
+  for (int k = 0; k < taps; k++) {
+    const float *from = filter + (size_t)(taps - 1 - k) * g->cin * g->cout; /* [cin][cout] */
+    float *to = turned + (size_t)k * g->cout * g->cin;                      /* [cout][cin] */
+    for (int i = 0; i < g->cin; i++)
+      for (int o = 0; o < g->cout; o++) to[(size_t)o * g->cin + i] = from[(size_t)i * g->cout + o];
+  }
+  return turned;
+}
+
+/* Winograd first where it applies (a quarter of the multiply-adds), then the direct kernel. */
+const char *conv2d_forward_kernel(const conv_geometry *g) {
+  if (winograd_supported(g)) return "winograd";
+  if (is_pointwise(g)) return "pointwise";
+  return direct_conv_supported(g) ? "direct" : "im2col";
+}
 
 int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y) {
   return conv2d_forward_fused(g, x, filter, NULL, ACTIVATION_LINEAR, y);
@@ -201,16 +225,20 @@ int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, 
 
 int conv2d_forward_fused(const conv_geometry *g, const float *x, const float *filter, const float *bias, int activation,
                          float *y) {
-  if (conv2d_forward_is_direct(g)) return direct_conv_forward(g, x, filter, bias, activation, y);
-  split_call c = {g, x, filter, y, 0, 0, bias, activation};
-  if (is_pointwise(g)) {
+  const char *kernel = conv2d_forward_kernel(g);
+  if (kernel[0] == 'w') return winograd_forward(g, x, filter, bias, activation, y);
+  if (kernel[0] == 'd') return direct_conv_forward(g, x, filter, bias, activation, y);
+  split_call c = {.g = g, .a = x, .b = filter, .out = y, .bias = bias, .activation = activation};
+  if (kernel[0] == 'p') {
     c.units = (long)g->n * g->h * g->w;
     parallel_run(parallel_parts(conv_work(g), c.units), pointwise_forward_part, &c);
     return 0;
   }
   c.units = line_count(g);
-  parallel_run(parallel_parts(conv_work(g), c.units), forward_part, &c);
-  return c.failed ? -1 : 0;
+  const int parts = parallel_parts(conv_work(g), c.units);
+  if (!patch_scratch(&c, parts)) return -1;
+  parallel_run(parts, forward_part, &c);
+  return 0;
 }
 
 /* dfilter = patches^T x dy, summed over chunks (one thread: training splits its batch over workers). */
@@ -222,7 +250,7 @@ int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *
   }
   const int cols = patch_cols(g);
   const long chunk = chunk_lines(g), lines = line_count(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
+  float *patches = workspace_floats((size_t)chunk * g->ow * cols);
   if (!patches) return -1;
   for (long line = 0; line < lines; line += chunk) {
     const long count = line + chunk > lines ? lines - line : chunk;
@@ -230,17 +258,25 @@ int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, g->cout, (int)(count * g->ow), 1.0f, patches, cols,
                 dy + (size_t)line * g->ow * g->cout, g->cout, line == 0 ? 0.0f : 1.0f, dfilter, g->cout);
   }
-  free(patches);
   return 0;
 }
 
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx) {
+  if (g->sh == 1 && g->sw == 1) {
+    const conv_geometry t = input_gradient_geometry(g);
+    if (t.pt >= 0 && t.pl >= 0 && winograd_supported(&t)) {
+      float *turned = turned_filter(g, filter);
+      const int failed = turned ? winograd_forward(&t, dy, turned, NULL, ACTIVATION_LINEAR, dx) : -1;
+      free(turned);
+      return failed;
+    }
+  }
   if (!is_pointwise(g) && direct_input_gradient_supported(g)) return direct_conv_input_gradient(g, dy, filter, dx);
-  split_call c = {g, dy, filter, dx, 0, 0};
+  split_call c = {.g = g, .a = dy, .b = filter, .out = dx};
   if (is_pointwise(g)) {
     /* dx[pixels, cin] = dy[pixels, cout] x filter[cin, cout]^T */
     const conv_geometry rows = {1, 1, 1, g->cout, 1, 1, g->cin, 1, 1, 1, 1, 0, 0, 1, 1};
-    split_call product = {&rows, dy, filter, dx, (long)g->n * g->h * g->w, 0};
+    split_call product = {.g = &rows, .a = dy, .b = filter, .out = dx, .units = (long)g->n * g->h * g->w};
     parallel_run(parallel_parts(conv_work(g), product.units), rows_times_filter_transposed, &product);
     return 0;
   }
@@ -249,22 +285,22 @@ int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *
   if (g->n >= parts) {
     /* Whole images per part: neighbouring output rows scatter onto shared input rows. */
     c.units = g->n;
+    if (!patch_scratch(&c, parts)) return -1;
     parallel_run(parts, input_gradient_part, &c);
-    return c.failed ? -1 : 0;
+    return 0;
   }
   /* Fewer images than parts (batch 1): the product is split by lines, the scatter stays on one thread. */
   const int cols = patch_cols(g);
   const long chunk = chunk_lines(g), lines = line_count(g);
-  float *patches = malloc(sizeof(float) * (size_t)chunk * g->ow * cols);
+  float *patches = workspace_floats((size_t)chunk * g->ow * cols);
   if (!patches) return -1;
   for (long line = 0; line < lines; line += chunk) {
     const long count = line + chunk > lines ? lines - line : chunk;
     const conv_geometry rows = {1, 1, 1, g->cout, 1, 1, cols, 1, (int)(count * g->ow), 1, 1, 0, 0, 1, 1};
-    split_call product = {&rows, dy + (size_t)line * g->ow * g->cout, filter, patches, count * g->ow, 0};
+    split_call product = {.g = &rows, .a = dy + (size_t)line * g->ow * g->cout, .b = filter, .out = patches, .units = count * g->ow};
     parallel_run(parts, rows_times_filter_transposed, &product);
     col2im_add(g, patches, line, count, dx);
   }
-  free(patches);
   return 0;
 }
 

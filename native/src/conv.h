@@ -3,9 +3,12 @@
 #define GRADCAM_CONV_H
 
 /* The addon is compiled for baseline x86-64 (SSE2), so it runs on any machine it is installed on;
- * the element-wise loops are also compiled for AVX2 + FMA and picked at load time where the CPU has them. */
+ * the element-wise loops are also compiled for x86-64-v3 (AVX2 + FMA) and picked at load time where
+ * the CPU has those features. Not "arch=haswell": that clone is picked by CPU *model*, so AMD and
+ * later Intel CPUs ran the SSE2 clone (perf showed it; the max-pool gradient took 3.8x as long).
+ * A clone's address is its baseline: call VECTOR_CLONES functions directly, not through parallel_run. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define VECTOR_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define VECTOR_CLONES
 #endif
@@ -24,12 +27,18 @@ typedef struct {
 
 /* Each returns 0, or -1 when a scratch buffer could not be allocated. */
 int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y);
-/* Whether the forward runs on the direct kernel (direct_conv.h) rather than im2col + SGEMM. */
-int conv2d_forward_is_direct(const conv_geometry *g);
 /* The forward with FusedConv2D's epilogue, y = act(conv + bias) (bias may be NULL), applied chunk by
  * chunk while the output is still in cache. */
 int conv2d_forward_fused(const conv_geometry *g, const float *x, const float *filter, const float *bias, int activation,
                          float *y);
+/* A stride-1 convolution's input gradient is itself a convolution: of dy with the filter turned
+ * 180 degrees and its in/out channels swapped, padded by dilation * (k - 1) - padding. Its
+ * geometry, and the turned filter in a new buffer (the caller frees it; NULL when out of memory). */
+conv_geometry input_gradient_geometry(const conv_geometry *g);
+float *turned_filter(const conv_geometry *g, const float *filter);
+/* The kernel a forward convolution of this geometry runs on: "winograd", "direct", "pointwise" or
+ * "im2col" (the input gradient takes the same choice for its turned geometry where stride is 1). */
+const char *conv2d_forward_kernel(const conv_geometry *g);
 int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter);
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
 

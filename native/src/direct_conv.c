@@ -197,13 +197,6 @@ int direct_conv_forward(const conv_geometry *g, const float *x, const float *fil
   return c.failed ? -1 : 0;
 }
 
-/* A stride-1 convolution's input gradient is itself a convolution: of dy with the filter turned
- * 180 degrees and its in/out channels swapped, padded by dilation * (k - 1) - padding. */
-static conv_geometry input_gradient_geometry(const conv_geometry *g) {
-  return (conv_geometry){g->n,  g->oh, g->ow, g->cout, g->kh, g->kw, g->cin, g->h, g->w, 1, 1,
-                         g->dh * (g->kh - 1) - g->pt, g->dw * (g->kw - 1) - g->pl, g->dh, g->dw};
-}
-
 int direct_input_gradient_supported(const conv_geometry *g) {
   if (g->sh != 1 || g->sw != 1) return 0;
   const conv_geometry t = input_gradient_geometry(g);
@@ -212,15 +205,8 @@ int direct_input_gradient_supported(const conv_geometry *g) {
 
 int direct_conv_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx) {
   const conv_geometry t = input_gradient_geometry(g);
-  const int taps = g->kh * g->kw;
-  float *turned = malloc(sizeof(float) * (size_t)taps * g->cin * g->cout);
+  float *turned = turned_filter(g, filter);
   if (!turned) return -1;
-  for (int k = 0; k < taps; k++) {
-    const float *from = filter + (size_t)(taps - 1 - k) * g->cin * g->cout; /* [cin][cout] */
-    float *to = turned + (size_t)k * g->cout * g->cin;                      /* [cout][cin] */
-    for (int i = 0; i < g->cin; i++)
-      for (int o = 0; o < g->cout; o++) to[(size_t)o * g->cin + i] = from[(size_t)i * g->cout + o];
-  }
   const int failed = direct_conv_forward(&t, dy, turned, NULL, ACTIVATION_LINEAR, dx);
   free(turned);
   return failed;

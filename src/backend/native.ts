@@ -59,8 +59,8 @@ export interface NativeAddon {
   lastParts(): number;
   /** c[i] = op(a[i]) x op(b[i]); geometry [batch, batchA, batchB, m, n, k, transposeA, transposeB]. */
   batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, geometry: Int32Array): void;
-  /** Whether conv2dForward takes the direct AVX2 kernel for this geometry (else im2col + SGEMM). */
-  directConvolution(geometry: Int32Array): boolean;
+  /** The kernel conv2dForward takes for this geometry: Winograd F(4x4, 3x3), the direct AVX2 kernel, a plain product (1x1) or im2col + SGEMM. */
+  forwardKernel(geometry: Int32Array): 'winograd' | 'direct' | 'pointwise' | 'im2col';
   blasConfig(): string;
 }
 

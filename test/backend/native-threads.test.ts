@@ -61,17 +61,22 @@ describe('native kernels on several threads', function () {
     await tf.setBackend('wasm');
   });
 
-  // `direct`: the forward is meant for the direct AVX2 kernel (native/src/direct_conv.c) where the
-  // CPU has AVX2 + FMA, else for im2col + SGEMM; the cases cover both and the direct kernel's edges.
-  const cases: { name: string; x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid'; dilation?: number; direct: boolean }[] = [
-    { name: 'a batch, split by images', x: [8, 32, 32, 32], f: [3, 3, 32, 64], stride: 1, pad: 'same', direct: true },
-    { name: 'one image, split by rows (stride 2, odd size)', x: [1, 129, 121, 32], f: [3, 3, 32, 96], stride: 2, pad: 'same', direct: true },
-    { name: 'pointwise, split by pixels', x: [4, 48, 48, 64], f: [1, 1, 64, 128], stride: 1, pad: 'valid', direct: false },
-    { name: 'a 5x3 filter, valid padding', x: [4, 60, 52, 16], f: [5, 3, 16, 48], stride: 1, pad: 'valid', direct: true },
-    { name: 'rows 4 divides and 6 does not, an 8-channel tail (40 outputs)', x: [128, 8, 8, 24], f: [3, 3, 24, 40], stride: 1, pad: 'same', direct: true },
-    { name: 'dilation 2, 3 input channels (an image layer)', x: [64, 40, 37, 3], f: [3, 3, 3, 32], stride: 1, pad: 'same', dilation: 2, direct: true },
-    { name: 'a deep layer, beyond the direct kernel (8x8x128)', x: [64, 8, 8, 128], f: [3, 3, 128, 128], stride: 1, pad: 'same', direct: false },
-    { name: '20 outputs (not a multiple of 8)', x: [32, 30, 30, 16], f: [3, 3, 16, 20], stride: 1, pad: 'same', direct: false },
+  // `kernel`: the forward's kernel where the CPU has AVX2 + FMA (without them 'direct' becomes
+  // 'im2col'); the cases cover every kernel and the edges of the direct and Winograd ones.
+  // `parts`: the most parts the case is large enough to split into (default: every thread asked for).
+  type Kernel = 'winograd' | 'direct' | 'pointwise' | 'im2col';
+  const cases: { name: string; x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid'; dilation?: number; kernel: Kernel; parts?: number }[] = [
+    { name: 'a batch, split by tiles across images', x: [8, 32, 32, 32], f: [3, 3, 32, 64], stride: 1, pad: 'same', kernel: 'winograd' },
+    { name: 'one image, split by rows (stride 2, odd size)', x: [1, 129, 121, 32], f: [3, 3, 32, 96], stride: 2, pad: 'same', kernel: 'direct' },
+    { name: 'pointwise, split by pixels', x: [4, 48, 48, 64], f: [1, 1, 64, 128], stride: 1, pad: 'valid', kernel: 'pointwise' },
+    { name: 'a 5x3 filter, valid padding', x: [4, 60, 52, 16], f: [5, 3, 16, 48], stride: 1, pad: 'valid', kernel: 'direct' },
+    { name: 'rows 4 divides and 6 does not, an 8-channel tail (40 outputs)', x: [128, 8, 8, 24], f: [3, 3, 24, 40], stride: 1, pad: 'same', kernel: 'direct' },
+    { name: 'dilation 2, 3 input channels (an image layer)', x: [64, 40, 37, 3], f: [3, 3, 3, 32], stride: 1, pad: 'same', dilation: 2, kernel: 'direct' },
+    { name: 'a deep layer (8x8x128)', x: [64, 8, 8, 128], f: [3, 3, 128, 128], stride: 1, pad: 'same', kernel: 'winograd' },
+    { name: 'Winograd, odd sizes and valid padding (edge tiles; the input gradient padded by 2)', x: [8, 31, 29, 64], f: [3, 3, 64, 64], stride: 1, pad: 'valid', kernel: 'winograd' },
+    { name: 'Winograd, one image whose side 4 does not divide', x: [1, 30, 30, 40], f: [3, 3, 40, 32], stride: 1, pad: 'same', kernel: 'winograd', parts: 1 },
+    { name: 'too few tiles for Winograd (one 8x8x128 image)', x: [1, 8, 8, 128], f: [3, 3, 128, 128], stride: 1, pad: 'same', kernel: 'im2col', parts: 1 },
+    { name: '20 outputs (not a multiple of 8)', x: [32, 30, 30, 16], f: [3, 3, 16, 20], stride: 1, pad: 'same', kernel: 'im2col' },
   ];
   const cpuHasAvx2Fma = (() => {
     try {
@@ -85,13 +90,15 @@ describe('native kernels on several threads', function () {
     it(`convolution, fused bias + ReLU6 and input gradient: ${c.name}`, async () => {
       const truth = await convAndInputGradient('cpu', c.x, c.f, c.stride, c.pad, c.dilation);
       const geometry = nativeGeometry(c.x, c.f, { strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, dataFormat: 'NHWC' });
-      expect(addon.directConvolution(geometry), 'the kernel this case is meant for').to.equal(c.direct && cpuHasAvx2Fma);
+      const expected = c.kernel === 'direct' && !cpuHasAvx2Fma ? 'im2col' : c.kernel;
+      expect(addon.forwardKernel(geometry), 'the kernel this case is meant for').to.equal(expected);
       for (const threads of [1, 2, 3]) {
         const got = await onThreads(threads, () => convAndInputGradient('wasm', c.x, c.f, c.stride, c.pad, c.dilation));
         expect(relativeError(got.y, truth.y), `y, ${threads} threads`).to.be.below(1e-5);
         expect(relativeError(got.dx, truth.dx), `dx, ${threads} threads`).to.be.below(1e-5);
         // Split as asked (forward, input gradient): the threaded code ran, not only the serial path.
-        expect(got.parts, `parts at ${threads} threads`).to.deep.equal([threads, threads]);
+        const split = Math.min(threads, c.parts ?? threads);
+        expect(got.parts, `parts at ${threads} threads`).to.deep.equal([split, split]);
       }
       // ReLU6 clipped some outputs at 6 and zeroed others: the epilogue was exercised, not skipped.
       expect(truth.y.some((v) => v === 6)).to.equal(true);

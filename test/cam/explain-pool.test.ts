@@ -23,19 +23,23 @@ function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / scale;
 }
 
+// A worker's share rounds differently from the whole batch: SGEMM blocks a different number of rows,
+// and Winograd's transforms (native/src/winograd.c) scale such rounding up to ~1e-5 of a map's peak.
+const ROUNDING = 5e-5;
+
 function expectSame(got: Explanation, want: Explanation): void {
   expect(got.images.length).to.equal(want.images.length);
   expect(got.layer).to.equal(want.layer);
   got.images.forEach((image, i) => {
     const ref = want.images[i];
     expect(image.predicted, `image ${i}`).to.equal(ref.predicted);
-    expect(maxRelative(image.logits, ref.logits)).to.be.below(1e-5);
+    expect(maxRelative(image.logits, ref.logits)).to.be.below(ROUNDING);
     expect(image.classes.map((c) => c.classIndex)).to.deep.equal(ref.classes.map((c) => c.classIndex));
     image.classes.forEach((c, k) => {
       const r = ref.classes[k];
-      expect(maxRelative(c.weights, r.weights), `image ${i} class ${c.classIndex} weights`).to.be.below(1e-5);
-      expect(maxRelative(c.map, r.map), `image ${i} class ${c.classIndex} map`).to.be.below(1e-5);
-      if (r.guided) expect(maxRelative(c.guided as Float32Array, r.guided), `image ${i} guided`).to.be.below(1e-5);
+      expect(maxRelative(c.weights, r.weights), `image ${i} class ${c.classIndex} weights`).to.be.below(ROUNDING);
+      expect(maxRelative(c.map, r.map), `image ${i} class ${c.classIndex} map`).to.be.below(ROUNDING);
+      if (r.guided) expect(maxRelative(c.guided as Float32Array, r.guided), `image ${i} guided`).to.be.below(ROUNDING);
     });
   });
 }

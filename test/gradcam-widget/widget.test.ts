@@ -125,7 +125,9 @@ describe('showGradCam (kernel side of the widget)', function () {
     const direct = explain(model, examples.map((e) => e.pixels), { method: 'layercam', target: 'all' });
     const ship = direct.images[1].classes.map((c) => Array.from(c.heatmap)).flat();
     expect(shipped.length).to.equal(ship.length);
-    for (let i = 0; i < ship.length; i += 97) expect(shipped[i]).to.be.closeTo(ship[i], 1e-6);
+    // Within float rounding: the widget's calls batch the images differently, and a layer's convolution
+    // kernel and SGEMM blocking follow the batch's size.
+    for (let i = 0; i < ship.length; i += 97) expect(shipped[i]).to.be.closeTo(ship[i], 1e-5);
     runtime.comms.handle(frontendUpdate(w.id, { method: 'eigencam' }));
     expect(w.get('method')).to.equal('eigencam');
     runtime.comms.handle(frontendUpdate(w.id, { method: 'scorecam' }));
