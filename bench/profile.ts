@@ -26,6 +26,10 @@ const batch = i > 0 ? Number(process.argv[i + 1]) : 64;
   await printKernelProfile(`Grad-CAM of the predicted class, batch ${batch}`, () => void cam.explain(x));
   await printKernelProfile(`Grad-CAM of all 10 classes, batch ${batch}`, () => void cam.explain(x, { target: 'all' }));
   await printKernelProfile(`Guided Grad-CAM, batch ${batch}`, () => void cam.explain(x, { guided: true }));
+  // Score-CAM runs K masked copies of each image through the model: 4 images are enough to see its mix.
+  const few = tf.slice(x, [0, 0, 0, 0], [Math.min(4, batch), -1, -1, -1]);
+  await printKernelProfile(`Score-CAM, batch ${few.shape[0]}`, () => void createCam(model, { method: 'scorecam' }).explain(few));
+  few.dispose();
   x.dispose();
   model.dispose();
   console.log(`\n${watch.footer()}`);

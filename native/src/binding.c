@@ -13,6 +13,7 @@
 #include "batch_norm.h"
 #include "matmul.h"
 #include "conv.h"
+#include "broadcast.h"
 #include "direct_conv.h"
 #include "parallel.h"
 #include "pool.h"
@@ -320,6 +321,7 @@ NAPI_MODULE_INIT() {
       {"depthwiseInputGradient", NULL, depthwise_input_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormTrain", NULL, batch_norm_train_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormGradient", NULL, batch_norm_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPool", NULL, max_pool_forward_binding, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradient", NULL, max_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"avgPoolGradient", NULL, avg_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
@@ -329,6 +331,7 @@ NAPI_MODULE_INIT() {
       {"lastParts", NULL, get_last_parts, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, blas_config, NULL, NULL, NULL, napi_default, NULL},
       {"forwardKernel", NULL, forward_kernel, NULL, NULL, NULL, napi_default, NULL},
+      {"broadcastBinary", NULL, broadcast_binary_binding, NULL, NULL, NULL, napi_default, NULL},
       {"batchMatMul", NULL, batch_matmul_binding, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);

@@ -9,6 +9,10 @@
 /* dx[pixel] = sum of dy over the windows covering it / (fh * fw) (tfjs's AvgPoolGrad contract). */
 void avg_pool_gradient(const pool_geometry *g, const float *dy, float *dx);
 
+/* y = each window's maximum (tfjs's MaxPool: padding ignored). */
+void max_pool_forward(const pool_geometry *g, const float *x, float *y);
+
+napi_value max_pool_forward_binding(napi_env env, napi_callback_info info);
 napi_value max_pool_gradient_binding(napi_env env, napi_callback_info info);
 napi_value avg_pool_gradient_binding(napi_env env, napi_callback_info info);
 

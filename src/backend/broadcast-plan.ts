@@ -1,0 +1,61 @@
+/**
+ * How the native broadcasting binary op (native/src/broadcast.c) runs a tfjs Multiply, Add, Sub or
+ * RealDiv whose two shapes differ. Both shapes are aligned to the output's rank, dimensions of size 1
+ * in the output are dropped, and neighbouring dimensions that broadcast alike are merged, so that
+ * [1, 32, 32, 3] x [128, 32, 32, 1] runs as three loops (128, 1024, 3), not four with 4-D index math.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export const BROADCAST_OPS = { Multiply: 0, Add: 1, Sub: 2, RealDiv: 3 } as const;
+export type BroadcastOp = keyof typeof BROADCAST_OPS;
+
+const MAX_RANK = 6;
+export const BROADCAST_GEOMETRY_FIELDS = 2 + 3 * MAX_RANK;
+
+export interface BroadcastPlan { geometry: Int32Array; outShape: number[] }
+
+const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+/**
+ * The geometry and output shape, or undefined where tfjs-wasm is as fast or the case is not one this
+ * kernel has: equal shapes, a side with one value (wasm's scalar path), no elements, or shapes that
+ * do not broadcast (tfjs then reports that itself).
+ */
+export function broadcastPlan(op: BroadcastOp, aShape: readonly number[], bShape: readonly number[]): BroadcastPlan | undefined {
+  if (aShape.length === bShape.length && aShape.every((d, i) => d === bShape[i])) return undefined;
+  if (size(aShape) <= 1 || size(bShape) <= 1) return undefined;
+  let outShape: number[];
+  try {
+    outShape = tf.backend_util.assertAndGetBroadcastShape([...aShape], [...bShape]);
+  } catch {
+    return undefined;
+  }
+  if (size(outShape) === 0) return undefined;
+  const align = (shape: readonly number[]) => [...new Array(outShape.length - shape.length).fill(1), ...shape];
+  const [a, b] = [align(aShape), align(bShape)];
+  // Merged dimensions: [size, a has it, b has it].
+  const dims: [number, boolean, boolean][] = [];
+  outShape.forEach((d, i) => {
+    if (d === 1) return;
+    const hasA = a[i] === d, hasB = b[i] === d;
+    const previous = dims[dims.length - 1];
+    if (previous && previous[1] === hasA && previous[2] === hasB) previous[0] *= d;
+    else dims.push([d, hasA, hasB]);
+  });
+  if (dims.length > MAX_RANK) return undefined;
+  const strides = (has: (d: [number, boolean, boolean]) => boolean): number[] => {
+    const out = new Array<number>(dims.length);
+    let stride = 1;
+    for (let i = dims.length - 1; i >= 0; i--) {
+      out[i] = has(dims[i]) ? stride : 0;
+      if (has(dims[i])) stride *= dims[i][0];
+    }
+    return out;
+  };
+  const pad = (values: number[]) => [...values, ...new Array(MAX_RANK - values.length).fill(0)];
+  const geometry = Int32Array.from([
+    BROADCAST_OPS[op], dims.length,
+    ...pad(dims.map((d) => d[0])), ...pad(strides((d) => d[1])), ...pad(strides((d) => d[2])),
+  ]);
+  return { geometry, outShape };
+}
