@@ -9,6 +9,7 @@ import { registerWasmConvGradients } from './wasm-gradients';
 import { nativeThreads, registerNativeKernels } from './native';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { registerSharedIdentity } from './wasm-identity';
+import { registerWasmSplit } from './wasm-split';
 import { denoJupyter } from '../util/deno';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -78,6 +79,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
         guardWasmMalloc((tf.backend() as unknown as { wasm: WasmAllocator }).wasm);
         registerWasmConvGradients();
         registerSharedIdentity();
+        registerWasmSplit();
         const native = registerNativeKernels();
         info.nativeConvolutions = native.loaded
           ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()}) on ${nativeThreads()} thread${nativeThreads() === 1 ? '' : 's'}` }
@@ -143,6 +145,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 
 export { registerWasmConvGradients } from './wasm-gradients';
 export { registerSharedIdentity } from './wasm-identity';
+export { registerWasmSplit } from './wasm-split';
 export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
   ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
