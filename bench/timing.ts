@@ -96,7 +96,8 @@ function machineBusyTicks(): number {
   return user + nice + system + irq + softirq + (steal ?? 0);
 }
 
-/** This process and every process below it (the PyTorch or TensorFlow peer), by /proc's parent links. */
+/** This process and every process below it (the PyTorch or TensorFlow peer), by /proc's parent links,
+ * with the children each has waited for. */
 function ourTreeTicks(): number {
   const parent = new Map<number, number>();
   const ticks = new Map<number, number>();
@@ -107,7 +108,10 @@ function ourTreeTicks(): number {
       // Fields after the command (which may hold spaces) start at ')'.
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       parent.set(Number(name), Number(rest[1]));
-      ticks.set(Number(name), Number(rest[11]) + Number(rest[12]));
+      // utime + stime, and cutime + cstime: the time of its children that have ended and been
+      // waited for (a spawnSync'd helper that finished before the measurement), which would
+      // otherwise leave /proc and be counted as another process's load.
+      ticks.set(Number(name), Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]));
     } catch {
       // the process ended while we read
     }
