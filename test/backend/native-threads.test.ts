@@ -74,7 +74,8 @@ describe('native kernels on several threads', function () {
     { name: 'dilation 2, 3 input channels (an image layer)', x: [64, 40, 37, 3], f: [3, 3, 3, 32], stride: 1, pad: 'same', dilation: 2, kernel: 'direct' },
     { name: 'a deep layer (8x8x128)', x: [64, 8, 8, 128], f: [3, 3, 128, 128], stride: 1, pad: 'same', kernel: 'winograd' },
     { name: 'Winograd, odd sizes and valid padding (edge tiles; the input gradient padded by 2)', x: [8, 31, 29, 64], f: [3, 3, 64, 64], stride: 1, pad: 'valid', kernel: 'winograd' },
-    { name: 'Winograd, one image whose side 4 does not divide', x: [1, 30, 30, 40], f: [3, 3, 40, 32], stride: 1, pad: 'same', kernel: 'winograd', parts: 1 },
+    { name: 'Winograd, one image whose side 4 does not divide (its input gradient: an 8-channel tail)', x: [1, 30, 30, 40], f: [3, 3, 40, 32], stride: 1, pad: 'same', kernel: 'winograd', parts: 1 },
+    { name: 'Winograd on SGEMM (44 outputs: not a multiple of 8 for the AVX2 product kernel)', x: [4, 20, 20, 36], f: [3, 3, 36, 44], stride: 1, pad: 'same', kernel: 'winograd', parts: 1 },
     { name: 'too few tiles for Winograd (one 8x8x128 image)', x: [1, 8, 8, 128], f: [3, 3, 128, 128], stride: 1, pad: 'same', kernel: 'im2col', parts: 1 },
     { name: '20 outputs (not a multiple of 8)', x: [32, 30, 30, 16], f: [3, 3, 16, 20], stride: 1, pad: 'same', kernel: 'im2col' },
   ];
