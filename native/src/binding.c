@@ -25,14 +25,8 @@ extern char *openblas_get_config(void);
 typedef int (*conv_fn)(const conv_geometry *, const float *, const float *, float *);
 
 static int geometry_argument(napi_env env, napi_value value, conv_geometry *g) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_int32_array || length != CONV_GEOMETRY_FIELDS) return 0;
-  const int *f = (const int *)data;
+  const int32_t *f = int32_fields(env, value, CONV_GEOMETRY_FIELDS);
+  if (!f) return 0;
   *g = (conv_geometry){f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14]};
   for (int i = 0; i < CONV_GEOMETRY_FIELDS; i++) {
     const int is_padding = i == 11 || i == 12;
@@ -301,7 +295,7 @@ static napi_value forward_kernel(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 1 || !geometry_argument(env, args[0], &g)) {
     return fail(env, "forwardKernel expects an Int32Array geometry of 15 positive sizes");
   }
-  napi_create_string_utf8(env, conv2d_forward_kernel(&g), NAPI_AUTO_LENGTH, &result);
+  napi_create_string_utf8(env, conv_kernel_name(conv2d_forward_kernel(&g)), NAPI_AUTO_LENGTH, &result);
   return result;
 }
 

@@ -86,16 +86,8 @@ napi_value broadcast_binary_binding(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
     return fail(env, "broadcastBinary expects (Float32Array a, Float32Array b, Float32Array out, Int32Array geometry)");
   }
-  bool is_typed = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_is_typedarray(env, args[3], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, args[3], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_int32_array || length != BROADCAST_GEOMETRY_FIELDS) {
-    return fail(env, "broadcastBinary: geometry must be an Int32Array of 20 values");
-  }
-  const int *f = (const int *)data;
+  const int32_t *f = int32_fields(env, args[3], BROADCAST_GEOMETRY_FIELDS);
+  if (!f) return fail(env, "broadcastBinary: geometry must be an Int32Array of 20 values");
   broadcast_geometry g = {f[0], f[1], {0}, {0}, {0}};
   if (g.op < 0 || g.op > BROADCAST_DIVIDE || g.rank < 1 || g.rank > BROADCAST_MAX_RANK) {
     return fail(env, "broadcastBinary: op must be 0-3 and rank 1-6");

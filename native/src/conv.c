@@ -213,10 +213,15 @@ float *turned_filter(const conv_geometry *g, const float *filter) {
 }
 
 /* Winograd first where it applies (a quarter of the multiply-adds), then the direct kernel. */
-const char *conv2d_forward_kernel(const conv_geometry *g) {
-  if (winograd_supported(g)) return "winograd";
-  if (is_pointwise(g)) return "pointwise";
-  return direct_conv_supported(g) ? "direct" : "im2col";
+conv_kernel conv2d_forward_kernel(const conv_geometry *g) {
+  if (winograd_supported(g)) return CONV_WINOGRAD;
+  if (is_pointwise(g)) return CONV_POINTWISE;
+  return direct_conv_supported(g) ? CONV_DIRECT : CONV_IM2COL;
+}
+
+const char *conv_kernel_name(conv_kernel kernel) {
+  static const char *const names[] = {"winograd", "direct", "pointwise", "im2col"};
+  return names[kernel];
 }
 
 int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, float *y) {
@@ -225,11 +230,11 @@ int conv2d_forward(const conv_geometry *g, const float *x, const float *filter, 
 
 int conv2d_forward_fused(const conv_geometry *g, const float *x, const float *filter, const float *bias, int activation,
                          float *y) {
-  const char *kernel = conv2d_forward_kernel(g);
-  if (kernel[0] == 'w') return winograd_forward(g, x, filter, bias, activation, y);
-  if (kernel[0] == 'd') return direct_conv_forward(g, x, filter, bias, activation, y);
+  const conv_kernel kernel = conv2d_forward_kernel(g);
+  if (kernel == CONV_WINOGRAD) return winograd_forward(g, x, filter, bias, activation, y);
+  if (kernel == CONV_DIRECT) return direct_conv_forward(g, x, filter, bias, activation, y);
   split_call c = {.g = g, .a = x, .b = filter, .out = y, .bias = bias, .activation = activation};
-  if (kernel[0] == 'p') {
+  if (kernel == CONV_POINTWISE) {
     c.units = (long)g->n * g->h * g->w;
     parallel_run(parallel_parts(conv_work(g), c.units), pointwise_forward_part, &c);
     return 0;

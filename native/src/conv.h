@@ -36,9 +36,11 @@ int conv2d_forward_fused(const conv_geometry *g, const float *x, const float *fi
  * geometry, and the turned filter in a new buffer (the caller frees it; NULL when out of memory). */
 conv_geometry input_gradient_geometry(const conv_geometry *g);
 float *turned_filter(const conv_geometry *g, const float *filter);
-/* The kernel a forward convolution of this geometry runs on: "winograd", "direct", "pointwise" or
- * "im2col" (the input gradient takes the same choice for its turned geometry where stride is 1). */
-const char *conv2d_forward_kernel(const conv_geometry *g);
+/* The kernel a forward convolution of this geometry runs on (the input gradient takes the same
+ * choice for its turned geometry where stride is 1), and its name: "winograd", "direct", ... */
+typedef enum { CONV_WINOGRAD, CONV_DIRECT, CONV_POINTWISE, CONV_IM2COL } conv_kernel;
+conv_kernel conv2d_forward_kernel(const conv_geometry *g);
+const char *conv_kernel_name(conv_kernel kernel);
 int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter);
 int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
 

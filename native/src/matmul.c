@@ -55,16 +55,8 @@ napi_value batch_matmul_binding(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
     return fail(env, "batchMatMul expects (Float32Array a, Float32Array b, Float32Array c, Int32Array geometry)");
   }
-  bool is_typed = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_is_typedarray(env, args[3], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, args[3], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_int32_array || length != MATMUL_GEOMETRY_FIELDS) {
-    return fail(env, "batchMatMul: geometry must be an Int32Array of 8 values");
-  }
-  const int *f = (const int *)data;
+  const int32_t *f = int32_fields(env, args[3], MATMUL_GEOMETRY_FIELDS);
+  if (!f) return fail(env, "batchMatMul: geometry must be an Int32Array of 8 values");
   const matmul_geometry g = {f[0], f[1], f[2], f[3], f[4], f[5], f[6] != 0, f[7] != 0};
   if (g.batch < 1 || g.m < 1 || g.n < 1 || g.k < 1 || (g.batch_a != 1 && g.batch_a != g.batch) ||
       (g.batch_b != 1 && g.batch_b != g.batch)) {

@@ -27,6 +27,28 @@ static void covering(int i, int pad, int f, int s, int out, int *first, int *las
   *last = (i + pad) / s < out - 1 ? (i + pad) / s : out - 1;
 }
 
+/* A window's first input index along one axis, and its taps [k0, k1) that lie inside the input. */
+typedef struct {
+  int start, k0, k1;
+} window_span;
+
+static inline window_span span_of(int o, int stride, int pad, int f, int size) {
+  const int start = o * stride - pad;
+  return (window_span){start, start < 0 ? -start : 0, start + f > size ? size - start : f};
+}
+
+/* out[ch] = the maximum of channels [c0, c0 + cb) over a window's taps inside the image; -infinity
+ * where none is a number. Inlined into each vectorised caller (and clone). */
+static inline __attribute__((always_inline)) void window_maximum(const float *image, int width, int c, window_span y,
+                                                                 window_span x, int c0, int cb, float *restrict out) {
+  for (int ch = 0; ch < cb; ch++) out[ch] = -INFINITY;
+  for (int ky = y.k0; ky < y.k1; ky++)
+    for (int kx = x.k0; kx < x.k1; kx++) {
+      const float *restrict v = image + ((long)(y.start + ky) * width + x.start + kx) * c + c0;
+      for (int ch = 0; ch < cb; ch++) out[ch] = v[ch] > out[ch] ? v[ch] : out[ch];
+    }
+}
+
 typedef struct {
   const pool_geometry *g;
   const float *x, *dy;
@@ -48,19 +70,9 @@ VECTOR_CLONES static void max_pool_forward_lines(const forward_call *p, long fro
   for (long line = from; line < to; line++) {
     const int b = (int)(line / g->oh), oy = (int)(line % g->oh);
     const float *image = p->x + (size_t)b * g->h * g->w * c;
-    const int y0 = oy * g->sh - g->pt;
-    const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + g->fh > g->h ? g->h - y0 : g->fh;
-    for (int ox = 0; ox < g->ow; ox++) {
-      const int x0 = ox * g->sw - g->pl;
-      const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + g->fw > g->w ? g->w - x0 : g->fw;
-      float *restrict out = p->y + ((size_t)line * g->ow + ox) * c;
-      for (int ch = 0; ch < c; ch++) out[ch] = -INFINITY;
-      for (int ky = ky0; ky < ky1; ky++)
-        for (int kx = kx0; kx < kx1; kx++) {
-          const float *restrict v = image + ((long)(y0 + ky) * g->w + x0 + kx) * c;
-          for (int ch = 0; ch < c; ch++) out[ch] = v[ch] > out[ch] ? v[ch] : out[ch];
-        }
-    }
+    const window_span y = span_of(oy, g->sh, g->pt, g->fh, g->h);
+    for (int ox = 0; ox < g->ow; ox++)
+      window_maximum(image, g->w, c, y, span_of(ox, g->sw, g->pl, g->fw, g->w), 0, c, p->y + ((size_t)line * g->ow + ox) * c);
   }
 }
 
@@ -96,21 +108,16 @@ VECTOR_CLONES static void max_pool_choose_lines(pool_call *p, long from, long to
     const int b = (int)(line / g->oh), oy = (int)(line % g->oh);
     const float *image = p->x + (size_t)b * g->h * g->w * c;
     float *grad = p->dx + (size_t)b * g->h * g->w * c;
-    const int y0 = oy * g->sh - g->pt;
-    const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + g->fh > g->h ? g->h - y0 : g->fh;
+    const window_span y = span_of(oy, g->sh, g->pt, g->fh, g->h);
+    const int y0 = y.start, ky0 = y.k0, ky1 = y.k1;
     for (int ox = 0; ox < g->ow; ox++) {
-      const int x0 = ox * g->sw - g->pl;
-      const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + g->fw > g->w ? g->w - x0 : g->fw;
+      const window_span x = span_of(ox, g->sw, g->pl, g->fw, g->w);
+      const int x0 = x.start, kx0 = x.k0, kx1 = x.k1;
       const size_t window = ((size_t)line * g->ow + ox) * c;
       for (int c0 = 0; c0 < c; c0 += POOL_CHANNEL_BLOCK) {
         const int cb = c - c0 < POOL_CHANNEL_BLOCK ? c - c0 : POOL_CHANNEL_BLOCK;
         const float *restrict upstream = p->dy + window + c0;
-        for (int ch = 0; ch < cb; ch++) floor_value[ch] = -INFINITY;
-        for (int ky = ky0; ky < ky1; ky++)
-          for (int kx = kx0; kx < kx1; kx++) {
-            const float *restrict v = image + ((long)(y0 + ky) * g->w + x0 + kx) * c + c0;
-            for (int ch = 0; ch < cb; ch++) floor_value[ch] = v[ch] > floor_value[ch] ? v[ch] : floor_value[ch];
-          }
+        window_maximum(image, g->w, c, y, x, c0, cb, floor_value);
         for (int ch = 0; ch < cb; ch++) {
           floor_value[ch] -= POOL_TIE_RELATIVE * fabsf(floor_value[ch]) + POOL_TIE_ABSOLUTE;
           pick[ch] = -1; /* none chosen (all NaN): no gradient */
@@ -240,16 +247,8 @@ void avg_pool_gradient(const pool_geometry *g, const float *dy, float *dx) {
 
 /* A pool geometry argument (POOL_GEOMETRY_FIELDS int32 values, padding >= 0, the rest > 0). */
 static int pool_geometry_argument(napi_env env, napi_value value, pool_geometry *g) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array ||
-      length != POOL_GEOMETRY_FIELDS) {
-    return 0;
-  }
-  const int *f = (const int *)data;
+  const int32_t *f = int32_fields(env, value, POOL_GEOMETRY_FIELDS);
+  if (!f) return 0;
   for (int i = 0; i < POOL_GEOMETRY_FIELDS; i++) {
     if (i >= 10 ? f[i] < 0 : f[i] <= 0) return 0;
   }

@@ -25,10 +25,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { isMainThread } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { BROADCAST_OPS, broadcastPlan, type BroadcastOp, type BroadcastPlan } from './broadcast-plan';
-import { matMulPlan, type MatMulAttrs, type MatMulPlan } from './matmul-plan';
+import { BROADCAST_OPS, broadcastPlan, type BroadcastOp } from './broadcast-plan';
+import { matMulPlan, type MatMulAttrs } from './matmul-plan';
 import type { NativeAddon } from './native-addon';
 import { chooseOpenBlasCore } from './openblas-core';
+import { replaceWasmKernel } from './wasm-kernel';
 
 export const NATIVE_ENV = 'GRADCAM_NATIVE';
 export const NATIVE_THREADS_ENV = 'GRADCAM_NATIVE_THREADS';
@@ -186,19 +187,11 @@ function isNativeCase(args: KernelArgs, names: string[]): boolean {
 function override(
   kernelName: string,
   names: string[],
-  native: (args: KernelArgs, heap: WasmHeapBackend) => tf.TensorInfo,
-  accepts: (args: KernelArgs) => boolean = () => true,
+  native: (args: KernelArgs, heap: WasmHeapBackend) => tf.TensorInfo | undefined,
 ): void {
-  const previous = tf.getKernel(kernelName, 'wasm');
-  if (!previous) throw new Error(`No wasm kernel ${kernelName} to accelerate; register the wasm backend first.`);
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: (args) => (isNativeCase(args, names) && accepts(args)
-      ? native(args, args.backend as unknown as WasmHeapBackend)
-      : previous.kernelFunc(args)) as tf.TensorInfo,
-  });
+  if (!tf.getKernel(kernelName, 'wasm')) throw new Error(`No wasm kernel ${kernelName} to accelerate; register the wasm backend first.`);
+  // `native` returns undefined for a case it leaves to tfjs-wasm, having worked out its plan once.
+  replaceWasmKernel(kernelName, (args) => (isNativeCase(args, names) ? native(args, args.backend as unknown as WasmHeapBackend) : undefined));
 }
 
 /**
@@ -247,12 +240,13 @@ export function registerNativeKernels(): NativeStatus {
   });
 
   override('FusedConv2D', ['x', 'filter'], (args, heap) => {
+    if (!fusedEpilogueSupported(args)) return undefined;
     const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
     const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
     const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
     return onHeap(heap, bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)],
       ([xs, f, b], [y]) => addon.conv2dForward(xs, f, y, geometry, b ?? null, activation))[0];
-  }, fusedEpilogueSupported);
+  });
 
   // Depthwise (MobileNet-style models), dilation 1: forward, fused forward and the input gradient.
   const undilated = (args: KernelArgs): boolean => {
@@ -260,12 +254,14 @@ export function registerNativeKernels(): NativeStatus {
     return Array.isArray(d) ? d.every((v) => v === 1) : d === 1;
   };
   override('DepthwiseConv2dNative', ['x', 'filter'], (args, heap) => {
+    if (!undilated(args)) return undefined;
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args), true);
     return onHeap(heap, [x, filter], [conv2dOutputShape(geometry)], ([xs, f], [y]) => addon.depthwiseForward(xs, f, y, geometry))[0];
-  }, undilated);
+  });
 
   override('FusedDepthwiseConv2D', ['x', 'filter'], (args, heap) => {
+    if (!undilated(args) || !fusedEpilogueSupported(args)) return undefined;
     const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
     const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
     const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args), true);
@@ -273,14 +269,15 @@ export function registerNativeKernels(): NativeStatus {
       addon.depthwiseForward(xs, f, y, geometry);
       if (b || activation) addon.addBiasActivation(y, b ?? null, geometry[6], activation);
     })[0];
-  }, (args) => undilated(args) && fusedEpilogueSupported(args));
+  });
 
   override('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], (args, heap) => {
+    if (!undilated(args)) return undefined;
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
     const geometry = nativeGeometry(inputShape, filter.shape as Shape4, convAttrs(args), true);
     return onHeap(heap, [dy, filter], [[...inputShape]], ([g, f], [dx]) => addon.depthwiseInputGradient(g, f, dx, geometry))[0];
-  }, undilated);
+  });
 
   override('Conv2DBackpropInput', ['dy', 'filter'], (args, heap) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -301,11 +298,8 @@ export function registerNativeKernels(): NativeStatus {
   // broadcast keeps the wasm kernel.
   override('BatchMatMul', ['a', 'b'], (args, heap) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const plan = matMulPlan(a.shape, b.shape, args.attrs as unknown as MatMulAttrs) as MatMulPlan;
-    return onHeap(heap, [a, b], [plan.outShape], ([as, bs], [c]) => addon.batchMatMul(as, bs, c, plan.geometry))[0];
-  }, (args) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    return matMulPlan(a.shape, b.shape, args.attrs as unknown as MatMulAttrs) !== undefined;
+    const plan = matMulPlan(a.shape, b.shape, args.attrs as unknown as MatMulAttrs);
+    return plan && onHeap(heap, [a, b], [plan.outShape], ([as, bs], [c]) => addon.batchMatMul(as, bs, c, plan.geometry))[0];
   });
 
   // tfjs-wasm's broadcasting binary kernels index every element through the general shape math: 2.1 ms
@@ -313,11 +307,8 @@ export function registerNativeKernels(): NativeStatus {
   for (const op of Object.keys(BROADCAST_OPS) as BroadcastOp[]) {
     override(op, ['a', 'b'], (args, heap) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const plan = broadcastPlan(op, a.shape, b.shape) as BroadcastPlan;
-      return onHeap(heap, [a, b], [plan.outShape], ([as, bs], [out]) => addon.broadcastBinary(as, bs, out, plan.geometry))[0];
-    }, (args) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      return broadcastPlan(op, a.shape, b.shape) !== undefined;
+      const plan = broadcastPlan(op, a.shape, b.shape);
+      return plan && onHeap(heap, [a, b], [plan.outShape], ([as, bs], [out]) => addon.broadcastBinary(as, bs, out, plan.geometry))[0];
     });
   }
 
@@ -325,12 +316,10 @@ export function registerNativeKernels(): NativeStatus {
   override('MaxPool', ['x'], (args, heap) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const geometry = nativePoolGeometry(x.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    // An empty input or output keeps the wasm kernel (the addon takes positive sizes only).
+    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
     const outShape = [geometry[0], geometry[6], geometry[7], geometry[3]];
     return onHeap(heap, [x], [outShape], ([xs], [y]) => addon.maxPool(xs, y, geometry))[0];
-  }, (args) => {
-    // An empty input or output keeps the wasm kernel (the addon takes positive sizes only).
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    return nativePoolGeometry(x.shape as Shape4, args.attrs as unknown as PoolAttrs).slice(0, 10).every((v) => v > 0);
   });
 
   override('MaxPoolGrad', ['dy', 'input'], (args, heap) => {

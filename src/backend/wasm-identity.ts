@@ -6,26 +6,17 @@
  * Reshape and the cpu backend's Identity do; tensors are immutable, so no kernel can tell.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel';
 
 interface RefCountingBackend {
   incRef(dataId: tf.DataId): void;
 }
 
-let registered = false;
-
 export function registerSharedIdentity(): void {
-  const previous = tf.getKernel('Identity', 'wasm');
-  if (registered || !previous) return;
-  registered = true;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return previous.kernelFunc(args);
-      (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  replaceWasmKernel('Identity', (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return undefined;
+    (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 }

@@ -6,44 +6,35 @@
  * output, a whole output at once when splitting along the first axis.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel';
 
 interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-let registered = false;
-
 export function registerWasmSplit(): void {
-  const previous = tf.getKernel('SplitV', 'wasm');
-  if (registered || !previous) return;
-  registered = true;
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel({
-    kernelName: 'SplitV',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      // Strings have no heap view; keep the original kernel for them.
-      if (x.dtype === 'string' || x.shape.length === 0) return previous.kernelFunc(args);
-      const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
-      const dim = tf.util.parseAxisParam(axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, dim);
-      const heap = args.backend as unknown as WasmHeapBackend;
-      const outputs = sizes.map((size) => heap.makeOutput(x.shape.map((d, i) => (i === dim ? size : d)), x.dtype));
-      // Views are taken after every output is made: making one can grow the heap and detach older views.
-      const from = heap.typedArrayFromHeap(x);
-      const outer = x.shape.slice(0, dim).reduce((p, d) => p * d, 1);
-      const inner = x.shape.slice(dim + 1).reduce((p, d) => p * d, 1);
-      const row = x.shape[dim] * inner;
-      let offset = 0;
-      outputs.forEach((output, k) => {
-        const to = heap.typedArrayFromHeap(output);
-        const run = sizes[k] * inner;
-        for (let o = 0; o < outer; o++) to.set(from.subarray(o * row + offset, o * row + offset + run), o * run);
-        offset += run;
-      });
-      return outputs;
-    },
+  replaceWasmKernel('SplitV', (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    // Strings have no heap view; tfjs-wasm's kernel keeps them.
+    if (x.dtype === 'string' || x.shape.length === 0) return undefined;
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const dim = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, dim);
+    const heap = args.backend as unknown as WasmHeapBackend;
+    const outputs = sizes.map((size) => heap.makeOutput(x.shape.map((d, i) => (i === dim ? size : d)), x.dtype));
+    // Views are taken after every output is made: making one can grow the heap and detach older views.
+    const from = heap.typedArrayFromHeap(x);
+    const outer = x.shape.slice(0, dim).reduce((p, d) => p * d, 1);
+    const inner = x.shape.slice(dim + 1).reduce((p, d) => p * d, 1);
+    const row = x.shape[dim] * inner;
+    let offset = 0;
+    outputs.forEach((output, k) => {
+      const to = heap.typedArrayFromHeap(output);
+      const run = sizes[k] * inner;
+      for (let o = 0; o < outer; o++) to.set(from.subarray(o * row + offset, o * row + offset + run), o * run);
+      offset += run;
+    });
+    return outputs;
   });
 }
