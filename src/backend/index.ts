@@ -6,7 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
-import { nativeThreads, registerNativeKernels } from './native';
+import { nativeThreads } from './native';
+import { registerNativeKernels } from './native-kernels';
+import { registerHostReshape } from './tfjs-node-reshape';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { registerSharedIdentity } from './wasm-identity';
 import { registerWasmSplit } from './wasm-split';
@@ -21,7 +23,7 @@ export interface BackendInfo {
   /** Why faster backends were not taken (e.g. tfjs-node's native library is missing). */
   skipped: { name: BackendName; reason: string }[];
   tfjsVersion: string;
-  /** On wasm: whether convolutions run natively (OpenBLAS), or why not. */
+  /** On wasm and tensorflow: whether convolutions run natively (OpenBLAS), or why not. */
   nativeConvolutions?: { active: boolean; detail: string };
 }
 
@@ -80,7 +82,11 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
         registerWasmConvGradients();
         registerSharedIdentity();
         registerWasmSplit();
-        const native = registerNativeKernels();
+      }
+      if (name === 'tensorflow') registerHostReshape();
+      if (name !== 'cpu') {
+        // On tfjs-node too: its TensorFlow 2.9 convolutions and their gradients are 3-7x slower (src/backend/native-kernels.ts).
+        const native = registerNativeKernels(name);
         info.nativeConvolutions = native.loaded
           ? { active: true, detail: `native OpenBLAS convolutions (${native.blas.trim()}) on ${nativeThreads()} thread${nativeThreads() === 1 ? '' : 's'}` }
           : { active: false, detail: native.reason };
@@ -99,7 +105,8 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
 export function describeBackend(info: BackendInfo): string {
   const note = info.skipped.length ? ` (skipped ${info.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
   const conv = info.nativeConvolutions;
-  const convNote = conv ? (conv.active ? ` with ${conv.detail}` : ` (XNNPACK convolutions: ${conv.detail})`) : '';
+  const own = info.name === 'wasm' ? 'XNNPACK' : "TensorFlow's";
+  const convNote = conv ? (conv.active ? ` with ${conv.detail}` : ` (${own} convolutions: ${conv.detail})`) : '';
   return `gradcam-ts: TensorFlow.js ${info.tfjsVersion} on the '${info.name}' backend${convNote}${note}`;
 }
 
@@ -149,6 +156,7 @@ export { registerWasmSplit } from './wasm-split';
 export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
   ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
-  nativeThreads, registerNativeKernels, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
+  nativeKernelsEnabled, nativeThreads, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from './native';
+export { registerNativeKernels } from './native-kernels';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

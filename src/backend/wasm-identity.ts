@@ -6,7 +6,7 @@
  * Reshape and the cpu backend's Identity do; tensors are immutable, so no kernel can tell.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel';
+import { replaceWasmKernel } from './kernel-replace';
 
 interface RefCountingBackend {
   incRef(dataId: tf.DataId): void;

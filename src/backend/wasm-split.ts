@@ -6,7 +6,7 @@
  * output, a whole output at once when splitting along the first axis.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel';
+import { replaceWasmKernel } from './kernel-replace';
 
 interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/backend';
-import { replacedWasmKernels } from '../../src/backend/wasm-kernel';
+import { replacedWasmKernels } from '../../src/backend/kernel-replace';
 
 async function splitOn(backend: string, make: () => tf.Tensor, sizes: number | number[], axis: number) {
   await tf.setBackend(backend);

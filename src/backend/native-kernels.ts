@@ -1,0 +1,205 @@
+/**
+ * The native addon's kernels registered on a backend: 'wasm', where they read the heap in place, and
+ * 'tensorflow' (tfjs-node), where they run on JavaScript-held arrays (src/backend/kernel-io.ts).
+ *
+ * Kernels replaced: Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), the depthwise forward, fused
+ * forward and input gradient (dilation 1), Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool,
+ * MaxPoolGrad, AvgPoolGrad, BatchMatMul and broadcasting Multiply/Add/Sub/RealDiv, each for NHWC
+ * float32; any other case goes to the kernel it replaced. Three new kernels, ACTIVATION_GRADIENT and
+ * BATCH_NORM_TRAIN/GRADIENT, do an activation's gradient and training-time batch norm in one or two passes.
+ *
+ * Why on tfjs-node too: TensorFlow 2.9's kernels there took 11 ms per 3x3 layer of the shipped model
+ * at batch 64, and 27 ms for its input gradient (bench/profile.ts), where Winograd takes 2-4 ms; and
+ * tfjs-node runs FusedConv2D as three ops.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BROADCAST_OPS, broadcastPlan, type BroadcastOp } from './broadcast-plan';
+import { kernelIo, type KernelIo, type NativeBackendName } from './kernel-io';
+import { replaceKernel } from './kernel-replace';
+import { matMulPlan, type MatMulAttrs } from './matmul-plan';
+import {
+  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeGeometry, nativeKernelsEnabled, nativePoolGeometry,
+  type ConvAttrs, type NativeStatus, type PoolAttrs, type Shape4,
+} from './native';
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+function isNativeCase(args: KernelArgs, names: string[]): boolean {
+  if (!nativeKernelsEnabled()) return false;
+  const attrs = (args.attrs ?? {}) as unknown as Partial<ConvAttrs>; // binary ops have none
+  if (attrs.dataFormat === 'NCHW') return false;
+  return names.every((n) => (args.inputs[n] as tf.TensorInfo | undefined)?.dtype === 'float32');
+}
+
+/** Replaces a kernel of `backendName`; the one replaced keeps every case the native path does not take. */
+function override(
+  backendName: NativeBackendName,
+  kernelName: string,
+  names: string[],
+  native: (args: KernelArgs, io: KernelIo) => tf.TensorInfo | undefined,
+): void {
+  if (!tf.getKernel(kernelName, backendName)) throw new Error(`No ${backendName} kernel ${kernelName} to accelerate; register the ${backendName} backend first.`);
+  // `native` returns undefined for a case it leaves to the backend, having worked out its plan once.
+  replaceKernel(kernelName, backendName, (args) => (isNativeCase(args, names) ? native(args, kernelIo(backendName, args.backend)) : undefined));
+}
+
+function conv2dOutputShape(geometry: Int32Array): number[] {
+  return [geometry[0], geometry[7], geometry[8], geometry[6]];
+}
+
+/** FusedConv2D's epilogues the addon has (native/src/conv.h): an optional 1-D bias, then one of these. */
+const EPILOGUES: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+
+function fusedEpilogueSupported(args: KernelArgs): boolean {
+  const { activation } = args.attrs as unknown as { activation?: string };
+  const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  return (activation === undefined || Object.prototype.hasOwnProperty.call(EPILOGUES, activation)) && !preluActivationWeights &&
+    (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
+}
+
+const registered = new Set<NativeBackendName>();
+
+/** Registers the native kernels on `backendName` once. Returns why not when the addon is unavailable. */
+export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): NativeStatus {
+  const loaded = loadNative();
+  if (!loaded.loaded || registered.has(backendName)) return loaded;
+  registered.add(backendName);
+  const addon = loaded.addon;
+  const on = (kernelName: string, names: string[], native: (args: KernelArgs, io: KernelIo) => tf.TensorInfo | undefined) =>
+    override(backendName, kernelName, names, native);
+  // New kernels (no backend kernel to fall back to): one output is returned as itself.
+  const register = (kernelName: string, run: (args: KernelArgs, io: KernelIo) => tf.TensorInfo[]) => tf.registerKernel({
+    kernelName,
+    backendName,
+    kernelFunc: (args) => {
+      const out = run(args, kernelIo(backendName, args.backend));
+      return out.length === 1 ? out[0] : out;
+    },
+  });
+  const convAttrs = (args: KernelArgs) => args.attrs as unknown as ConvAttrs;
+
+  on('Conv2D', ['x', 'filter'], (args, io) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
+    return io.run([x, filter], [conv2dOutputShape(geometry)], ([xs, f], [y]) => addon.conv2dForward(xs, f, y, geometry))[0];
+  });
+
+  on('FusedConv2D', ['x', 'filter'], (args, io) => {
+    if (!fusedEpilogueSupported(args)) return undefined;
+    const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+    const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args));
+    return io.run(bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)],
+      ([xs, f, b], [y]) => addon.conv2dForward(xs, f, y, geometry, b ?? null, activation))[0];
+  });
+
+  // Depthwise (MobileNet-style models), dilation 1: forward, fused forward and the input gradient.
+  const undilated = (args: KernelArgs): boolean => {
+    const d = convAttrs(args).dilations ?? 1;
+    return Array.isArray(d) ? d.every((v) => v === 1) : d === 1;
+  };
+  on('DepthwiseConv2dNative', ['x', 'filter'], (args, io) => {
+    if (!undilated(args)) return undefined;
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args), true);
+    return io.run([x, filter], [conv2dOutputShape(geometry)], ([xs, f], [y]) => addon.depthwiseForward(xs, f, y, geometry))[0];
+  });
+
+  on('FusedDepthwiseConv2D', ['x', 'filter'], (args, io) => {
+    if (!undilated(args) || !fusedEpilogueSupported(args)) return undefined;
+    const { x, filter, bias } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+    const activation = EPILOGUES[(args.attrs as unknown as { activation?: string }).activation ?? 'linear'];
+    const geometry = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, convAttrs(args), true);
+    return io.run(bias ? [x, filter, bias] : [x, filter], [conv2dOutputShape(geometry)], ([xs, f, b], [y]) => {
+      addon.depthwiseForward(xs, f, y, geometry);
+      if (b || activation) addon.addBiasActivation(y, b ?? null, geometry[6], activation);
+    })[0];
+  });
+
+  on('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], (args, io) => {
+    if (!undilated(args)) return undefined;
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
+    const geometry = nativeGeometry(inputShape, filter.shape as Shape4, convAttrs(args), true);
+    return io.run([dy, filter], [[...inputShape]], ([g, f], [dx]) => addon.depthwiseInputGradient(g, f, dx, geometry))[0];
+  });
+
+  on('Conv2DBackpropInput', ['dy', 'filter'], (args, io) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
+    const geometry = nativeGeometry(inputShape, filter.shape as Shape4, convAttrs(args));
+    return io.run([dy, filter], [[...inputShape]], ([g, f], [dx]) => addon.conv2dInputGradient(g, f, dx, geometry))[0];
+  });
+
+  on('Conv2DBackpropFilter', ['x', 'dy'], (args, io) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
+    const geometry = nativeGeometry(x.shape as Shape4, filterShape, convAttrs(args));
+    return io.run([x, dy], [[...filterShape]], ([xs, g], [df]) => addon.conv2dFilterGradient(xs, g, df, geometry))[0];
+  });
+
+  // tfjs-wasm's BatchMatMul is ~10x slower than one SGEMM for many small products (Grad-CAM's maps
+  // for every class, a dense layer's gradient, attention). Batches of 1 broadcast; any other
+  // broadcast keeps the wasm kernel.
+  on('BatchMatMul', ['a', 'b'], (args, io) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const plan = matMulPlan(a.shape, b.shape, args.attrs as unknown as MatMulAttrs);
+    return plan && io.run([a, b], [plan.outShape], ([as, bs], [c]) => addon.batchMatMul(as, bs, c, plan.geometry))[0];
+  });
+
+  // tfjs-wasm's broadcasting binary kernels index every element through the general shape math: 2.1 ms
+  // for Score-CAM's [1, 32, 32, 3] x [128, 32, 32, 1] masking, where a same-shape one takes 0.1 ms.
+  for (const op of Object.keys(BROADCAST_OPS) as BroadcastOp[]) {
+    on(op, ['a', 'b'], (args, io) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const plan = broadcastPlan(op, a.shape, b.shape);
+      return plan && io.run([a, b], [plan.outShape], ([as, bs], [out]) => addon.broadcastBinary(as, bs, out, plan.geometry))[0];
+    });
+  }
+
+  // tfjs-wasm's MaxPool took 2.5 ms for a [128, 32, 32, 32] 2x2 pool (a Score-CAM pass on the shipped model).
+  on('MaxPool', ['x'], (args, io) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const geometry = nativePoolGeometry(x.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    // An empty input or output keeps the wasm kernel (the addon takes positive sizes only).
+    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
+    const outShape = [geometry[0], geometry[6], geometry[7], geometry[3]];
+    return io.run([x], [outShape], ([xs], [y]) => addon.maxPool(xs, y, geometry))[0];
+  });
+
+  on('MaxPoolGrad', ['dy', 'input'], (args, io) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    return io.run([input, dy], [[...input.shape]], ([xs, g], [dx]) => addon.maxPoolGradient(xs, g, dx, geometry))[0];
+  });
+
+  on('AvgPoolGrad', ['dy', 'input'], (args, io) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    return io.run([dy], [[...input.shape]], ([g], [dx]) => addon.avgPoolGradient(g, dx, geometry))[0];
+  });
+
+  register(ACTIVATION_GRADIENT, (args, io) => {
+    const { dy, y } = args.inputs as Record<'dy' | 'y', tf.TensorInfo>;
+    const { activation, guided } = args.attrs as unknown as { activation: string; guided: boolean };
+    return io.run([dy, y], [[...dy.shape]], ([g, out], [dx]) => addon.activationGradient(g, out, dx, EPILOGUES[activation], guided));
+  });
+
+  // Inputs x [..., C], gamma [C], beta [C]; outputs y (x's shape), mean, variance, invStd [C].
+  register(BATCH_NORM_TRAIN, (args, io) => {
+    const { x, gamma, beta } = args.inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
+    const { epsilon } = args.attrs as unknown as { epsilon: number };
+    const c = [gamma.shape[0]];
+    return io.run([x, gamma, beta], [[...x.shape], c, c, c],
+      ([xs, g, b], [y, mean, variance, invStd]) => addon.batchNormTrain(xs, g, b, epsilon, y, mean, variance, invStd));
+  });
+
+  // Inputs x, dy, mean, invStd, gamma; outputs dx, dgamma, dbeta.
+  register(BATCH_NORM_GRADIENT, (args, io) => {
+    const { x, dy, mean, invStd, gamma } = args.inputs as Record<'x' | 'dy' | 'mean' | 'invStd' | 'gamma', tf.TensorInfo>;
+    const c = [gamma.shape[0]];
+    return io.run([x, dy, mean, invStd, gamma], [[...x.shape], c, c],
+      (ins, [dx, dgamma, dbeta]) => addon.batchNormGradient(ins[0], ins[1], ins[2], ins[3], ins[4], dx, dgamma, dbeta));
+  });
+  return loaded;
+}
