@@ -159,4 +159,5 @@ export {
   nativeKernelsEnabled, nativeThreads, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from './native';
 export { registerNativeKernels } from './native-kernels';
+export { relu } from './relu';
 export { conv2dFilterGradient, conv2dInputGradient, conv2dGeometry } from './conv-gradients';

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BROADCAST_OPS, broadcastPlan, type BroadcastOp } from './broadcast-plan';
-import { kernelIo, type KernelIo, type NativeBackendName } from './kernel-io';
+import { hostValues, kernelIo, type KernelIo, type NativeBackendName } from './kernel-io';
 import { replaceKernel } from './kernel-replace';
 import { matMulPlan, type MatMulAttrs } from './matmul-plan';
 import {
@@ -67,6 +67,21 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
   const addon = loaded.addon;
   const on = (kernelName: string, names: string[], native: (args: KernelArgs, io: KernelIo) => tf.TensorInfo | undefined) =>
     override(backendName, kernelName, names, native);
+  if (backendName === 'tensorflow') {
+    // tfjs-node's Relu is a TensorFlow op: on a native kernel's output it copied the values into
+    // TensorFlow, and the next native kernel copied its result back out.
+    for (const [op, activation] of [['Relu', 1], ['Relu6', 2]] as const) {
+      on(op, ['x'], (args, io) => {
+        const { x } = args.inputs as { x: tf.TensorInfo };
+        if (!hostValues(args.backend, x.dataId)) return undefined;
+        return io.run([x], [[...x.shape]], ([xs], [y]) => {
+          y.set(xs);
+          addon.addBiasActivation(y, null, 1, activation);
+        })[0];
+      });
+    }
+  }
+
   // New kernels (no backend kernel to fall back to): one output is returned as itself.
   const register = (kernelName: string, run: (args: KernelArgs, io: KernelIo) => tf.TensorInfo[]) => tf.registerKernel({
     kernelName,

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormInfer, batchNormTrain } from './batch-norm';
+import { relu } from '../backend';
 
 export interface ArchitectureSpec {
   /** Output channels of each 3x3 conv; `pool` marks a 2x2 max-pool after a conv. */
@@ -120,7 +121,7 @@ export function forward(params: NetworkParams, images: tf.Tensor4D, training: bo
     } else {
       normed = batchNormInfer(z, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.movingMean as tf.Tensor1D, p.movingVariance as tf.Tensor1D);
     }
-    h = tf.relu(normed);
+    h = relu(normed);
     if (spec.poolAfter) h = tf.maxPool(h, 2, 2, 'valid');
   });
   const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
