@@ -57,6 +57,11 @@ function fusedEpilogueSupported(args: KernelArgs): boolean {
     (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
 }
 
+function poolIsPadded(xShape: Shape4, attrs: PoolAttrs): boolean {
+  const { padInfo } = tf.backend_util.computePool2DInfo(xShape, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  return padInfo.top + padInfo.bottom + padInfo.left + padInfo.right > 0;
+}
+
 const registered = new Set<NativeBackendName>();
 
 /** Registers the native kernels on `backendName` once. Returns why not when the addon is unavailable. */
@@ -190,7 +195,11 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
 
   on('AvgPoolGrad', ['dy', 'input'], (args, io) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    const attrs = args.attrs as unknown as PoolAttrs;
+    // The addon divides by the whole window, as tfjs-wasm and tfjs-cpu do; TensorFlow's AvgPool and its
+    // gradient count only the pixels inside the image, so on tfjs-node a padded pool stays TensorFlow's.
+    if (backendName === 'tensorflow' && poolIsPadded(input.shape as Shape4, attrs)) return undefined;
+    const geometry = nativePoolGeometry(input.shape as Shape4, attrs);
     return io.run([dy], [[...input.shape]], ([g], [dx]) => addon.avgPoolGradient(g, dx, geometry))[0];
   });
 

@@ -17,15 +17,10 @@
  * explanation (the target layer A, the values that skip over it, the scores).
  */
 import * as tf from '@tensorflow/tfjs';
+import { activationGradient, onePassActivationGradient, taping } from './activation-gradient';
 
 type Layer = tf.layers.Layer;
 type SymbolicTensor = tf.SymbolicTensor;
-
-/**
- * The one-pass activation gradient the native addon registers on wasm (src/backend/native.ts,
- * ACTIVATION_GRADIENT); named here, not imported, because this room also bundles for browsers.
- */
-const ACTIVATION_GRADIENT = 'GradcamActivationGradient';
 
 export type FusedActivation = 'linear' | 'relu' | 'relu6';
 
@@ -242,15 +237,6 @@ function foldNow(chain: FusedChain, kernel: tf.Tensor4D, bias: tf.Tensor1D | und
   return [filter, b as tf.Tensor1D];
 }
 
-interface EngineState {
-  state: { gradientDepth: number };
-}
-
-/** Whether a gradient tape is recording (then the op carries its own input-only gradient). */
-function taping(): boolean {
-  return (tf.engine() as unknown as EngineState).state.gradientDepth > 0;
-}
-
 /** The derivative mask of the activation, read from its output (ReLU: y > 0; ReLU6: 0 < y < 6). */
 function activationMask(y: tf.Tensor, activation: FusedActivation): tf.Tensor | undefined {
   if (activation === 'relu') return tf.cast(tf.greater(y, 0), 'float32');
@@ -291,9 +277,9 @@ export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean):
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         let g = dy as tf.Tensor4D;
         const [yOut, savedFilter] = saved;
-        if (activation !== 'linear' && tf.getKernel(ACTIVATION_GRADIENT, tf.getBackend()) !== undefined) {
-          // One pass over dy and y (wasm + native) instead of four or five.
-          g = tf.engine().runKernel(ACTIVATION_GRADIENT, { dy: g, y: yOut }, { activation, guided }) as tf.Tensor4D;
+        if (activation !== 'linear' && onePassActivationGradient()) {
+          // One pass over dy and y (the native addon) instead of four or five.
+          g = activationGradient(g, yOut, activation, guided) as tf.Tensor4D;
         } else {
           if (guided && activation !== 'linear') g = tf.relu(g);
           const mask = activationMask(yOut, activation);

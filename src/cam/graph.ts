@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FusedChain, globalAveragePool, runFusedChain } from './fused-layers';
+import { activationWithGradient, onePassActivationGradient, taping, type GradientActivation } from './activation-gradient';
 
 export type Layer = tf.layers.Layer;
 export type SymbolicTensor = tf.SymbolicTensor;
@@ -22,6 +23,22 @@ export function activationOf(layer: Layer): string | undefined {
   if (cls === 'Softmax') return 'softmax';
   const act = (layer as unknown as HasActivation).activation;
   return act && typeof act.getClassName === 'function' ? act.getClassName() : undefined;
+}
+
+/**
+ * A layer that is exactly relu or relu6 and nothing else: ReLU() or ReLU(6) with no negative slope
+ * or threshold, or Activation('relu' | 'relu6').
+ */
+function standaloneActivation(layer: Layer): GradientActivation | undefined {
+  const cls = layer.getClassName();
+  if (cls === 'ReLU') {
+    const { maxValue, negativeSlope, threshold } = layer.getConfig() as { maxValue?: number | null; negativeSlope?: number; threshold?: number };
+    if (negativeSlope || threshold) return undefined;
+    return maxValue == null ? 'relu' : maxValue === 6 ? 'relu6' : undefined;
+  }
+  if (cls !== 'Activation') return undefined;
+  const act = activationOf(layer);
+  return act === 'relu' || act === 'relu6' ? act : undefined;
 }
 
 /** Activations that get the guided-backprop gate: the ReLU family (ReLU6 = ReLU clipped at 6). */
@@ -143,8 +160,14 @@ export function runGraph(wanted: SymbolicTensor[], feeds: Map<number, tf.Tensor>
     const key = `${layer.name}#${st.nodeIndex}`;
     let outs = nodeOutputs.get(key);
     if (!outs) {
-      outs = runLayer(layer, st, st.inputs.map(valueOf), options);
-      if (options.guided && GUIDED_ACTIVATIONS.has(activationOf(layer) ?? '')) outs = outs.map((t) => positiveGradientGate(t));
+      const standalone = taping() && onePassActivationGradient() ? standaloneActivation(layer) : undefined;
+      if (standalone) {
+        // Its gradient is one native pass, guided backprop's rule included: no gate after it.
+        outs = [activationWithGradient(valueOf(st.inputs[0]), standalone, options.guided === true)];
+      } else {
+        outs = runLayer(layer, st, st.inputs.map(valueOf), options);
+        if (options.guided && GUIDED_ACTIVATIONS.has(activationOf(layer) ?? '')) outs = outs.map((t) => positiveGradientGate(t));
+      }
       nodeOutputs.set(key, outs);
     }
     const value = outs[st.tensorIndex ?? 0];
