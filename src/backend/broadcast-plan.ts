@@ -17,13 +17,16 @@ export interface BroadcastPlan { geometry: Int32Array; outShape: number[] }
 const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
 /**
- * The geometry and output shape, or undefined where tfjs-wasm is as fast or the case is not one this
- * kernel has: equal shapes, a side with one value (wasm's scalar path), no elements, or shapes that
- * do not broadcast (tfjs then reports that itself).
+ * The geometry and output shape, or undefined where the case is not one this kernel has: no elements,
+ * or shapes that do not broadcast (tfjs then reports that itself). Unless `everyShape` (tfjs-node, where
+ * the alternative is copying a JavaScript-held tensor into TensorFlow), also where tfjs-wasm is as
+ * fast: equal shapes, or a side with one value (wasm's scalar path).
  */
-export function broadcastPlan(op: BroadcastOp, aShape: readonly number[], bShape: readonly number[]): BroadcastPlan | undefined {
-  if (aShape.length === bShape.length && aShape.every((d, i) => d === bShape[i])) return undefined;
-  if (size(aShape) <= 1 || size(bShape) <= 1) return undefined;
+export function broadcastPlan(
+  op: BroadcastOp, aShape: readonly number[], bShape: readonly number[], everyShape = false,
+): BroadcastPlan | undefined {
+  if (!everyShape && aShape.length === bShape.length && aShape.every((d, i) => d === bShape[i])) return undefined;
+  if (!everyShape && (size(aShape) <= 1 || size(bShape) <= 1)) return undefined;
   let outShape: number[];
   try {
     outShape = tf.backend_util.assertAndGetBroadcastShape([...aShape], [...bShape]);
@@ -42,7 +45,7 @@ export function broadcastPlan(op: BroadcastOp, aShape: readonly number[], bShape
     if (previous && previous[1] === hasA && previous[2] === hasB) previous[0] *= d;
     else dims.push([d, hasA, hasB]);
   });
-  if (dims.length > MAX_RANK) return undefined;
+  if (dims.length === 0 || dims.length > MAX_RANK) return undefined; // one value: not worth a call
   const strides = (has: (d: [number, boolean, boolean]) => boolean): number[] => {
     const out = new Array<number>(dims.length);
     let stride = 1;

@@ -172,7 +172,11 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
   for (const op of Object.keys(BROADCAST_OPS) as BroadcastOp[]) {
     on(op, ['a', 'b'], (args, io) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const plan = broadcastPlan(op, a.shape, b.shape);
+      // On tfjs-node: wherever a side is JavaScript-held (a residual Add of two native outputs, a scaling),
+      // as TensorFlow's op would copy it in; two TensorFlow-held sides stay TensorFlow's, which copies nothing.
+      const host = backendName === 'tensorflow';
+      if (host && !hostValues(args.backend, a.dataId) && !hostValues(args.backend, b.dataId)) return undefined;
+      const plan = broadcastPlan(op, a.shape, b.shape, host);
       return plan && io.run([a, b], [plan.outShape], ([as, bs], [out]) => addon.broadcastBinary(as, bs, out, plan.geometry))[0];
     });
   }

@@ -258,6 +258,20 @@ describe('native kernels on the tensorflow backend (tfjs-node)', function () {
           return [op(a, b), op(b, a)];
         }));
       });
+      // A residual Add of two native outputs, or a scaling: JavaScript-held, so ours, or TensorFlow copies them in.
+      it(`${name}, equal shapes and a single value, JavaScript-held`, () => {
+        expectSameAsTensorflow(() => {
+          const [a, b, one] = [normal([4, 9, 7, 24], 21), positive([4, 9, 7, 24], 22), positive([], 23)];
+          return [op(a, b), op(b, one), op(one, a)];
+        });
+      });
+      it(`${name}: two TensorFlow-held sides are left to TensorFlow (nothing to copy)`, () => {
+        expectSameAsTensorflow(() => {
+          const [a, b] = [tf.abs(normal([4, 8, 8, 3], 24)), tf.abs(positive([4, 8, 8, 1], 25))]; // TensorFlow made these
+          expect(held(a) ?? held(b), 'inputs held by TensorFlow').to.equal(undefined);
+          return [op(a, b)];
+        }, 1e-5, false);
+      });
     }
   });
 
