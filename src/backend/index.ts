@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients';
 import { nativeThreads } from './native';
 import { registerNativeKernels } from './native-kernels';
+import { registerHostCopies } from './host-copies';
 import { registerHostReshape } from './tfjs-node-reshape';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { registerSharedIdentity } from './wasm-identity';
@@ -83,7 +84,10 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
         registerSharedIdentity();
         registerWasmSplit();
       }
-      if (name === 'tensorflow') registerHostReshape();
+      if (name === 'tensorflow') {
+        registerHostReshape();
+        registerHostCopies();
+      }
       if (name !== 'cpu') {
         // On tfjs-node too: its TensorFlow 2.9 convolutions and their gradients are 3-7x slower (src/backend/native-kernels.ts).
         const native = registerNativeKernels(name);
