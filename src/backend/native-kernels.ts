@@ -80,8 +80,12 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
         const { x } = args.inputs as { x: tf.TensorInfo };
         if (!hostValues(args.backend, x.dataId)) return undefined;
         return io.run([x], [[...x.shape]], ([xs], [y]) => {
-          y.set(xs);
-          addon.addBiasActivation(y, null, 1, activation);
+          // ReLU in one threaded pass: guided's activation gradient with dy = y = x keeps x where x > 0.
+          if (activation === 1) addon.activationGradient(xs, xs, y, 1, true);
+          else {
+            y.set(xs);
+            addon.addBiasActivation(y, null, 1, activation);
+          }
         })[0];
       });
     }
