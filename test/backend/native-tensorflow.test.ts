@@ -19,17 +19,7 @@ import { nativeGeometry, type NativeAddon, type Shape4 } from '../../src/backend
 import { registerHostReshape } from '../../src/backend/tfjs-node-reshape';
 import { nativeAddonOrSkip } from '../support/native-fixture';
 import { l2RelativeError, maxRelativeError } from '../support/compare';
-
-function tensorflowOrSkip(ctx: Mocha.Context): void {
-  try {
-    require('@tensorflow/tfjs-node');
-  } catch (err) {
-    const why = `@tensorflow/tfjs-node does not load (${(err as Error).message.split('\n')[0]}); build it with .ci/tfjs-node and run with NODE_PATH="$(.ci/tfjs-node)":node_modules`;
-    if (process.env.GRADCAM_EXPECT_TENSORFLOW === '1') throw new Error(why);
-    console.log(`      (skipping: ${why})`);
-    ctx.skip();
-  }
-}
+import { tensorflowOrSkip } from '../support/tensorflow-fixture';
 
 /** The values of a tfjs-node tensor that JavaScript holds (what our kernels make), else undefined. */
 function held(t: tf.Tensor): Float32Array | undefined {

@@ -16,20 +16,9 @@ import { loadModel } from '../../src/model/io';
 import { SHIPPED_MODEL_DIR } from '../../src/model/shipped';
 import { SHARED_CIFAR10 } from '../support/setup';
 import { maxRelativeError as relativeError } from '../support/compare';
+import { tensorflowOrSkip } from '../support/tensorflow-fixture';
 
 const COUNT = 6;
-
-function tensorflowOrSkip(ctx: Mocha.Context): void {
-  try {
-    require('@tensorflow/tfjs-node');
-    return;
-  } catch (err) {
-    const why = `@tensorflow/tfjs-node does not load (${(err as Error).message.split('\n')[0]}); build it with .ci/tfjs-node and run with NODE_PATH="$(.ci/tfjs-node)":node_modules`;
-    if (process.env.GRADCAM_EXPECT_TENSORFLOW === '1') throw new Error(why);
-    console.log(`      (skipping: ${why})`);
-    ctx.skip();
-  }
-}
 
 function images(): Float32Array {
   const file = path.join(SHARED_CIFAR10, 'test_batch.bin');
