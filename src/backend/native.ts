@@ -1,19 +1,14 @@
 /**
- * Native convolutions for the wasm backend: im2col + OpenBLAS SGEMM in a small Node-API addon
- * (native/), run directly on the wasm heap through Float32Array views, so nothing is copied.
+ * The native addon (native/: im2col + OpenBLAS SGEMM, Winograd, direct AVX2 kernels in a small
+ * Node-API addon): loading it, its threads, and the geometry it takes from tfjs's conv and pool
+ * arithmetic. src/backend/native-kernels.ts registers its kernels on wasm (on the heap, nothing copied)
+ * and on tfjs-node (on the arrays tfjs-node keeps for tensors written from JavaScript).
  *
- * Why: XNNPACK in wasm has 128-bit SIMD and no FMA, about a third of what the same core does
- * with AVX2 + FMA, and convolutions are ~85% of a training step. tfjs-node would bring native
- * kernels too, but it needs libtensorflow from the internet; this addon needs only Debian's
- * libopenblas-dev and is built at install time (native/build.js). When it is absent the wasm
- * kernels of wasm-gradients.ts run unchanged, and `GRADCAM_NATIVE=0` turns it off on purpose.
- *
- * Kernels replaced on 'wasm': Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), the depthwise forward,
- * fused forward and input gradient (dilation 1), Conv2DBackpropInput,
- * Conv2DBackpropFilter, MaxPoolGrad (a fifth of a step once the convolutions were native),
- * AvgPoolGrad and BatchMatMul, each for NHWC float32; anything else goes to the kernel it replaced. Two new kernels,
- * BATCH_NORM_TRAIN and BATCH_NORM_GRADIENT, do training-time batch norm in two passes each way
- * (src/model/batch-norm.ts uses them when `nativeBatchNormAvailable()`).
+ * Why: XNNPACK in wasm has 128-bit SIMD and no FMA, about a third of what the same core does with
+ * AVX2 + FMA, and TensorFlow 2.9's kernels in tfjs-node were 3-7x slower than these on the shipped
+ * model's layers. The addon needs only Debian's libopenblas-dev and is built at install time
+ * (native/build.js). When it is absent the backends' own kernels run unchanged, and
+ * `GRADCAM_NATIVE=0` turns it off on purpose.
  *
  * Threads: called from the main thread, the convolutions, their input gradient and max-pool's
  * gradient split their rows over every core (native/src/parallel.c: short-lived threads, no
