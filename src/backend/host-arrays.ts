@@ -11,6 +11,8 @@
  * A tensor whose values tfjs-node moved into TensorFlow keeps its count, so its array is simply left
  * to the garbage collector: every doubt keeps an array out of the free list, never in.
  * The native kernels write every output value, so a recycled array's old contents never show.
+ * The free list empties itself after IDLE_MS without a call, so a notebook idling between cells does
+ * not keep it.
  */
 import type * as tf from '@tensorflow/tfjs';
 
@@ -25,6 +27,8 @@ interface HostBackend {
 const MIN_FLOATS = 1 << 15;
 /** The free list keeps at most this much memory. */
 const MAX_FREE_BYTES = 256 << 20;
+/** Quiet time after which the free list is let go. */
+const IDLE_MS = 5000;
 
 export class HostArrays {
   private readonly free = new Map<number, Float32Array[]>();
@@ -34,7 +38,9 @@ export class HostArrays {
   /** The backend's own readSync, for our kernels' inputs. */
   readonly readOwn: (dataId: tf.DataId) => tf.backend_util.BackendValues;
 
-  constructor(backend: HostBackend) {
+  private idle?: ReturnType<typeof setTimeout>;
+
+  constructor(backend: HostBackend, private readonly idleMs = IDLE_MS) {
     const read = backend.readSync.bind(backend);
     const dispose = backend.disposeData.bind(backend);
     this.readOwn = read;
@@ -55,6 +61,7 @@ export class HostArrays {
 
   /** An array of `length` floats with unspecified contents. */
   take(length: number): Float32Array {
+    this.stillBusy();
     const list = this.free.get(length);
     const reused = list?.pop();
     if (reused) {
@@ -83,6 +90,20 @@ export class HostArrays {
     return { arrays, bytes: this.freeBytes };
   }
 
+  /** (Re)starts the idle countdown; it never keeps the process alive. */
+  private stillBusy(): void {
+    if (this.idle) {
+      this.idle.refresh();
+      return;
+    }
+    this.idle = setTimeout(() => {
+      this.free.clear();
+      this.freeBytes = 0;
+      this.idle = undefined;
+    }, this.idleMs);
+    this.idle.unref?.();
+  }
+
   private release(values: Float32Array): void {
     const count = this.owners.get(values);
     if (count === undefined) return;
@@ -92,6 +113,7 @@ export class HostArrays {
     }
     this.owners.delete(values);
     if (this.freeBytes + values.byteLength > MAX_FREE_BYTES) return;
+    this.stillBusy();
     const list = this.free.get(values.length) ?? [];
     list.push(values);
     this.free.set(values.length, list);
