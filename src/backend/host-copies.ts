@@ -7,53 +7,15 @@
  * A tensor TensorFlow holds keeps TensorFlow's op, which copies nothing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { copyBox, splitAlong } from './copy-box';
 import { hostValues, kernelIo } from './kernel-io';
 import { replaceKernel } from './kernel-replace';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
-const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
-
 /** Whether a native path should take this float32 input: JavaScript holds its values. */
 function held(args: KernelArgs, t: tf.TensorInfo): boolean {
   return t.dtype === 'float32' && hostValues(args.backend, t.dataId) !== undefined;
-}
-
-/**
- * Copies the box `from[start .. start + size)` of a tensor of `shape` into `to` (dense, of shape
- * `size`) at `offset` within a tensor of `toShape`: one `set` per contiguous run (the last axes the
- * box spans whole are merged into the run).
- */
-export function copyBox(
-  from: Float32Array, shape: readonly number[], start: readonly number[], size: readonly number[],
-  to: Float32Array, toShape: readonly number[], offset: readonly number[],
-): void {
-  const rank = shape.length;
-  if (product(size) === 0) return;
-  // The run: the innermost axes both tensors and the box span whole, plus the next one in part.
-  let axis = rank - 1;
-  let run = size[axis];
-  while (axis > 0 && size[axis] === shape[axis] && size[axis] === toShape[axis]) {
-    axis--;
-    run *= size[axis];
-  }
-  const strides = (s: readonly number[]) => s.map((_, i) => product(s.slice(i + 1)));
-  const [fromStride, toStride] = [strides(shape), strides(toShape)];
-  const index = new Array<number>(axis).fill(0); // odometer over the axes outside the run
-  const rows = product(size.slice(0, axis));
-  for (let r = 0; r < rows; r++) {
-    let f = start[axis] * fromStride[axis];
-    let t = offset[axis] * toStride[axis];
-    for (let i = 0; i < axis; i++) {
-      f += (start[i] + index[i]) * fromStride[i];
-      t += (offset[i] + index[i]) * toStride[i];
-    }
-    to.set(from.subarray(f, f + run), t);
-    for (let i = axis - 1; i >= 0; i--) {
-      if (++index[i] < size[i]) break;
-      index[i] = 0;
-    }
-  }
 }
 
 let registered = false;
@@ -110,12 +72,6 @@ export function registerHostCopies(): void {
     const dim = tf.util.parseAxisParam(axis, x.shape)[0];
     const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, dim);
     const shapes = sizes.map((s) => x.shape.map((d, i) => (i === dim ? s : d)));
-    return kernelIo('tensorflow', args.backend).run([x], shapes, ([xs], outs) => {
-      let at = 0;
-      outs.forEach((out, k) => {
-        copyBox(xs, x.shape, x.shape.map((_, i) => (i === dim ? at : 0)), shapes[k], out, shapes[k], shapes[k].map(() => 0));
-        at += sizes[k];
-      });
-    });
+    return kernelIo('tensorflow', args.backend).run([x], shapes, ([xs], outs) => splitAlong(xs, x.shape, dim, sizes, outs));
   });
 }

@@ -2,10 +2,11 @@
  * tfjs-wasm's SplitV runs one general Slice per output: 1.9-3.7 ms to split an InceptionV3 block's
  * channels ([1, 35, 35, 256] into 64, 64, 96 and 32, up to [1, 17, 17, 768]). SplitV is Concatenate's
  * gradient, so a guided pass through InceptionV3 ran 15 of them. Here each output copies its runs of
- * contiguous values straight between the tensors' views of the wasm heap: one copy per outer index and
- * output, a whole output at once when splitting along the first axis.
+ * contiguous values straight between the tensors' views of the wasm heap (src/backend/copy-box.ts): one
+ * copy per outer index and output, a whole output at once when splitting along the first axis.
  */
 import * as tf from '@tensorflow/tfjs';
+import { splitAlong } from './copy-box';
 import { replaceWasmKernel } from './kernel-replace';
 
 interface WasmHeapBackend {
@@ -24,17 +25,7 @@ export function registerWasmSplit(): void {
     const heap = args.backend as unknown as WasmHeapBackend;
     const outputs = sizes.map((size) => heap.makeOutput(x.shape.map((d, i) => (i === dim ? size : d)), x.dtype));
     // Views are taken after every output is made: making one can grow the heap and detach older views.
-    const from = heap.typedArrayFromHeap(x);
-    const outer = x.shape.slice(0, dim).reduce((p, d) => p * d, 1);
-    const inner = x.shape.slice(dim + 1).reduce((p, d) => p * d, 1);
-    const row = x.shape[dim] * inner;
-    let offset = 0;
-    outputs.forEach((output, k) => {
-      const to = heap.typedArrayFromHeap(output);
-      const run = sizes[k] * inner;
-      for (let o = 0; o < outer; o++) to.set(from.subarray(o * row + offset, o * row + offset + run), o * run);
-      offset += run;
-    });
+    splitAlong(heap.typedArrayFromHeap(x), x.shape, dim, sizes, outputs.map((o) => heap.typedArrayFromHeap(o)));
     return outputs;
   });
 }

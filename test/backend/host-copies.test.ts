@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { copyBox } from '../../src/backend/host-copies';
+import { copyBox } from '../../src/backend/copy-box';
 import { hostValues } from '../../src/backend/kernel-io';
 import { nativeAddonOrSkip } from '../support/native-fixture';
 import { tensorflowOrSkip } from '../support/tensorflow-fixture';
