@@ -140,6 +140,26 @@ describe('native kernels on several threads', function () {
     expect(nativeThreads()).to.equal(before);
   });
 
+  // native/src/parallel.c keeps its pool threads between calls, and ends them after 5 s without one.
+  it('reuses its pool threads from call to call, and an idle addon holds none after 5 s', async function () {
+    if (!fs.existsSync('/proc/self/task')) this.skip(); // Linux: a process's threads are its tasks
+    this.timeout(30000);
+    const tasks = () => fs.readdirSync('/proc/self/task').length;
+    const n = 400000;
+    const [dy, y] = [Float32Array.from({ length: n }, (_, i) => Math.sin(i)), Float32Array.from({ length: n }, (_, i) => Math.cos(i))];
+    const split = () => withNativeThreads(3, () => {
+      addon.activationGradient(dy, y, new Float32Array(n), 1, false);
+      return addon.lastParts();
+    });
+    expect(split(), 'a call split in 3 parts').to.equal(3);
+    const withPool = tasks();
+    for (let i = 0; i < 50; i++) split();
+    expect(tasks(), 'no new thread per call').to.be.at.most(withPool);
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect(tasks(), 'both pool threads ended').to.be.at.most(withPool - 2);
+    expect(split(), 'and the pool starts again').to.equal(3);
+  });
+
   it('leaks no tensors', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
