@@ -317,6 +317,7 @@ NAPI_MODULE_INIT() {
       {"batchNormGradient", NULL, batch_norm_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"maxPool", NULL, max_pool_forward_binding, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradient", NULL, max_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"avgPool", NULL, avg_pool_forward_binding, NULL, NULL, NULL, napi_default, NULL},
       {"avgPoolGradient", NULL, avg_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},

@@ -206,15 +206,52 @@ int max_pool_gradient(const pool_geometry *g, const float *x, const float *dy, f
 
 typedef struct {
   const pool_geometry *g;
-  const float *dy;
-  float *dx;
+  const float *in;
+  float *out;
 } avg_call;
 
-/* Input lines (n * h of them) [from, to): each pixel gathers the windows over it, so parts never
- * write the same pixel and a single image splits by rows. */
+/* Taps of a window that lie inside the image: what TensorFlow (and tfjs's forward) divide by. */
+static inline int inside_count(window_span y, window_span x) { return (y.k1 - y.k0) * (x.k1 - x.k0); }
+
+/* Output lines (n * oh of them) [from, to): each window's mean over its taps inside the image. */
+VECTOR_CLONES static void avg_pool_forward_lines(const avg_call *p, long from, long to) {
+  const pool_geometry *g = p->g;
+  const int c = g->c;
+  for (long line = from; line < to; line++) {
+    const int b = (int)(line / g->oh), oy = (int)(line % g->oh);
+    const float *image = p->in + (size_t)b * g->h * g->w * c;
+    const window_span y = span_of(oy, g->sh, g->pt, g->fh, g->h);
+    for (int ox = 0; ox < g->ow; ox++) {
+      const window_span x = span_of(ox, g->sw, g->pl, g->fw, g->w);
+      float *restrict out = p->out + ((size_t)line * g->ow + ox) * c;
+      for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
+      for (int ky = y.k0; ky < y.k1; ky++)
+        for (int kx = x.k0; kx < x.k1; kx++) {
+          const float *restrict v = image + ((long)(y.start + ky) * g->w + x.start + kx) * c;
+          for (int ch = 0; ch < c; ch++) out[ch] += v[ch];
+        }
+      const int count = inside_count(y, x);
+      const float scale = count > 0 ? 1.0f / (float)count : 0.0f;
+      for (int ch = 0; ch < c; ch++) out[ch] *= scale;
+    }
+  }
+}
+
+static void avg_pool_forward_part(int part, int parts, void *context) {
+  const avg_call *p = context;
+  const long lines = (long)p->g->n * p->g->oh;
+  avg_pool_forward_lines(p, lines * part / parts, lines * (part + 1) / parts);
+}
+
+void avg_pool_forward(const pool_geometry *g, const float *x, float *y) {
+  avg_call p = {g, x, y};
+  parallel_run(parallel_parts(200.0 * g->n * g->oh * g->ow * g->c * g->fh * g->fw, (long)g->n * g->oh), avg_pool_forward_part, &p);
+}
+
+/* Input lines (n * h of them) [from, to): each pixel gathers dy / (the window's inside count) of the
+ * windows over it, so parts never write the same pixel and a single image splits by rows. */
 VECTOR_CLONES static void avg_pool_gradient_lines(const avg_call *p, long from, long to) {
   const pool_geometry *g = p->g;
-  const float scale = 1.0f / (float)(g->fh * g->fw);
   const int c = g->c;
   for (long line = from; line < to; line++) {
     const int b = (int)(line / g->h), iy = (int)(line % g->h);
@@ -222,14 +259,16 @@ VECTOR_CLONES static void avg_pool_gradient_lines(const avg_call *p, long from, 
     covering(iy, g->pt, g->fh, g->sh, g->oh, &oy0, &oy1);
     for (int ix = 0; ix < g->w; ix++) {
       covering(ix, g->pl, g->fw, g->sw, g->ow, &ox0, &ox1);
-      float *restrict out = p->dx + (((size_t)b * g->h + iy) * g->w + ix) * c;
+      float *restrict out = p->out + (((size_t)b * g->h + iy) * g->w + ix) * c;
       for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
-      for (int oy = oy0; oy <= oy1; oy++)
+      for (int oy = oy0; oy <= oy1; oy++) {
+        const window_span y = span_of(oy, g->sh, g->pt, g->fh, g->h);
         for (int ox = ox0; ox <= ox1; ox++) {
-          const float *restrict up = p->dy + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
-          for (int ch = 0; ch < c; ch++) out[ch] += up[ch];
+          const float scale = 1.0f / (float)inside_count(y, span_of(ox, g->sw, g->pl, g->fw, g->w));
+          const float *restrict up = p->in + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
+          for (int ch = 0; ch < c; ch++) out[ch] += up[ch] * scale;
         }
-      for (int ch = 0; ch < c; ch++) out[ch] *= scale;
+      }
     }
   }
 }
@@ -306,6 +345,14 @@ napi_value max_pool_forward_binding(napi_env env, napi_callback_info info) {
   float *arrays[2];
   if (!pool_arguments(env, info, "maxPool", "IO", "maxPool expects (Float32Array x, Float32Array y, Int32Array geometry)", &g, arrays)) return NULL;
   max_pool_forward(&g, arrays[0], arrays[1]);
+  return NULL;
+}
+
+napi_value avg_pool_forward_binding(napi_env env, napi_callback_info info) {
+  pool_geometry g;
+  float *arrays[2];
+  if (!pool_arguments(env, info, "avgPool", "IO", "avgPool expects (Float32Array x, Float32Array y, Int32Array geometry)", &g, arrays)) return NULL;
+  avg_pool_forward(&g, arrays[0], arrays[1]);
   return NULL;
 }
 

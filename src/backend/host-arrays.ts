@@ -83,6 +83,12 @@ export class HostArrays {
     if (count !== undefined) this.owners.set(values, count + 1);
   }
 
+  /** Lets go of every free array (after IDLE_MS without a call; tests start from an empty list). */
+  clear(): void {
+    this.free.clear();
+    this.freeBytes = 0;
+  }
+
   /** Free arrays and their bytes (for tests). */
   stats(): { arrays: number; bytes: number } {
     let arrays = 0;
@@ -97,8 +103,7 @@ export class HostArrays {
       return;
     }
     this.idle = setTimeout(() => {
-      this.free.clear();
-      this.freeBytes = 0;
+      this.clear();
       this.idle = undefined;
     }, this.idleMs);
     this.idle.unref?.();

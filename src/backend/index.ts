@@ -9,7 +9,7 @@ import { registerWasmConvGradients } from './wasm-gradients';
 import { nativeThreads } from './native';
 import { registerNativeKernels } from './native-kernels';
 import { registerHostCopies } from './host-copies';
-import { registerHostReshape } from './tfjs-node-reshape';
+import { registerHostViews } from './tfjs-node-views';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { registerSharedIdentity } from './wasm-identity';
 import { registerWasmSplit } from './wasm-split';
@@ -85,7 +85,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
         registerWasmSplit();
       }
       if (name === 'tensorflow') {
-        registerHostReshape();
+        registerHostViews();
         registerHostCopies();
       }
       if (name !== 'cpu') {

@@ -25,7 +25,7 @@ interface WasmHeapBackend {
 }
 
 /** The part of tfjs-core's KernelBackend that tfjs-node implements for JavaScript-held values. */
-interface HostBackend {
+export interface HostBackend {
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
   write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId;
 }

@@ -16,6 +16,9 @@ export interface NativeAddon {
   maxPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
   maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   /** tfjs's AvgPoolGrad: each window's dy / window size, summed onto the pixels under it. */
+  /** Each window's mean over its taps inside the image (TensorFlow's AvgPool). */
+  avgPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  /** Exact: dy / each covering window's taps inside the image. */
   avgPoolGradient(dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   /** activation: 0 linear, 1 relu, 2 relu6 (a boolean means relu or linear). */
   addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, activation: number | boolean): void;

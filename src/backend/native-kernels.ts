@@ -4,7 +4,7 @@
  *
  * Kernels replaced: Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), the depthwise forward, fused
  * forward and input gradient (dilation 1), Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool,
- * MaxPoolGrad, AvgPoolGrad, BatchMatMul and broadcasting Multiply/Add/Sub/RealDiv, each for NHWC
+ * MaxPoolGrad, AvgPool, AvgPoolGrad (exact at padded borders), BatchMatMul and broadcasting Multiply/Add/Sub/RealDiv, each for NHWC
  * float32; any other case goes to the kernel it replaced. Three new kernels, ACTIVATION_GRADIENT and
  * BATCH_NORM_TRAIN/GRADIENT, do an activation's gradient and training-time batch norm in one or two passes.
  *
@@ -55,11 +55,6 @@ function fusedEpilogueSupported(args: KernelArgs): boolean {
   const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
   return (activation === undefined || Object.prototype.hasOwnProperty.call(EPILOGUES, activation)) && !preluActivationWeights &&
     (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
-}
-
-function poolIsPadded(xShape: Shape4, attrs: PoolAttrs): boolean {
-  const { padInfo } = tf.backend_util.computePool2DInfo(xShape, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  return padInfo.top + padInfo.bottom + padInfo.left + padInfo.right > 0;
 }
 
 const registered = new Set<NativeBackendName>();
@@ -201,13 +196,21 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
     return io.run([input, dy], [[...input.shape]], ([xs, g], [dx]) => addon.maxPoolGradient(xs, g, dx, geometry))[0];
   });
 
+  // TensorFlow's AvgPool divides by the taps inside the image, and so do the addon's forward and its
+  // exact gradient. On tfjs-node, TensorFlow's own pool cost 1-2.7 ms a layer of InceptionV3 with the
+  // copies in and out; on wasm the gradient replaces tfjs's, which divides by the whole window.
+  on('AvgPool', ['x'], (args, io) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const geometry = nativePoolGeometry(x.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
+    const outShape = [geometry[0], geometry[6], geometry[7], geometry[3]];
+    return io.run([x], [outShape], ([xs], [y]) => addon.avgPool(xs, y, geometry))[0];
+  });
+
   on('AvgPoolGrad', ['dy', 'input'], (args, io) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const attrs = args.attrs as unknown as PoolAttrs;
-    // The addon divides by the whole window, as tfjs-wasm and tfjs-cpu do; TensorFlow's AvgPool and its
-    // gradient count only the pixels inside the image, so on tfjs-node a padded pool stays TensorFlow's.
-    if (backendName === 'tensorflow' && poolIsPadded(input.shape as Shape4, attrs)) return undefined;
-    const geometry = nativePoolGeometry(input.shape as Shape4, attrs);
+    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
+    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
     return io.run([dy], [[...input.shape]], ([g], [dx]) => addon.avgPoolGradient(g, dx, geometry))[0];
   });
 

@@ -113,32 +113,43 @@ function describeConvKernels(path: ConvPath): void {
       });
     }
 
-    // The kernel's contract (tfjs's: dy / window size, also at padded borders), checked against a
-    // brute-force sum over windows; src/cam/avg-pool-gradient.ts makes 'same' exact on top of it.
+    // The native average pool divides each window by its taps inside the image (TensorFlow's AvgPool;
+    // tfjs's cpu and wasm AvgPoolGrad divide by the whole window at padded borders, ~30% off), checked
+    // against brute-force sums over windows: the forward value and the gradient of sum(pool(x) * dy).
     const avgCases = path === 'native OpenBLAS'
-      ? [[3, 1, 'same', [2, 7, 8, 5]], [3, 2, 'same', [1, 9, 7, 4]], [2, 2, 'valid', [3, 8, 8, 6]], [5, 3, 'valid', [2, 11, 13, 3]]] as const
+      ? [[3, 1, 'same', [2, 7, 8, 5]], [3, 2, 'same', [1, 9, 7, 4]], [2, 2, 'valid', [3, 8, 8, 6]], [5, 3, 'valid', [2, 11, 13, 3]], [4, 3, 'same', [1, 10, 9, 17]]] as const
       : [];
     for (const [size, stride, pad, shape] of avgCases) {
-      it(`avg-pool gradient (${size}x${size}, stride ${stride}, '${pad}', ${shape.join('x')}) equals the sum over its windows`, async () => {
+      it(`avg-pool (${size}x${size}, stride ${stride}, '${pad}', ${shape.join('x')}) and its gradient equal sums over the windows' inside taps`, async () => {
         await tf.setBackend('wasm');
-        const input = tf.zeros([...shape]) as tf.Tensor4D;
+        const input = tf.randomNormal([...shape], 0, 1, 'float32', 24) as tf.Tensor4D;
         const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], size, stride, 1, pad);
         const dy = tf.randomNormal([shape[0], info.outHeight, info.outWidth, shape[3]], 0, 1, 'float32', 23);
         const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
+        const y = tf.engine().runKernel('AvgPool', { x: input }, attrs) as tf.Tensor;
         const dx = tf.engine().runKernel('AvgPoolGrad', { dy, input }, attrs) as tf.Tensor;
-        const [got, up] = [(await dx.data()) as Float32Array, (await dy.data()) as Float32Array];
+        const [gotY, gotDx, xs, up] = [y, dx, input, dy].map((t) => t.dataSync() as Float32Array);
         const [n, h, w, c] = shape;
-        const want = new Float32Array(n * h * w * c);
+        const wantY = new Float32Array(n * info.outHeight * info.outWidth * c);
+        const wantDx = new Float32Array(n * h * w * c);
         for (let b = 0; b < n; b++) for (let oy = 0; oy < info.outHeight; oy++) for (let ox = 0; ox < info.outWidth; ox++) {
+          const taps: number[] = [];
           for (let ky = 0; ky < size; ky++) for (let kx = 0; kx < size; kx++) {
             const iy = oy * stride - info.padInfo.top + ky;
             const ix = ox * stride - info.padInfo.left + kx;
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-            for (let ch = 0; ch < c; ch++) want[((b * h + iy) * w + ix) * c + ch] += up[((b * info.outHeight + oy) * info.outWidth + ox) * c + ch] / (size * size);
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) taps.push((b * h + iy) * w + ix);
+          }
+          const o = (b * info.outHeight + oy) * info.outWidth + ox;
+          for (let ch = 0; ch < c; ch++) {
+            for (const t of taps) {
+              wantY[o * c + ch] += xs[t * c + ch] / taps.length;
+              wantDx[t * c + ch] += up[o * c + ch] / taps.length;
+            }
           }
         }
-        expect(relativeError(got, want)).to.be.below(1e-6);
-        tf.dispose([input, dy, dx]);
+        expect(relativeError(gotY, wantY), 'forward').to.be.below(1e-6);
+        expect(relativeError(gotDx, wantDx), 'gradient').to.be.below(1e-6);
+        tf.dispose([input, dy, y, dx]);
       });
     }
 
