@@ -246,22 +246,55 @@ int conv2d_forward_fused(const conv_geometry *g, const float *x, const float *fi
   return 0;
 }
 
-/* dfilter = patches^T x dy, summed over chunks (one thread: training splits its batch over workers). */
-int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter) {
+typedef struct {
+  const conv_geometry *g;
+  const float *x, *dy;
+  float *dfilter, *scratch; /* scratch: each part's patches, then parts 1.. own partial sums */
+  size_t patch_floats, filter_floats;
+} filter_call;
+
+/* One part's dfilter = patches^T x dy over its range of lines (pixels when pointwise), chunk by chunk. */
+static void filter_gradient_part(int part, int parts, void *context) {
+  const filter_call *c = context;
+  const conv_geometry *g = c->g;
+  float *out = part == 0 ? c->dfilter : c->scratch + parts * c->patch_floats + (part - 1) * c->filter_floats;
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->cin, g->cout, g->n * g->h * g->w, 1.0f, x, g->cin, dy,
-                g->cout, 0.0f, dfilter, g->cout);
-    return 0;
+    const long pixels = (long)g->n * g->h * g->w, from = pixels * part / parts, to = pixels * (part + 1) / parts;
+    if (from >= to) {
+      memset(out, 0, sizeof(float) * c->filter_floats);
+      return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->cin, g->cout, (int)(to - from), 1.0f, c->x + (size_t)from * g->cin,
+                g->cin, c->dy + (size_t)from * g->cout, g->cout, 0.0f, out, g->cout);
+    return;
   }
   const int cols = patch_cols(g);
-  const long chunk = chunk_lines(g), lines = line_count(g);
-  float *patches = workspace_floats((size_t)chunk * g->ow * cols);
-  if (!patches) return -1;
-  for (long line = 0; line < lines; line += chunk) {
-    const long count = line + chunk > lines ? lines - line : chunk;
-    im2col(g, x, line, count, patches);
+  const long chunk = chunk_lines(g), lines = line_count(g), from = lines * part / parts, to = lines * (part + 1) / parts;
+  float *patches = c->scratch + part * c->patch_floats;
+  if (from >= to) memset(out, 0, sizeof(float) * c->filter_floats);
+  for (long line = from; line < to; line += chunk) {
+    const long count = line + chunk > to ? to - line : chunk;
+    im2col(g, c->x, line, count, patches);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, g->cout, (int)(count * g->ow), 1.0f, patches, cols,
-                dy + (size_t)line * g->ow * g->cout, g->cout, line == 0 ? 0.0f : 1.0f, dfilter, g->cout);
+                c->dy + (size_t)line * g->ow * g->cout, g->cout, line == from ? 0.0f : 1.0f, out, g->cout);
+  }
+}
+
+/* dfilter = patches^T x dy. Split over the cores by lines, each part summing into its own dfilter,
+ * then added up: a data-parallel training worker (one thread) runs it whole, and tfjs-node's
+ * training on the main thread spent half its kernel time here on one core. */
+int conv2d_filter_gradient(const conv_geometry *g, const float *x, const float *dy, float *dfilter) {
+  const int pointwise = is_pointwise(g);
+  filter_call c = {.g = g, .x = x, .dy = dy, .dfilter = dfilter};
+  c.filter_floats = (size_t)patch_cols(g) * g->cout;
+  c.patch_floats = pointwise ? 0 : (size_t)chunk_lines(g) * g->ow * patch_cols(g);
+  const int parts = parallel_parts(conv_work(g), pointwise ? (long)g->n * g->h * g->w : line_count(g));
+  c.scratch = workspace_floats(parts * c.patch_floats + (parts - 1) * c.filter_floats + 1);
+  if (!c.scratch) return -1;
+  parallel_run(parts, filter_gradient_part, &c);
+  for (int p = 1; p < parts; p++) {
+    const float *partial = c.scratch + parts * c.patch_floats + (p - 1) * c.filter_floats;
+    for (size_t i = 0; i < c.filter_floats; i++) dfilter[i] += partial[i];
   }
   return 0;
 }

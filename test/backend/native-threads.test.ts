@@ -140,6 +140,50 @@ describe('native kernels on several threads', function () {
     expect(nativeThreads()).to.equal(before);
   });
 
+  // Each part sums its lines into its own dfilter; the parts are added up after.
+  for (const [name, x, f, stride] of [
+    ['3x3, a batch split by lines', [8, 30, 31, 32], [3, 3, 32, 32], 1],
+    ['pointwise, split by pixels', [16, 32, 33, 64], [1, 1, 64, 64], 1],
+    ['3x3 stride 2, one image split by rows', [1, 129, 121, 32], [3, 3, 32, 64], 2],
+  ] as [string, Shape4, Shape4, number][]) {
+    it(`filter gradient: ${name}, on 1, 2 and 3 threads, equals the sum over output pixels of x-patch x dy`, async () => {
+      await tf.setBackend('wasm');
+      const info = tf.backend_util.computeConv2DInfo(x, f, stride, 1, 'same');
+      const xt = tf.randomNormal(x, 0, 1, 'float32', 41) as tf.Tensor4D;
+      const dy = tf.randomNormal(info.outShape, 0, 1, 'float32', 43);
+      const [xs, ys] = [xt.dataSync() as Float32Array, dy.dataSync() as Float32Array];
+      // The definition, in doubles: dfilter[ky,kx,ci,co] = sum over (b,oy,ox) of x[b, oy*s-pt+ky, ox*s-pl+kx, ci] * dy[b,oy,ox,co].
+      const [n, h, w, cin] = x;
+      const [kh, kw, , cout] = f;
+      const want = new Float64Array(kh * kw * cin * cout);
+      for (let b = 0; b < n; b++) for (let oy = 0; oy < info.outHeight; oy++) for (let ox = 0; ox < info.outWidth; ox++) {
+        const up = ((b * info.outHeight + oy) * info.outWidth + ox) * cout;
+        for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) {
+          const iy = oy * stride - info.padInfo.top + ky, ix = ox * stride - info.padInfo.left + kx;
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+          const at = ((b * h + iy) * w + ix) * cin, tap = (ky * kw + kx) * cin;
+          for (let ci = 0; ci < cin; ci++) {
+            const v = xs[at + ci], row = (tap + ci) * cout;
+            for (let co = 0; co < cout; co++) want[row + co] += v * ys[up + co];
+          }
+        }
+      }
+      const attrs = { strides: stride, pad: 'same', dataFormat: 'NHWC', filterShape: f } as unknown as tf.NamedAttrMap;
+      for (const threads of [1, 2, 3]) {
+        const [got, parts] = withNativeThreads(threads, () => {
+          const df = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy }, attrs) as tf.Tensor;
+          const split = addon.lastParts();
+          const values = df.dataSync() as Float32Array;
+          df.dispose();
+          return [values, split] as const;
+        });
+        expect(relativeError(got, Float32Array.from(want)), `${threads} threads`).to.be.below(1e-5);
+        expect(parts, `parts at ${threads} threads`).to.equal(threads);
+      }
+      tf.dispose([xt, dy]);
+    });
+  }
+
   // native/src/parallel.c keeps its pool threads between calls, and ends them after 5 s without one.
   it('reuses its pool threads from call to call, and an idle addon holds none after 5 s', async function () {
     if (!fs.existsSync('/proc/self/task')) this.skip(); // Linux: a process's threads are its tasks
