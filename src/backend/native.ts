@@ -10,9 +10,9 @@
  * (native/build.js). When it is absent the backends' own kernels run unchanged, and
  * `GRADCAM_NATIVE=0` turns it off on purpose.
  *
- * Threads: called from the main thread, the convolutions, their input gradient and max-pool's
- * gradient split their rows over every core (native/src/parallel.c: short-lived threads, no
- * spinning); in a worker thread (data-parallel training, the inference and explanation pools) they
+ * Threads: called from the main thread, the convolutions, their gradients and the pools split their
+ * rows over every core (native/src/parallel.c: the addon's threads stay between calls, spin 50 us,
+ * then sleep, and end after 5 s idle); in a worker thread (data-parallel training, the inference and explanation pools) they
  * stay on that one thread, since the pool already has a thread per core. GRADCAM_NATIVE_THREADS=N
  * sets the main thread's count; `withNativeThreads` changes it for one call.
  */
