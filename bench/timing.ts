@@ -38,6 +38,9 @@ export async function timeCalls(fn: () => unknown, repeats: number): Promise<num
   return ms;
 }
 
+/** Idle time before each side's turn in `alternate`. */
+const SETTLE_MS = 100;
+
 /** A side of a comparison: per-call ms of one round, or why it could not run (a peer's error). */
 export type Side = () => Promise<number[] | string>;
 
@@ -49,6 +52,9 @@ export async function alternate(sides: readonly Side[], rounds: number, watch?: 
   const out: (number[] | string)[] = sides.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (const [i, side] of sides.entries()) {
+      // A pause before each side's turn: the other side's threads (TensorFlow's and PyTorch's spin
+      // after work, ours 50 us) are asleep before the clock starts, so neither pays for the other.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const ms = await side();
       if (typeof ms === 'string') out[i] = ms;
       else if (typeof out[i] !== 'string') (out[i] as number[]).push(...ms);
