@@ -34,6 +34,8 @@ const models = arg('models', 'mobilenet_v2,resnet50,inception_v3').split(',');
 const rounds = Number(arg('rounds', '3'));
 const repeats = Number(arg('repeats', '5'));
 const format = arg('format', 'layers');
+/** Calls before timing, the same for both sides: steady state, not the first calls (ours settled after ~10). */
+const WARMUP = Number(arg('warmup', '8'));
 
 /** DIR/NAME with layers/, graph/ and model.h5, made by keras_bench.py when missing. */
 function cachedModel(name: string): string {
@@ -103,11 +105,11 @@ async function benchModel(name: string, peer: TensorFlowPeer, watch: LoadWatch, 
   console.log('|---|---|---|---|---|---|');
   const forwards: number[] = []; // model.predict, then the explanation's fused pass
   for (const f of figures) {
-    await timeCalls(f.ours, 2); // warm-up: kernels, wasm memory
+    await timeCalls(f.ours, WARMUP); // warm-up: kernels, wasm memory, the recycled output arrays
     const [ours, theirs] = await alternate([
       async () => timeCalls(f.ours, repeats),
       async () => {
-        const r = await peer.request({ cmd: 'time', figure: f.key, repeats, warmup: 2 });
+        const r = await peer.request({ cmd: 'time', figure: f.key, repeats, warmup: WARMUP });
         return r.error ? String(r.error) : (r.ms as number[]);
       },
     ], rounds, watch);
