@@ -16,7 +16,7 @@ import { describeBackend, initBackend, nativeThreads, setNativeThreads } from '.
 import { BaseCAM, CamMethodName, createCam, ExplainOptions } from '../src/cam';
 import { ExplainPool } from '../src/workers/explain-pool';
 import { IMAGE_BYTES, readBatchFile } from '../src/data/cifar10';
-import { DataParallelStepper } from '../src/model/data-parallel';
+import { DataParallelStepper, defaultTrainingThreads } from '../src/model/data-parallel';
 import { InferencePool } from '../src/model/inference-pool';
 import { loadModel } from '../src/model/io';
 import { CIFAR10_ARCHITECTURE, disposeNetwork } from '../src/model/network';
@@ -92,7 +92,9 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
     labels: Uint8Array.from({ length: batch * steps }, (_, i) => i % 10),
     count: batch * steps,
   };
-  const stepper = THREADS > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, THREADS) : undefined;
+  // As `gradcam train` does by default: data-parallel workers on wasm, this thread on tfjs-node.
+  const workers = Math.min(THREADS, defaultTrainingThreads(tf.getBackend(), THREADS));
+  const stepper = workers > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, workers) : undefined;
   const oursIps: number[] = [];
   const peerIps: number[] = [];
   let peerError = '';

@@ -7,7 +7,7 @@ import { foldToLayersModel } from '../model/fold';
 import { saveModel, writeFileAtomic } from '../model/io';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../model/train';
 import { bestEpoch, trainingReport } from '../model/report';
-import { DataParallelStepper } from '../model/data-parallel';
+import { DataParallelStepper, defaultTrainingThreads } from '../model/data-parallel';
 import { CIFAR10_ARCHITECTURE } from '../model/network';
 import { CheckpointState, checkpointFiles, hasCheckpoint } from '../model/checkpoint';
 import { countFlag, numberFlag, ParsedArgs, rejectUnknown, stringFlag, switchFlag } from './args';
@@ -56,9 +56,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   process.once('SIGINT', requestStop);
   process.once('SIGTERM', requestStop);
   let bar: ProgressBar | undefined;
-  // wasm runs single-threaded in Node, so its default is one data-parallel worker thread per
-  // core; tfjs-node already spreads each op over the cores itself.
-  const threads = threadsFlag ?? (backend.name === 'tensorflow' ? 1 : os.cpus().length);
+  const threads = threadsFlag ?? defaultTrainingThreads(backend.name, os.cpus().length);
   const parallel = threads > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, threads) : undefined;
   if (parallel) console.error(`data-parallel over ${threads} threads (this one + ${threads - 1} workers)`);
   const started = Date.now();

@@ -14,6 +14,15 @@ import { statisticsVariables } from './gradient-worker';
 import { ArchitectureSpec, namedVariables, NetworkParams, trainableVariables } from './network';
 import { gradientStep, ParallelStepper, StepResult } from './train';
 
+/**
+ * Training threads when the user names none: wasm runs single-threaded in Node, so one data-parallel
+ * worker thread per core; on tfjs-node each op already spreads over the cores (TensorFlow's own, and
+ * the addon's kernels, the filter gradient included), so training stays on this thread.
+ */
+export function defaultTrainingThreads(backendName: string, cores: number): number {
+  return backendName === 'tensorflow' ? 1 : Math.max(1, cores);
+}
+
 function workerScript(): { file: string; execArgv: string[] } {
   const ts = __filename.endsWith('.ts');
   const file = path.join(__dirname, `gradient-worker.${ts ? 'ts' : 'js'}`);

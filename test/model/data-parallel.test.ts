@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { IMAGE_BYTES } from '../../src/data/cifar10';
-import { DataParallelStepper } from '../../src/model/data-parallel';
+import { DataParallelStepper, defaultTrainingThreads } from '../../src/model/data-parallel';
 import { ArchitectureSpec, CIFAR10_ARCHITECTURE, disposeNetwork, initNetwork, namedVariables, trainableVariables } from '../../src/model/network';
 import { gradientStep, train } from '../../src/model/train';
 
@@ -12,6 +12,15 @@ function batch(n: number, seed: number): { pixels: Float32Array; labels: Int32Ar
   const pixels = Float32Array.from({ length: n * IMAGE_BYTES }, (_, i) => ((i * 2654435761 + seed) >>> 24) % 256);
   return { pixels, labels: Int32Array.from({ length: n }, (_, i) => (i * 7 + seed) % 10) };
 }
+
+describe('training threads by default (gradcam train without --threads, bench/peers.ts)', () => {
+  it('is a data-parallel worker per core on wasm and cpu, and this thread alone on tfjs-node (its ops already use every core)', () => {
+    expect(defaultTrainingThreads('wasm', 2)).to.equal(2);
+    expect(defaultTrainingThreads('cpu', 4)).to.equal(4);
+    expect(defaultTrainingThreads('tensorflow', 2)).to.equal(1);
+    expect(defaultTrainingThreads('wasm', 0), 'os.cpus() can be empty').to.equal(1);
+  });
+});
 
 describe('data-parallel training over worker threads', function () {
   this.timeout(120000);
