@@ -36,6 +36,8 @@ const repeats = Number(arg('repeats', '5'));
 const format = arg('format', 'layers');
 /** Calls before timing, the same for both sides: steady state, not the first calls (ours settled after ~10). */
 const WARMUP = Number(arg('warmup', '8'));
+/** Shortest turn, in ms of our calls (see `calls` below). */
+const MIN_TURN_MS = Number(arg('min-turn-ms', '300'));
 
 /** DIR/NAME with layers/, graph/ and model.h5, made by keras_bench.py when missing. */
 function cachedModel(name: string): string {
@@ -100,16 +102,19 @@ async function benchModel(name: string, peer: TensorFlowPeer, watch: LoadWatch, 
     { key: 'gradcam-all', label: `Grad-CAM, all ${about.classes} classes`, ours: () => void explain(model, pixels, { target: 'all' }) },
     { key: 'guided', label: 'Guided Grad-CAM, predicted class', ours: () => void explain(model, pixels, { target: 'predicted', guided: true }) },
   ];
-  console.log(`\n${name} ${about.size}x${about.size}, ${about.classes} classes, batch 1, ${format} model; ours on ${backendLabel}, TensorFlow ${String(loaded.tensorflow)} (2 threads); ms, median of ${rounds} alternating rounds x ${repeats} calls`);
+  console.log(`\n${name} ${about.size}x${about.size}, ${about.classes} classes, batch 1, ${format} model; ours on ${backendLabel}, TensorFlow ${String(loaded.tensorflow)} (2 threads); ms, median of ${rounds} alternating rounds x ${repeats}+ calls (at least ${MIN_TURN_MS} ms a turn)`);
   console.log(`| | ours | / model.predict | / fused forward | TensorFlow | ${watch.ratioTitle('speed ratio ours/TF')} |`);
   console.log('|---|---|---|---|---|---|');
   const forwards: number[] = []; // model.predict, then the explanation's fused pass
   for (const f of figures) {
-    await timeCalls(f.ours, WARMUP); // warm-up: kernels, wasm memory, the recycled output arrays
+    const warm = await timeCalls(f.ours, WARMUP); // warm-up: kernels, wasm memory, the recycled output arrays
+    // At least MIN_TURN_MS of calls per turn, the same count for both sides: a 20 ms figure
+    // (MobileNetV2) gets 15 samples a turn, not 5, so one slow call on this VM moves its median less.
+    const calls = Math.max(repeats, Math.ceil(MIN_TURN_MS / Math.max(1, median(warm.slice(-3)))));
     const [ours, theirs] = await alternate([
-      async () => timeCalls(f.ours, repeats),
+      async () => timeCalls(f.ours, calls),
       async () => {
-        const r = await peer.request({ cmd: 'time', figure: f.key, repeats, warmup: WARMUP });
+        const r = await peer.request({ cmd: 'time', figure: f.key, repeats: calls, warmup: WARMUP });
         return r.error ? String(r.error) : (r.ms as number[]);
       },
     ], rounds, watch);
