@@ -93,7 +93,7 @@ async function trainingRow(peer: PeerProcess): Promise<Row> {
     count: batch * steps,
   };
   // As `gradcam train` does by default: data-parallel workers on wasm, this thread on tfjs-node.
-  const workers = Math.min(THREADS, defaultTrainingThreads(tf.getBackend(), THREADS));
+  const workers = defaultTrainingThreads(tf.getBackend(), THREADS);
   const stepper = workers > 1 ? await DataParallelStepper.create(CIFAR10_ARCHITECTURE, workers) : undefined;
   const oursIps: number[] = [];
   const peerIps: number[] = [];

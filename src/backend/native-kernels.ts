@@ -57,6 +57,16 @@ function fusedEpilogueSupported(args: KernelArgs): boolean {
     (!bias || (bias.shape.length === 1 && bias.dtype === 'float32'));
 }
 
+/**
+ * A pool's native geometry and output shape, or undefined for an empty input or output, which keeps the
+ * backend's kernel (the addon takes positive sizes only).
+ */
+function poolPlan(xShape: Shape4, attrs: KernelArgs['attrs']): { geometry: Int32Array; outShape: number[] } | undefined {
+  const geometry = nativePoolGeometry(xShape, attrs as unknown as PoolAttrs);
+  if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
+  return { geometry, outShape: [geometry[0], geometry[6], geometry[7], geometry[3]] };
+}
+
 const registered = new Set<NativeBackendName>();
 
 /** Registers the native kernels on `backendName` once. Returns why not when the addon is unavailable. */
@@ -183,11 +193,8 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
   // tfjs-wasm's MaxPool took 2.5 ms for a [128, 32, 32, 32] 2x2 pool (a Score-CAM pass on the shipped model).
   on('MaxPool', ['x'], (args, io) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const geometry = nativePoolGeometry(x.shape as Shape4, args.attrs as unknown as PoolAttrs);
-    // An empty input or output keeps the wasm kernel (the addon takes positive sizes only).
-    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
-    const outShape = [geometry[0], geometry[6], geometry[7], geometry[3]];
-    return io.run([x], [outShape], ([xs], [y]) => addon.maxPool(xs, y, geometry))[0];
+    const plan = poolPlan(x.shape as Shape4, args.attrs);
+    return plan && io.run([x], [plan.outShape], ([xs], [y]) => addon.maxPool(xs, y, plan.geometry))[0];
   });
 
   on('MaxPoolGrad', ['dy', 'input'], (args, io) => {
@@ -201,17 +208,14 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
   // copies in and out; on wasm the gradient replaces tfjs's, which divides by the whole window.
   on('AvgPool', ['x'], (args, io) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const geometry = nativePoolGeometry(x.shape as Shape4, args.attrs as unknown as PoolAttrs);
-    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
-    const outShape = [geometry[0], geometry[6], geometry[7], geometry[3]];
-    return io.run([x], [outShape], ([xs], [y]) => addon.avgPool(xs, y, geometry))[0];
+    const plan = poolPlan(x.shape as Shape4, args.attrs);
+    return plan && io.run([x], [plan.outShape], ([xs], [y]) => addon.avgPool(xs, y, plan.geometry))[0];
   });
 
   on('AvgPoolGrad', ['dy', 'input'], (args, io) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const geometry = nativePoolGeometry(input.shape as Shape4, args.attrs as unknown as PoolAttrs);
-    if (!geometry.slice(0, 10).every((v) => v > 0)) return undefined;
-    return io.run([dy], [[...input.shape]], ([g], [dx]) => addon.avgPoolGradient(g, dx, geometry))[0];
+    const plan = poolPlan(input.shape as Shape4, args.attrs);
+    return plan && io.run([dy], [[...input.shape]], ([g], [dx]) => addon.avgPoolGradient(g, dx, plan.geometry))[0];
   });
 
   register(ACTIVATION_GRADIENT, (args, io) => {
