@@ -17,6 +17,7 @@
 #include "direct_conv.h"
 #include "parallel.h"
 #include "pool.h"
+#include "resize.h"
 
 /* Provided by OpenBLAS; declared here because cblas.h does not always declare them. */
 extern void openblas_set_num_threads(int);
@@ -319,6 +320,7 @@ NAPI_MODULE_INIT() {
       {"maxPoolGradient", NULL, max_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
       {"avgPool", NULL, avg_pool_forward_binding, NULL, NULL, NULL, napi_default, NULL},
       {"avgPoolGradient", NULL, avg_pool_gradient_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"upsampleNormalise", NULL, upsample_normalise_binding, NULL, NULL, NULL, napi_default, NULL},
       {"addBiasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, get_threads, NULL, NULL, NULL, napi_default, NULL},

@@ -9,6 +9,7 @@ import { registerWasmConvGradients } from './wasm-gradients';
 import { nativeThreads } from './native';
 import { registerNativeKernels } from './native-kernels';
 import { registerHostCopies } from './host-copies';
+import { registerExplicitPadding } from './tfjs-node-explicit-padding';
 import { registerHostViews } from './tfjs-node-views';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { registerSharedIdentity } from './wasm-identity';
@@ -87,6 +88,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
       if (name === 'tensorflow') {
         registerHostViews();
         registerHostCopies();
+        registerExplicitPadding(); // before the native kernels, which fall back to it
       }
       if (name !== 'cpu') {
         // On tfjs-node too: its TensorFlow 2.9 convolutions and their gradients are 3-7x slower (src/backend/native-kernels.ts).
@@ -159,7 +161,7 @@ export { registerSharedIdentity } from './wasm-identity';
 export { registerWasmSplit } from './wasm-split';
 export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
-  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
+  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, UPSAMPLE_NORMALISE, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
   nativeKernelsEnabled, nativeThreads, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from './native';
 export { registerNativeKernels } from './native-kernels';

@@ -20,6 +20,8 @@ export interface NativeAddon {
   avgPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
   /** Exact: dy / each covering window's taps inside the image. */
   avgPoolGradient(dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  /** R maps [h,w] -> [H,W], bilinear (half-pixel centres), each divided by its peak (all zeros when the peak <= epsilon). */
+  upsampleNormalise(maps: Float32Array, out: Float32Array, sizes: Int32Array, epsilon: number): void;
   /** activation: 0 linear, 1 relu, 2 relu6 (a boolean means relu or linear). */
   addBiasActivation(y: Float32Array, bias: Float32Array | null, channels: number, activation: number | boolean): void;
   /** Threads the kernels may use when called from this JS thread (OpenBLAS itself stays at one). */

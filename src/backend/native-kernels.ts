@@ -5,8 +5,9 @@
  * Kernels replaced: Conv2D, FusedConv2D (bias + linear/ReLU/ReLU6), the depthwise forward, fused
  * forward and input gradient (dilation 1), Conv2DBackpropInput, Conv2DBackpropFilter, MaxPool,
  * MaxPoolGrad, AvgPool, AvgPoolGrad (exact at padded borders), BatchMatMul and broadcasting Multiply/Add/Sub/RealDiv, each for NHWC
- * float32; any other case goes to the kernel it replaced. Three new kernels, ACTIVATION_GRADIENT and
- * BATCH_NORM_TRAIN/GRADIENT, do an activation's gradient and training-time batch norm in one or two passes.
+ * float32; any other case goes to the kernel it replaced. New kernels: ACTIVATION_GRADIENT and
+ * BATCH_NORM_TRAIN/GRADIENT do an activation's gradient and training-time batch norm in one or two passes,
+ * and UPSAMPLE_NORMALISE a CAM's upsampling and scaling to peak 1.
  *
  * Why on tfjs-node too: TensorFlow 2.9's kernels there took 11 ms per 3x3 layer of the shipped model
  * at batch 64, and 27 ms for its input gradient (bench/profile.ts), where Winograd takes 2-4 ms; and
@@ -18,7 +19,7 @@ import { hostValues, kernelIo, type KernelIo, type NativeBackendName } from './k
 import { replaceKernel } from './kernel-replace';
 import { matMulPlan, type MatMulAttrs } from './matmul-plan';
 import {
-  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, loadNative, nativeGeometry, nativeKernelsEnabled, nativePoolGeometry,
+  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, UPSAMPLE_NORMALISE, loadNative, nativeGeometry, nativeKernelsEnabled, nativePoolGeometry,
   type ConvAttrs, type NativeStatus, type PoolAttrs, type Shape4,
 } from './native';
 
@@ -222,6 +223,14 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
     const { dy, y } = args.inputs as Record<'dy' | 'y', tf.TensorInfo>;
     const { activation, guided } = args.attrs as unknown as { activation: string; guided: boolean };
     return io.run([dy, y], [[...dy.shape]], ([g, out], [dx]) => addon.activationGradient(g, out, dx, EPILOGUES[activation], guided));
+  });
+
+  // Every CAM's step 4 in one kernel: bilinear upsampling, then each map divided by its peak.
+  register(UPSAMPLE_NORMALISE, (args, io) => {
+    const { maps } = args.inputs as { maps: tf.TensorInfo };
+    const { size, epsilon } = args.attrs as unknown as { size: [number, number]; epsilon: number };
+    const [R, h, w] = maps.shape;
+    return io.run([maps], [[R, size[0], size[1], 1]], ([m], [out]) => addon.upsampleNormalise(m, out, Int32Array.of(R, h, w, size[0], size[1]), epsilon));
   });
 
   // Inputs x [..., C], gamma [C], beta [C]; outputs y (x's shape), mean, variance, invStd [C].

@@ -158,6 +158,8 @@ export const BATCH_NORM_TRAIN = 'GradcamBatchNormTrain';
 /** Inputs dy, y (the activation's output); attrs activation ('linear' | 'relu' | 'relu6'), guided. */
 export const ACTIVATION_GRADIENT = 'GradcamActivationGradient';
 export const BATCH_NORM_GRADIENT = 'GradcamBatchNormGradient';
+/** Input maps [R,h,w]; attrs size [H,W], epsilon; output [R,H,W,1] (src/cam/normalise.ts names it too). */
+export const UPSAMPLE_NORMALISE = 'GradcamUpsampleNormalise';
 
 /** Whether the native batch-norm kernels can run on the current backend now. */
 export function nativeBatchNormAvailable(): boolean {

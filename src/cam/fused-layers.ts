@@ -254,9 +254,7 @@ export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean):
   let pad: 'same' | 'valid' | number[][] = config.padding as 'same' | 'valid';
   if (chain.padding) {
     const [[top, bottom], [left, right]] = chain.padding;
-    // tfjs-node's kernels take no explicit padding for every op: there the padded copy is made.
-    if (tf.getBackend() === 'tensorflow') x = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-    else pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
   }
   const { filter, bias } = foldedWeights(chain);
   const activation = chain.activation;
