@@ -3,10 +3,12 @@
  * random weights with a fixed seed, 5 classes, batch 1), timed here and in TensorFlow 2.19 in the
  * same run, ours and TensorFlow in alternating rounds: forward (tfjs's model.predict, and the
  * explanation's own fused pass), Grad-CAM of all classes, Guided Grad-CAM of the predicted class. Prints the CPU and the load; ratios taken at load >= 1 are
- * provisional. The models are made once by python/keras_bench.py into bench/out/keras-models/
+ * provisional. An explanation's cost against our forward is paired: each of our turns alternates fused
+ * forward and explanation call by call, and the ratio is the median over rounds of their medians'
+ * ratio, so that a slow minute of this VM lands on both (figures timed minutes apart moved it 15-30%). The models are made once by python/keras_bench.py into bench/out/keras-models/
  * (git-ignored; about 550 MB for the three, layers and graph formats and Keras's .h5) and reused.
  * Needs the Keras environment: python/venv keras.
- *   npx tsx bench/keras-models.ts [--models mobilenet_v2,resnet50,inception_v3] [--rounds 3] [--repeats 5]
+ *   npx tsx bench/keras-models.ts [--models mobilenet_v2,resnet50,inception_v3] [--rounds 5] [--repeats 5]
  *                                 [--backends wasm,tensorflow] [--format layers|graph]
  * --backends runs this script once per backend (tensorflow through the .ci/tfjs-node overlay).
  */
@@ -31,7 +33,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const models = arg('models', 'mobilenet_v2,resnet50,inception_v3').split(',');
-const rounds = Number(arg('rounds', '3'));
+const rounds = Number(arg('rounds', '5'));
 const repeats = Number(arg('repeats', '5'));
 const format = arg('format', 'layers');
 /** Calls before timing, the same for both sides: steady state, not the first calls (ours settled after ~10). */
@@ -106,13 +108,29 @@ async function benchModel(name: string, peer: TensorFlowPeer, watch: LoadWatch, 
   console.log(`| | ours | / model.predict | / fused forward | TensorFlow | ${watch.ratioTitle('speed ratio ours/TF')} |`);
   console.log('|---|---|---|---|---|---|');
   const forwards: number[] = []; // model.predict, then the explanation's fused pass
+  const fusedForward = figures[1];
+  let forwardCalls = repeats;
   for (const f of figures) {
     const warm = await timeCalls(f.ours, WARMUP); // warm-up: kernels, wasm memory, the recycled output arrays
     // At least MIN_TURN_MS of calls per turn, the same count for both sides: a 20 ms figure
     // (MobileNetV2) gets 15 samples a turn, not 5, so one slow call on this VM moves its median less.
     const calls = Math.max(repeats, Math.ceil(MIN_TURN_MS / Math.max(1, median(warm.slice(-3)))));
+    if (f === fusedForward) forwardCalls = calls;
+    const paired: number[] = []; // per round: this figure's median / the fused forward's, timed just before
     const [ours, theirs] = await alternate([
-      async () => timeCalls(f.ours, calls),
+      async () => {
+        if (f.key === 'forward') return timeCalls(f.ours, calls);
+        // Call by call, forward then explanation: the first calls after the pause (threads waking)
+        // and any slow stretch fall on both alike.
+        const forward: number[] = [];
+        const mine: number[] = [];
+        for (let i = 0; i < Math.max(calls, forwardCalls); i++) {
+          if (i < forwardCalls) forward.push(...(await timeCalls(fusedForward.ours, 1)));
+          if (i < calls) mine.push(...(await timeCalls(f.ours, 1)));
+        }
+        paired.push(median(mine) / median(forward));
+        return mine;
+      },
       async () => {
         const r = await peer.request({ cmd: 'time', figure: f.key, repeats: calls, warmup: WARMUP });
         return r.error ? String(r.error) : (r.ms as number[]);
@@ -122,7 +140,8 @@ async function benchModel(name: string, peer: TensorFlowPeer, watch: LoadWatch, 
     if (f.key === 'forward') forwards.push(median(oursMs));
     const ratio = typeof theirs === 'string' ? '' : watch.ratio(median(theirs) / median(oursMs));
     const per = (i: number) => (forwards[i] ? `${(median(oursMs) / forwards[i]).toFixed(2)}x` : '');
-    console.log(`| ${f.label} | ${fmt(oursMs)} | ${per(0)} | ${per(1)} | ${fmt(theirs)} | ${ratio} |`);
+    const perForward = paired.length > 0 ? `${median(paired).toFixed(2)}x (paired)` : per(1);
+    console.log(`| ${f.label} | ${fmt(oursMs)} | ${per(0)} | ${perForward} | ${fmt(theirs)} | ${ratio} |`);
   }
   tf.dispose([x, ...pixels]);
   model.dispose();

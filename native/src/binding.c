@@ -113,14 +113,15 @@ static napi_value filter_gradient(napi_env env, napi_callback_info info) {
 }
 
 /* Depthwise (a, filter, out, geometry): forward (x -> y) or input gradient (dy -> dx); the filter holds
- * kh * kw * cout values (cout = C * m). */
+ * kh * kw * cout values (cout = C * m). The input gradient may add (y, activation 1 | 2, guided): dx
+ * then passes back through that activation, y being its output (input-shaped). */
 static napi_value run_depthwise(napi_env env, napi_callback_info info, int gradient) {
-  size_t argc = 4;
-  napi_value args[4];
+  size_t argc = 7;
+  napi_value args[7];
   const char *name = gradient ? "depthwiseInputGradient" : "depthwiseForward";
   char message[200];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 4) {
-    return fail(env, "expected (Float32Array, Float32Array, Float32Array, Int32Array geometry)");
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || !(argc == 4 || (gradient && argc == 7))) {
+    return fail(env, "expected (Float32Array, Float32Array, Float32Array, Int32Array geometry), and for the input gradient optionally (Float32Array y, activation 1 | 2, guided)");
   }
   conv_geometry g;
   if (!geometry_argument(env, args[3], &g) || g.cout % g.cin != 0 || g.dh != 1 || g.dw != 1) {
@@ -138,7 +139,19 @@ static napi_value run_depthwise(napi_env env, napi_callback_info info, int gradi
              name, len_a, len_f, len_out, want_a, filter, want_out);
     return fail(env, message);
   }
-  if ((gradient ? depthwise_input_gradient : depthwise_forward)(&g, a, f, out) != 0) {
+  activation_gate gate = {NULL, 0, 0};
+  if (argc == 7) {
+    size_t len_y = 0;
+    bool guided = false;
+    gate.y = float32_argument(env, args[4], &len_y);
+    if (!gate.y || len_y != input || napi_get_value_int32(env, args[5], &gate.activation) != napi_ok ||
+        napi_get_value_bool(env, args[6], &guided) != napi_ok || (gate.activation != ACTIVATION_RELU && gate.activation != ACTIVATION_RELU6)) {
+      snprintf(message, sizeof message, "%s: the gate must be (Float32Array y of %zu values, activation 1 | 2, guided)", name, input);
+      return fail(env, message);
+    }
+    gate.guided = guided;
+  }
+  if ((gradient ? depthwise_input_gradient(&g, a, f, out, argc == 7 ? &gate : NULL) : depthwise_forward(&g, a, f, out)) != 0) {
     snprintf(message, sizeof message, "%s: out of memory", name);
     return fail(env, message);
   }

@@ -46,7 +46,15 @@ int conv2d_input_gradient(const conv_geometry *g, const float *dy, const float *
 
 /* Depthwise: the geometry's cin is C and cout is C * m for a [kh, kw, C, m] filter. Return 0, or -1. */
 int depthwise_forward(const conv_geometry *g, const float *x, const float *filter, float *y);
-int depthwise_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx);
+/* With `gate`, dx is then passed back through the activation that made the depthwise input: dx *= act'(y)
+ * read from its output y (input-shaped), after cutting dx's negative part when guided. One pass saved
+ * per MobileNet block (the expanded tensors are its largest). */
+typedef struct {
+  const float *y;
+  int activation; /* ACTIVATION_RELU or ACTIVATION_RELU6 */
+  int guided;
+} activation_gate;
+int depthwise_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx, const activation_gate *gate);
 
 typedef struct {
   int n, h, w, c;     /* input [n, h, w, c] */

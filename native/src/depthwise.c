@@ -3,18 +3,30 @@
  * input gradient, for MobileNet-style models on the wasm backend, where XNNPACK has 128-bit SIMD and
  * no FMA. The channel loop is innermost and contiguous in every array, so it vectorises. The forward
  * pass splits output rows over the cores, the input gradient input rows: it gathers each input
- * pixel's contributions (rather than scattering each output's), so parts never write the same pixel.
+ * pixel's contributions (rather than scattering each output's), so parts never write the same pixel,
+ * and can pass each pixel back through the activation before it while it is in cache (activation_gate).
  */
 #include "conv.h"
 #include "parallel.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
   const conv_geometry *g;
   const float *a, *filter;
   float *out;
+  const activation_gate *gate; /* input gradient only: NULL, or the activation to pass dx back through */
 } depthwise_call;
+
+/* dx[c] through the activation whose output is y[c] (guided: dx's negative part cut first). */
+static inline __attribute__((always_inline)) void gate_pixel(float *restrict dx, const float *restrict y, int C, float top, int guided) {
+  if (guided) {
+    for (int c = 0; c < C; c++) dx[c] = (y[c] > 0.0f) & (y[c] < top) & (dx[c] > 0.0f) ? dx[c] : 0.0f;
+  } else {
+    for (int c = 0; c < C; c++) dx[c] = (y[c] > 0.0f) & (y[c] < top) ? dx[c] : 0.0f;
+  }
+}
 
 VECTOR_CLONES static void depthwise_forward_lines(const depthwise_call *d, long from, long to) {
   const conv_geometry *g = d->g;
@@ -70,6 +82,10 @@ VECTOR_CLONES static void depthwise_input_gradient_lines(const depthwise_call *d
           }
         }
       }
+      if (d->gate) {
+        gate_pixel(dx, d->gate->y + ((size_t)line * g->w + ix) * C, C, d->gate->activation == ACTIVATION_RELU6 ? 6.0f : INFINITY,
+                   d->gate->guided);
+      }
     }
   }
 }
@@ -91,14 +107,14 @@ static void depthwise_input_gradient_part(int part, int parts, void *context) {
 }
 
 int depthwise_forward(const conv_geometry *g, const float *x, const float *filter, float *y) {
-  depthwise_call d = {g, x, filter, y};
+  depthwise_call d = {g, x, filter, y, NULL};
   /* Memory-bound more than a dense convolution: a part from about 10^6 multiply-adds. */
   parallel_run(parallel_parts(20.0 * depthwise_work(g), (long)g->n * g->oh), depthwise_forward_part, &d);
   return 0;
 }
 
-int depthwise_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx) {
-  depthwise_call d = {g, dy, filter, dx};
+int depthwise_input_gradient(const conv_geometry *g, const float *dy, const float *filter, float *dx, const activation_gate *gate) {
+  depthwise_call d = {g, dy, filter, dx, gate};
   parallel_run(parallel_parts(20.0 * depthwise_work(g), (long)g->n * g->h), depthwise_input_gradient_part, &d);
   return 0;
 }

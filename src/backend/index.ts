@@ -161,7 +161,7 @@ export { registerSharedIdentity } from './wasm-identity';
 export { registerWasmSplit } from './wasm-split';
 export { WasmOutOfMemoryError, isWasmOutOfMemory, asWasmOutOfMemory, withWasmMemory, guardWasmMalloc } from './wasm-memory';
 export {
-  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, UPSAMPLE_NORMALISE, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
+  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, DEPTHWISE_GATED_INPUT_GRADIENT, UPSAMPLE_NORMALISE, defaultNativeThreads, loadNative, nativeBatchNormAvailable, NATIVE_ENV, NATIVE_THREADS_ENV,
   nativeKernelsEnabled, nativeThreads, setNativeKernelsEnabled, setNativeThreads, withNativeThreads,
 } from './native';
 export { registerNativeKernels } from './native-kernels';

@@ -7,7 +7,8 @@ export interface NativeAddon {
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   /** Depthwise: geometry's cin is C, cout is C * m for a [kh, kw, C, m] filter. */
   depthwiseForward(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array): void;
-  depthwiseInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  /** With (y, activation 1 relu | 2 relu6, guided): dx then passes back through that activation, whose output y is. */
+  depthwiseInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array, y?: Float32Array, activation?: number, guided?: boolean): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number,
     y: Float32Array, mean: Float32Array, variance: Float32Array, invStd: Float32Array): void;
   batchNormGradient(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,

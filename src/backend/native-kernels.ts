@@ -19,7 +19,7 @@ import { hostValues, kernelIo, type KernelIo, type NativeBackendName } from './k
 import { replaceKernel } from './kernel-replace';
 import { matMulPlan, type MatMulAttrs } from './matmul-plan';
 import {
-  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, UPSAMPLE_NORMALISE, loadNative, nativeGeometry, nativeKernelsEnabled, nativePoolGeometry,
+  ACTIVATION_GRADIENT, BATCH_NORM_GRADIENT, BATCH_NORM_TRAIN, DEPTHWISE_GATED_INPUT_GRADIENT, UPSAMPLE_NORMALISE, loadNative, nativeGeometry, nativeKernelsEnabled, nativePoolGeometry,
   type ConvAttrs, type NativeStatus, type PoolAttrs, type Shape4,
 } from './native';
 
@@ -50,6 +50,8 @@ function conv2dOutputShape(geometry: Int32Array): number[] {
 
 /** FusedConv2D's epilogues the addon has (native/src/conv.h): an optional 1-D bias, then one of these. */
 const EPILOGUES: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+/** The activations a depthwise input gradient can pass back through (activation_gate in native/src/conv.h). */
+const ACTIVATION_CODES: Record<string, number> = { relu: 1, relu6: 2 };
 
 function fusedEpilogueSupported(args: KernelArgs): boolean {
   const { activation } = args.attrs as unknown as { activation?: string };
@@ -223,6 +225,20 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
     const { dy, y } = args.inputs as Record<'dy' | 'y', tf.TensorInfo>;
     const { activation, guided } = args.attrs as unknown as { activation: string; guided: boolean };
     return io.run([dy, y], [[...dy.shape]], ([g, out], [dx]) => addon.activationGradient(g, out, dx, EPILOGUES[activation], guided));
+  });
+
+  // A depthwise input gradient passed back through the activation before the layer in the same pass
+  // (MobileNet's expand ReLU6): one pass over the block's largest tensor saved. The explanation asks
+  // for it only for undilated NHWC float32 chains.
+  register(DEPTHWISE_GATED_INPUT_GRADIENT, (args, io) => {
+    const { dy, filter, y } = args.inputs as Record<'dy' | 'filter' | 'y', tf.TensorInfo>;
+    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: Shape4; activation: string; guided: boolean };
+    if (!undilated(args) || attrs.dataFormat === 'NCHW' || [dy, filter, y].some((t) => t.dtype !== 'float32') || !Object.prototype.hasOwnProperty.call(ACTIVATION_CODES, attrs.activation)) {
+      throw new Error(`${DEPTHWISE_GATED_INPUT_GRADIENT} takes undilated NHWC float32 with a relu or relu6 gate only`);
+    }
+    const geometry = nativeGeometry(attrs.inputShape, filter.shape as Shape4, attrs, true);
+    return io.run([dy, filter, y], [[...attrs.inputShape]],
+      ([g, f, out], [dx]) => addon.depthwiseInputGradient(g, f, dx, geometry, out, ACTIVATION_CODES[attrs.activation], attrs.guided));
   });
 
   // Every CAM's step 4 in one kernel: bilinear upsampling, then each map divided by its peak.

@@ -158,6 +158,12 @@ export const BATCH_NORM_TRAIN = 'GradcamBatchNormTrain';
 /** Inputs dy, y (the activation's output); attrs activation ('linear' | 'relu' | 'relu6'), guided. */
 export const ACTIVATION_GRADIENT = 'GradcamActivationGradient';
 export const BATCH_NORM_GRADIENT = 'GradcamBatchNormGradient';
+/**
+ * Inputs dy, filter, y (the output of the activation before the depthwise convolution); attrs those of
+ * DepthwiseConv2dNativeBackpropInput plus activation ('relu' | 'relu6') and guided: the input gradient
+ * passed back through that activation too (src/cam/activation-gradient.ts names it too).
+ */
+export const DEPTHWISE_GATED_INPUT_GRADIENT = 'GradcamDepthwiseGatedInputGradient';
 /** Input maps [R,h,w]; attrs size [H,W], epsilon; output [R,H,W,1] (src/cam/normalise.ts names it too). */
 export const UPSAMPLE_NORMALISE = 'GradcamUpsampleNormalise';
 

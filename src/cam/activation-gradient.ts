@@ -26,6 +26,18 @@ export function onePassActivationGradient(): boolean {
   return tf.getKernel(ACTIVATION_GRADIENT, tf.getBackend()) !== undefined;
 }
 
+/**
+ * A depthwise input gradient passed back through the activation before the layer in the same kernel
+ * (DEPTHWISE_GATED_INPUT_GRADIENT in src/backend/native.ts): inputs dy, filter, y (that activation's
+ * output); DepthwiseConv2dNativeBackpropInput's attrs plus activation and guided.
+ */
+export const DEPTHWISE_GATED_INPUT_GRADIENT = 'GradcamDepthwiseGatedInputGradient';
+
+/** Whether the current backend has the gated depthwise input gradient. */
+export function gatedDepthwiseInputGradient(): boolean {
+  return tf.getKernel(DEPTHWISE_GATED_INPUT_GRADIENT, tf.getBackend()) !== undefined;
+}
+
 /** dy * act'(y), with dy's negative part cut first when `guided`. */
 export function activationGradient(dy: tf.Tensor, y: tf.Tensor, activation: GradientActivation, guided: boolean): tf.Tensor {
   return tf.engine().runKernel(ACTIVATION_GRADIENT, { dy, y }, { activation, guided }) as tf.Tensor;

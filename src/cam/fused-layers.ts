@@ -17,7 +17,9 @@
  * explanation (the target layer A, the values that skip over it, the scores).
  */
 import * as tf from '@tensorflow/tfjs';
-import { activationGradient, onePassActivationGradient, taping } from './activation-gradient';
+import {
+  activationGradient, DEPTHWISE_GATED_INPUT_GRADIENT, gatedDepthwiseInputGradient, onePassActivationGradient, taping,
+} from './activation-gradient';
 
 type Layer = tf.layers.Layer;
 type SymbolicTensor = tf.SymbolicTensor;
@@ -33,6 +35,12 @@ export interface FusedChain {
   activation: FusedActivation;
   /** A ZeroPadding2D before a 'valid' convolution, taken into it: [[top, bottom], [left, right]]. */
   padding?: [[number, number], [number, number]];
+  /**
+   * A depthwise chain whose input is a ReLU/ReLU6 chain's output read by nothing else: its input
+   * gradient also passes back through that activation in the same kernel (MobileNet's expand layer
+   * before its depthwise one).
+   */
+  gate?: 'relu' | 'relu6';
 }
 
 let enabled = true;
@@ -143,6 +151,14 @@ export function planFusedChains(outputs: readonly SymbolicTensor[], visible: Rea
     const chain = chainEndingAt(end, inner, linear);
     if (chain) chains.set(end.id, chain);
   }
+  // A depthwise chain may pass its input gradient back through the activation before it only where
+  // that gradient goes nowhere else: its input has no other reader (guided backprop's ReLU acts on
+  // the sum of every reader's gradient) and is not read by the explanation (A's gradient is taken
+  // before any activation).
+  for (const chain of chains.values()) {
+    const before = chains.get(chain.input.id)?.activation;
+    if (chain.depthwise && (before === 'relu' || before === 'relu6') && inner(chain.input)) chain.gate = before;
+  }
   return chains;
 }
 
@@ -237,6 +253,18 @@ function foldNow(chain: FusedChain, kernel: tf.Tensor4D, bias: tf.Tensor1D | und
   return [filter, b as tf.Tensor1D];
 }
 
+/**
+ * Input gradients a gated depthwise chain returned, already passed back through the activation that
+ * made its input, by that activation and guided rule. The chain that made the input then leaves dy as
+ * it is, if dy is that very tensor. Passing a gradient through the same activation twice changes
+ * nothing (a 0/1 mask, a ReLU of a ReLU), so a route where the layer before runs on its own stays right.
+ */
+const gatedGradients = new WeakMap<tf.Tensor, string>();
+
+function gateKey(activation: FusedActivation, guided: boolean): string {
+  return `${activation}:${guided}`;
+}
+
 /** The derivative mask of the activation, read from its output (ReLU: y > 0; ReLU6: 0 < y < 6). */
 function activationMask(y: tf.Tensor, activation: FusedActivation): tf.Tensor | undefined {
   if (activation === 'relu') return tf.cast(tf.greater(y, 0), 'float32');
@@ -269,21 +297,29 @@ export function runFusedChain(chain: FusedChain, x: tf.Tensor, guided: boolean):
     const save = args[1] as tf.GradSaveFunc;
     const y = forward(input);
     // Saved tensors outlive the forward pass's scope; the filter is made in it (folded per call).
-    save([y, filter]);
+    save(chain.gate ? [y, filter, input] : [y, filter]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         let g = dy as tf.Tensor4D;
-        const [yOut, savedFilter] = saved;
-        if (activation !== 'linear' && onePassActivationGradient()) {
+        const [yOut, savedFilter, savedInput] = saved;
+        if (activation === 'linear' || gatedGradients.get(g) === gateKey(activation, guided)) {
+          // Nothing to do: no activation, or the layer after already passed dy back through this one.
+        } else if (onePassActivationGradient()) {
           // One pass over dy and y (the native addon) instead of four or five.
           g = activationGradient(g, yOut, activation, guided) as tf.Tensor4D;
         } else {
-          if (guided && activation !== 'linear') g = tf.relu(g);
+          if (guided) g = tf.relu(g);
           const mask = activationMask(yOut, activation);
           if (mask) g = tf.mul(g, mask);
         }
         const backAttrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, inputShape: input.shape };
+        if (chain.gate && savedInput && gatedDepthwiseInputGradient()) {
+          const dx = tf.engine().runKernel(DEPTHWISE_GATED_INPUT_GRADIENT, { dy: g, filter: savedFilter, y: savedInput },
+            { ...backAttrs, activation: chain.gate, guided } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+          gatedGradients.set(dx, gateKey(chain.gate, guided));
+          return [dx];
+        }
         const backKernel = chain.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
         return [tf.engine().runKernel(backKernel, { dy: g, filter: savedFilter }, backAttrs as unknown as tf.NamedAttrMap) as tf.Tensor4D];
       },

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setNativeKernelsEnabled } from '../../src/backend';
+import { DEPTHWISE_GATED_INPUT_GRADIENT, initBackend, setNativeKernelsEnabled } from '../../src/backend';
 import { createCam } from '../../src/cam';
 import { planFusedChains, setLayerFusion } from '../../src/cam/fused-layers';
 import { randomArray, seeded } from '../support/cam-fixtures';
@@ -146,6 +146,46 @@ describe('cam: convolution chains fused for explanation', function () {
       model.dispose();
     });
   }
+
+  it("passes a MobileNet block's depthwise input gradient back through the expand ReLU6 in one kernel, and explains as layer by layer does", async () => {
+    // expand 1x1 conv + BN + ReLU6 -> ZeroPadding2D + stride-2 depthwise + BN + ReLU6 -> project 1x1 + BN (linear).
+    const input = tf.input({ shape: [11, 11, 3] });
+    let x = tf.layers.conv2d({ filters: 12, kernelSize: 1, useBias: false, name: 'expand', kernelInitializer: init(21) }).apply(input) as ST;
+    x = tf.layers.batchNormalization({ name: 'expand_bn' }).apply(x) as ST;
+    x = tf.layers.reLU({ maxValue: 6, name: 'expand_relu' }).apply(x) as ST;
+    x = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'pad' }).apply(x) as ST;
+    x = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'dw', depthwiseInitializer: init(22) }).apply(x) as ST;
+    x = tf.layers.batchNormalization({ name: 'dw_bn' }).apply(x) as ST;
+    x = tf.layers.reLU({ maxValue: 6, name: 'dw_relu' }).apply(x) as ST;
+    x = tf.layers.conv2d({ filters: 6, kernelSize: 1, useBias: false, name: 'project', kernelInitializer: init(23) }).apply(x) as ST;
+    x = tf.layers.batchNormalization({ name: 'project_bn' }).apply(x) as ST;
+    const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as ST;
+    const out = tf.layers.dense({ units: 3, name: 'logits', kernelInitializer: init(24) }).apply(gap) as ST;
+    const model = tf.model({ inputs: input, outputs: out });
+    randomiseBatchNorms(model, 25);
+    const plan = planFusedChains(model.outputs, new Set([(model.getLayer('project_bn').output as ST).id]), new Set());
+    expect(plan.get((model.getLayer('dw_relu').output as ST).id)?.gate).to.equal('relu6');
+    expect(plan.get((model.getLayer('expand_relu').output as ST).id)?.gate).to.equal(undefined);
+
+    const images = tf.randomUniform([2, 11, 11, 3], -1, 1, 'float32', 26) as tf.Tensor4D;
+    const run = (fused: boolean) => {
+      setLayerFusion(fused);
+      return createCam(model, { layer: 'project_bn' }).explain(images, { target: 'all', guided: true });
+    };
+    const before = tf.memory().numTensors;
+    const slow = run(false);
+    const fast = run(true);
+    expect(tf.memory().numTensors).to.equal(before);
+    expectSameExplanations(fast, slow);
+    if (tf.getKernel(DEPTHWISE_GATED_INPUT_GRADIENT, tf.getBackend())) {
+      // The expand chain left its activation to the depthwise kernel: one activation pass, not two.
+      const kernels = (await tf.profile(() => void run(true))).kernels.map((k) => k.name);
+      expect(kernels.filter((k) => k === DEPTHWISE_GATED_INPUT_GRADIENT)).to.have.length(1);
+      expect(kernels.filter((k) => k === 'GradcamActivationGradient')).to.have.length(1);
+    }
+    images.dispose();
+    model.dispose();
+  });
 
   it("takes a ZeroPadding2D into the 'valid' convolution after it (MobileNet's, ResNet's stems) and explains as layer by layer does", () => {
     const input = tf.input({ shape: [13, 13, 3] });
