@@ -44,7 +44,7 @@ function exactAvgPoolGradient(original: tf.GradConfig): tf.GradConfig {
  * Whether the active backend's AvgPoolGrad kernel has the border bug (tfjs's cpu and wasm do; the
  * native addon's and tfjs-node's TensorFlow kernel are exact): the corner of a 3x3 'same' pool over
  * 3x3 ones gets 4/9 from the buggy kernel, 1/4+1/6+1/6+1/9 from an exact one. Not cached, since a
- * backend's kernel can change (native kernels switched off); the probe is four values.
+ * backend's kernel can change (native kernels switched off); the probe is one 3x3 pool (nine values).
  */
 export function avgPoolGradientIsInexact(): boolean {
   const corner = tf.tidy(() => {

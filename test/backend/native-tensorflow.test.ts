@@ -302,7 +302,7 @@ describe('native kernels on the tensorflow backend (tfjs-node)', function () {
   });
 
   describe('recycling output arrays', () => {
-    // 4 x 32 x 32 x 16 = 65536 floats, above host-arrays.ts's 32768-float threshold.
+    // 4 x 32 x 32 x 16 = 65536 floats, above host-arrays.ts's 4096-float threshold.
     const SHAPE: Shape4 = [4, 32, 32, 16];
     const SIZE = SHAPE.reduce((p, d) => p * d, 1);
     /** A native conv output of SHAPE; its input and filter are disposed. */
