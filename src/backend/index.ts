@@ -10,6 +10,7 @@ import { nativeThreads } from './native';
 import { registerNativeKernels } from './native-kernels';
 import { registerHostCopies } from './host-copies';
 import { registerExplicitPadding } from './tfjs-node-explicit-padding';
+import { registerSmallSums } from './tfjs-node-small-sums';
 import { registerHostViews } from './tfjs-node-views';
 import { guardWasmMalloc, type WasmAllocator } from './wasm-memory';
 import { registerSharedIdentity } from './wasm-identity';
@@ -89,6 +90,7 @@ async function select(requested: BackendName | undefined, quiet: boolean): Promi
         registerHostViews();
         registerHostCopies();
         registerExplicitPadding(); // before the native kernels, which fall back to it
+        registerSmallSums();
       }
       if (name !== 'cpu') {
         // On tfjs-node too: its TensorFlow 2.9 convolutions and their gradients are 3-7x slower (src/backend/native-kernels.ts).
