@@ -35,7 +35,6 @@ static void fill_axis(axis_table *t, int in_size, int out_size) {
 typedef struct {
   const float *maps;
   int R, h, w, H, W;
-  float epsilon;
   axis_table ys, xs;
   float *rows;     /* [R, h, W]: each input row lerped horizontally */
   float *row_peak; /* [R, H] */
@@ -101,7 +100,7 @@ static void scale_part(int part, int parts, void *context) {
 }
 
 int upsample_normalise(const float *maps, int R, int h, int w, int H, int W, float epsilon, float *out) {
-  resize_call c = {maps, R, h, w, H, W, epsilon, {0}, {0}, NULL, NULL, NULL, out};
+  resize_call c = {maps, R, h, w, H, W, {0}, {0}, NULL, NULL, NULL, out};
   int *indices = malloc(sizeof(int) * 2 * ((size_t)H + W));
   float *floats = malloc(sizeof(float) * ((size_t)H + W + (size_t)R * h * W + (size_t)R * H + R));
   if (!indices || !floats) {

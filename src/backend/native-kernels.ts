@@ -7,7 +7,8 @@
  * MaxPoolGrad, AvgPool, AvgPoolGrad (exact at padded borders), BatchMatMul and broadcasting Multiply/Add/Sub/RealDiv, each for NHWC
  * float32; any other case goes to the kernel it replaced. New kernels: ACTIVATION_GRADIENT and
  * BATCH_NORM_TRAIN/GRADIENT do an activation's gradient and training-time batch norm in one or two passes,
- * and UPSAMPLE_NORMALISE a CAM's upsampling and scaling to peak 1.
+ * DEPTHWISE_GATED_INPUT_GRADIENT a depthwise input gradient with the activation before it, and
+ * UPSAMPLE_NORMALISE a CAM's upsampling and scaling to peak 1.
  *
  * Why on tfjs-node too: TensorFlow 2.9's kernels there took 11 ms per 3x3 layer of the shipped model
  * at batch 64, and 27 ms for its input gradient (bench/profile.ts), where Winograd takes 2-4 ms; and
@@ -50,8 +51,6 @@ function conv2dOutputShape(geometry: Int32Array): number[] {
 
 /** FusedConv2D's epilogues the addon has (native/src/conv.h): an optional 1-D bias, then one of these. */
 const EPILOGUES: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
-/** The activations a depthwise input gradient can pass back through (activation_gate in native/src/conv.h). */
-const ACTIVATION_CODES: Record<string, number> = { relu: 1, relu6: 2 };
 
 function fusedEpilogueSupported(args: KernelArgs): boolean {
   const { activation } = args.attrs as unknown as { activation?: string };
@@ -233,12 +232,12 @@ export function registerNativeKernels(backendName: NativeBackendName = 'wasm'): 
   register(DEPTHWISE_GATED_INPUT_GRADIENT, (args, io) => {
     const { dy, filter, y } = args.inputs as Record<'dy' | 'filter' | 'y', tf.TensorInfo>;
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: Shape4; activation: string; guided: boolean };
-    if (!undilated(args) || attrs.dataFormat === 'NCHW' || [dy, filter, y].some((t) => t.dtype !== 'float32') || !Object.prototype.hasOwnProperty.call(ACTIVATION_CODES, attrs.activation)) {
+    if (!undilated(args) || attrs.dataFormat === 'NCHW' || [dy, filter, y].some((t) => t.dtype !== 'float32') || (attrs.activation !== 'relu' && attrs.activation !== 'relu6')) {
       throw new Error(`${DEPTHWISE_GATED_INPUT_GRADIENT} takes undilated NHWC float32 with a relu or relu6 gate only`);
     }
     const geometry = nativeGeometry(attrs.inputShape, filter.shape as Shape4, attrs, true);
     return io.run([dy, filter, y], [[...attrs.inputShape]],
-      ([g, f, out], [dx]) => addon.depthwiseInputGradient(g, f, dx, geometry, out, ACTIVATION_CODES[attrs.activation], attrs.guided));
+      ([g, f, out], [dx]) => addon.depthwiseInputGradient(g, f, dx, geometry, out, EPILOGUES[attrs.activation], attrs.guided));
   });
 
   // Every CAM's step 4 in one kernel: bilinear upsampling, then each map divided by its peak.
